@@ -1,0 +1,58 @@
+import { formatError } from './errors.js'
+import type { Host } from './host.js'
+
+export type AudienceSource = 'input' | 'host-metadata' | 'account-id' | 'token-endpoint'
+
+export interface AudienceChoice {
+  readonly audience: string
+  readonly source: AudienceSource
+  /** Why this audience, in words for the log. */
+  readonly reason: string
+}
+
+export interface AudienceQuery {
+  readonly host: Host
+  readonly audience?: string
+  readonly accountId?: string
+  readonly tokenEndpoint: string
+}
+
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
+ * published default, the account ID on an account host, the token endpoint URL. A failure to read
+ * the host's default is a warning, as in the SDKs.
+ */
+export async function resolveAudience(
+  query: AudienceQuery,
+  fetchDefault: () => Promise<string | undefined>,
+  warn: (message: string) => void
+): Promise<AudienceChoice> {
+  if (query.audience !== undefined) {
+    return { audience: query.audience, source: 'input', reason: "from the 'audience' input" }
+  }
+  try {
+    const published = await fetchDefault()
+    if (published !== undefined) {
+      return {
+        audience: published,
+        source: 'host-metadata',
+        reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+      }
+    }
+  } catch (error) {
+    warn(`Could not read the host's default audience; falling back. ${formatError(error)}`)
+  }
+  if (query.host.kind === 'account' && query.accountId !== undefined) {
+    return {
+      audience: query.accountId,
+      source: 'account-id',
+      reason: 'the account ID, the default for an account host and for a policy without audiences'
+    }
+  }
+  return {
+    audience: query.tokenEndpoint,
+    source: 'token-endpoint',
+    reason:
+      "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+  }
+}

@@ -1,0 +1,51 @@
+import { decodeJwt } from 'jose'
+
+/** The claims worth showing when a trust policy rejects a token. None of them is a secret. */
+export const DIAGNOSTIC_CLAIMS = [
+  'iss',
+  'sub',
+  'aud',
+  'job_workflow_ref',
+  'environment',
+  'ref'
+] as const
+
+export interface TokenClaims {
+  readonly iss?: string
+  readonly sub?: string
+  readonly aud?: string
+  readonly exp?: number
+  readonly shown: ReadonlyArray<readonly [string, string]>
+}
+
+/** Decode (not verify) a JWT's payload for diagnostics; an undecodable token gives no claims. */
+export function readClaims(jwt: string): TokenClaims {
+  let payload: Record<string, unknown>
+  try {
+    payload = decodeJwt(jwt)
+  } catch {
+    return { shown: [] }
+  }
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string'
+      ? value
+      : Array.isArray(value)
+        ? value.filter(v => typeof v === 'string').join(', ')
+        : undefined
+  const shown: Array<[string, string]> = []
+  for (const name of DIAGNOSTIC_CLAIMS) {
+    const value = text(payload[name])
+    if (value !== undefined && value !== '') shown.push([name, value])
+  }
+  const iss = text(payload['iss'])
+  const sub = text(payload['sub'])
+  const aud = text(payload['aud'])
+  const exp = typeof payload['exp'] === 'number' ? payload['exp'] : undefined
+  return {
+    ...(iss !== undefined && { iss }),
+    ...(sub !== undefined && { sub }),
+    ...(aud !== undefined && { aud }),
+    ...(exp !== undefined && { exp }),
+    shown
+  }
+}

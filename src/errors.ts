@@ -1,0 +1,69 @@
+/**
+ * Every failure the action reports is an ActionError: a stable code (listed in
+ * docs/troubleshooting.md), what happened, the likely cause and the fix.
+ */
+export type ErrorCode =
+  | 'input-invalid'
+  | 'id-token-permission-missing'
+  | 'github-oidc-failed'
+  | 'github-oidc-invalid-response'
+  | 'network-failed'
+  | 'redirect-refused'
+  | 'exchange-rejected'
+  | 'exchange-not-supported'
+  | 'exchange-failed'
+  | 'exchange-invalid-response'
+
+export interface ErrorDetails {
+  /** Why this most likely happened. */
+  readonly cause?: string
+  /** What the user can do about it. */
+  readonly fix?: string
+  /** Context lines (endpoint, claims, …); never secrets. */
+  readonly context?: readonly string[]
+}
+
+export class ActionError extends Error {
+  override readonly name: string = 'ActionError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {}
+  ) {
+    super(message)
+  }
+}
+
+/** A bad input, reported before any network call. */
+export class InputError extends ActionError {
+  override readonly name = 'InputError'
+  constructor(
+    readonly input: string,
+    problem: string,
+    fix: string
+  ) {
+    super('input-invalid', `Input '${input}' ${problem}`, { fix })
+  }
+}
+
+/** The text a user sees in the log for an error: one read gives what, why and how to fix. */
+export function formatError(error: unknown): string {
+  if (!(error instanceof ActionError)) {
+    const text = error instanceof Error ? error.message : String(error)
+    return `Unexpected error: ${text}`
+  }
+  const lines = [`${error.message} [${error.code}]`]
+  for (const line of error.details.context ?? []) lines.push(`  ${line}`)
+  if (error.details.cause) lines.push(`Likely cause: ${error.details.cause}`)
+  if (error.details.fix) lines.push(`Fix: ${error.details.fix}`)
+  return lines.join('\n')
+}
+
+/** Replace every known secret in a text, so no error path can print one. */
+export function redact(text: string, secrets: Iterable<string>): string {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join('***')
+  }
+  return out
+}

@@ -1,0 +1,103 @@
+import { ActionError } from './errors.js'
+import { excerpt } from './databricks.js'
+import type { Transport } from './http.js'
+import { describeTransportFailure } from './remote.js'
+
+/** What the runner gives a job that has `permissions: id-token: write`. */
+export interface OidcEnv {
+  readonly requestUrl: string
+  readonly requestToken: string
+}
+
+/**
+ * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
+ * say exactly what to add.
+ */
+export function readOidcEnv(env: Readonly<Record<string, string | undefined>>): OidcEnv {
+  const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? ''
+  const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? ''
+  if (requestUrl === '' || requestToken === '') {
+    const missing = [
+      requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+      requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+    ].filter(Boolean)
+    throw new ActionError(
+      'id-token-permission-missing',
+      `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`,
+      {
+        cause:
+          "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
+        fix: 'Add to the job (or workflow):\n  permissions:\n    id-token: write\n    contents: read\nPull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+      }
+    )
+  }
+  try {
+    new URL(requestUrl)
+  } catch {
+    throw new ActionError(
+      'id-token-permission-missing',
+      'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.',
+      {
+        cause: 'The variable was overwritten in the workflow or runner environment.',
+        fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+      }
+    )
+  }
+  return { requestUrl, requestToken }
+}
+
+/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
+export function idTokenUrl(requestUrl: string, audience: string): string {
+  const url = new URL(requestUrl)
+  url.searchParams.set('audience', audience)
+  return url.href
+}
+
+/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
+export async function requestIdToken(
+  env: OidcEnv,
+  audience: string,
+  transport: Transport,
+  signal?: AbortSignal
+): Promise<string> {
+  const url = idTokenUrl(env.requestUrl, audience)
+  const what = 'Requesting the GitHub OIDC token'
+  let response
+  try {
+    response = await transport({
+      method: 'GET',
+      url,
+      headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+      ...(signal && { signal })
+    })
+  } catch (error) {
+    throw describeTransportFailure(what, new URL(url).origin, error)
+  }
+  if (response.status !== 200) {
+    throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
+      context: [`Response: ${excerpt(response.body)}`],
+      cause:
+        response.status === 401 || response.status === 403
+          ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+          : 'A fault in GitHub’s token service.',
+      fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com."
+    })
+  }
+  let value: unknown
+  try {
+    value = (JSON.parse(response.body) as { value?: unknown }).value
+  } catch {
+    value = undefined
+  }
+  if (typeof value !== 'string' || value.split('.').length !== 3) {
+    throw new ActionError(
+      'github-oidc-invalid-response',
+      `${what} returned no token (HTTP 200 without a JWT in 'value').`,
+      {
+        cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
+        fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
+      }
+    )
+  }
+  return value
+}

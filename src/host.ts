@@ -1,0 +1,99 @@
+import { InputError } from './errors.js'
+
+export type HostKind = 'workspace' | 'account'
+
+export interface Host {
+  /** Scheme, host name and port only, no trailing slash: `https://dbc-1234.cloud.databricks.com`. */
+  readonly url: string
+  readonly hostname: string
+  readonly kind: HostKind
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+
+/**
+ * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
+ * slash) and refuse anything that could send the subject token somewhere unintended.
+ */
+export function parseHost(raw: string): Host {
+  const text = raw.trim()
+  const example = 'https://dbc-1234.cloud.databricks.com'
+  if (text === '') {
+    throw new InputError(
+      'host',
+      'is required.',
+      `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`
+    )
+  }
+  const withScheme = SCHEME.test(text) ? text : `https://${text}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new InputError(
+      'host',
+      `is not a valid URL: '${printable(text)}'.`,
+      `Use the workspace or account console URL, for example ${example}.`
+    )
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(
+      'host',
+      `has scheme '${url.protocol}', expected https.`,
+      `Use an https URL, for example ${example}.`
+    )
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InputError(
+      'host',
+      'must not contain a user name or password.',
+      `Remove the 'user@' part; authentication comes from the OIDC exchange.`
+    )
+  }
+  if (url.hostname === '') {
+    throw new InputError(
+      'host',
+      `has no host name: '${printable(text)}'.`,
+      `Use the workspace or account console URL, for example ${example}.`
+    )
+  }
+  const afterAuthority = withScheme.slice(withScheme.indexOf('//') + 2)
+  if (url.pathname !== '/' || /[?#]/.test(afterAuthority)) {
+    throw new InputError(
+      'host',
+      `must be a bare URL without a path, query or fragment: '${printable(text)}'.`,
+      `Use only the scheme and host name, for example ${url.origin}.`
+    )
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new InputError(
+      'host',
+      `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`,
+      `Use https://${url.host} (plain http is accepted only for loopback hosts).`
+    )
+  }
+  return {
+    url: url.origin,
+    hostname: url.hostname,
+    kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
+  }
+}
+
+/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
+export function isAccountHostname(hostname: string): boolean {
+  return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.')
+}
+
+/** 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. */
+export function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true
+  if (hostname === '[::1]') return true
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
+/** Echo user text in a message without control characters or unbounded length. */
+export function printable(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?')
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean
+}

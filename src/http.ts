@@ -1,0 +1,109 @@
+import * as http from 'node:http'
+import * as https from 'node:https'
+import { HttpClient } from '@actions/http-client'
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST'
+  readonly url: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
+  /** Aborts the request (a per-attempt timeout, a step deadline). */
+  readonly signal?: AbortSignal
+}
+
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: string
+}
+
+/** Sends one request, never follows a redirect. Rejects with TransportError. */
+export type Transport = (request: HttpRequest) => Promise<HttpResponse>
+
+/** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError'
+  constructor(
+    message: string,
+    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
+    readonly code: string
+  ) {
+    super(message)
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * A transport over Node's http/https. The agent comes from @actions/http-client, so `https_proxy`,
+ * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
+ * redirects are never followed and an abort really closes the socket.
+ */
+export function createTransport(userAgent: string): Transport {
+  const agents = new HttpClient(userAgent)
+  return request =>
+    new Promise<HttpResponse>((resolve, reject) => {
+      const url = new URL(request.url)
+      const module = url.protocol === 'https:' ? https : http
+      const headers: Record<string, string> = { 'user-agent': userAgent, ...request.headers }
+      if (request.body !== undefined)
+        headers['content-length'] = String(Buffer.byteLength(request.body))
+      const fail = (error: unknown): void => reject(toTransportError(error, request.signal))
+      if (request.signal?.aborted) return fail(request.signal.reason)
+      const req = module.request(
+        url,
+        {
+          method: request.method,
+          headers,
+          agent: agents.getAgent(url.href),
+          signal: request.signal
+        },
+        res => {
+          const chunks: Buffer[] = []
+          let size = 0
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length
+            // A token response is small; a huge body is a misrouted request, not an answer.
+            if (size > MAX_BODY_BYTES) {
+              req.destroy(
+                new TransportError(
+                  `response body larger than ${MAX_BODY_BYTES} bytes`,
+                  'EBODYTOOLARGE'
+                )
+              )
+              return
+            }
+            chunks.push(chunk)
+          })
+          res.on('error', fail)
+          res.on('aborted', () => fail(new Error('connection closed before the response ended')))
+          res.on('end', () => {
+            const flat: Record<string, string | undefined> = {}
+            for (const [key, value] of Object.entries(res.headers)) {
+              flat[key] = Array.isArray(value) ? value.join(', ') : value
+            }
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: flat,
+              body: Buffer.concat(chunks).toString('utf8')
+            })
+          })
+        }
+      )
+      req.on('error', fail)
+      req.end(request.body)
+    })
+}
+
+function toTransportError(error: unknown, signal: AbortSignal | undefined): TransportError {
+  if (error instanceof TransportError) return error
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason
+    const message =
+      reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out'
+    return new TransportError(message, 'TIMEOUT')
+  }
+  const code = (error as { code?: unknown })?.code
+  const message = error instanceof Error ? error.message : String(error)
+  return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK')
+}

@@ -1,0 +1,92 @@
+import { InputError } from './errors.js'
+import { parseHost, printable, type Host } from './host.js'
+
+/** The action's inputs as the runner hands them over: strings, '' when unset. */
+export interface RawInputs {
+  readonly host: string
+  readonly accountId: string
+  readonly clientId: string
+  readonly audience: string
+  readonly scope: string
+  readonly exportEnv: string
+}
+
+export type ExportMode = 'token' | 'none'
+
+/** The inputs, validated once. */
+export interface Inputs {
+  readonly host: Host
+  readonly accountId?: string
+  /** A service principal's application ID: its federation policy is used. Absent: account-wide. */
+  readonly clientId?: string
+  readonly audience?: string
+  readonly scopes: readonly string[]
+  readonly exportEnv: ExportMode
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const EXPORT_MODES: readonly ExportMode[] = ['token', 'none']
+
+export function parseInputs(raw: RawInputs): Inputs {
+  const host = parseHost(raw.host)
+  const accountId = optionalUuid(
+    'account-id',
+    raw.accountId,
+    'your Databricks account ID (account console, top-right menu)'
+  )
+  const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID")
+  if (host.kind === 'account' && accountId === undefined) {
+    throw new InputError(
+      'account-id',
+      `is required with the account host '${host.hostname}'.`,
+      'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.'
+    )
+  }
+  const audience = raw.audience.trim()
+  if (/\s/.test(audience)) {
+    throw new InputError(
+      'audience',
+      `must be a single value without spaces: '${printable(audience)}'.`,
+      'Set it to the audience in your federation policy, or leave it empty for the default.'
+    )
+  }
+  // An empty value (say, an unset repository variable) means the default, as for export-env.
+  const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/)
+  const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))
+  if (badScope !== undefined) {
+    throw new InputError(
+      'scope',
+      `has an invalid scope '${printable(badScope)}'.`,
+      "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3)."
+    )
+  }
+  const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim()
+  if (!EXPORT_MODES.includes(exportEnv as ExportMode)) {
+    throw new InputError(
+      'export-env',
+      `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`,
+      "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, or 'none' to export nothing."
+    )
+  }
+  return {
+    host,
+    ...(accountId !== undefined && { accountId }),
+    ...(clientId !== undefined && { clientId }),
+    ...(audience !== '' && { audience }),
+    scopes,
+    exportEnv: exportEnv as ExportMode
+  }
+}
+
+function optionalUuid(input: string, raw: string, what: string): string | undefined {
+  const value = raw.trim()
+  if (value === '') return undefined
+  if (!UUID.test(value)) {
+    throw new InputError(
+      input,
+      `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`,
+      `Set it to ${what}.`
+    )
+  }
+  return value
+}

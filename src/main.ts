@@ -1,0 +1,55 @@
+import * as core from '@actions/core'
+import { formatError, redact } from './errors.js'
+import { readOidcEnv } from './github-oidc.js'
+import { createTransport } from './http.js'
+import { parseInputs, type RawInputs } from './inputs.js'
+import { login, type Logger } from './login.js'
+import { publication } from './publish.js'
+
+export const USER_AGENT = 'databricks-oidc-login/0.1.0'
+const REQUEST_TIMEOUT_MS = 30_000
+
+/** The only module that talks to the runner: inputs in, outputs, env and log out. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const secrets = new Set<string>()
+  const mask = (secret: string): void => {
+    secrets.add(secret)
+    core.setSecret(secret)
+  }
+  try {
+    const inputs = parseInputs(readRawInputs())
+    const oidc = readOidcEnv(env)
+    mask(oidc.requestToken)
+
+    const log: Logger = { info: core.info, warning: core.warning, debug: core.debug }
+    const result = await login(inputs, oidc, {
+      transport: createTransport(USER_AGENT),
+      log,
+      mask,
+      now: Date.now,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS
+    })
+
+    const { outputs, env: exported } = publication(inputs, result, Date.now())
+    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+    for (const [name, value] of Object.entries(exported)) core.exportVariable(name, value)
+    core.info(
+      `Databricks token issued: ${outputs['token-type']}, scope ${outputs.scope}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
+    )
+    if (Object.keys(exported).length > 0)
+      core.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`)
+  } catch (error) {
+    core.setFailed(redact(formatError(error), secrets))
+  }
+}
+
+function readRawInputs(): RawInputs {
+  return {
+    host: core.getInput('host'),
+    accountId: core.getInput('account-id'),
+    clientId: core.getInput('client-id'),
+    audience: core.getInput('audience'),
+    scope: core.getInput('scope'),
+    exportEnv: core.getInput('export-env')
+  }
+}

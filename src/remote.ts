@@ -1,0 +1,56 @@
+import { ActionError } from './errors.js'
+import { TransportError } from './http.js'
+
+/** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
+export function describeTransportFailure(
+  what: string,
+  origin: string,
+  error: unknown
+): ActionError {
+  if (error instanceof ActionError) return error
+  const code = error instanceof TransportError ? error.code : 'ENETWORK'
+  const message = error instanceof Error ? error.message : String(error)
+  return new ActionError(
+    'network-failed',
+    `${what} failed: no answer from ${origin} (${code}: ${message}).`,
+    {
+      cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
+      fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.'
+    }
+  )
+}
+
+const CAUSES: Record<string, string> = {
+  ENOTFOUND:
+    'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
+  EAI_AGAIN: 'DNS did not answer in time.',
+  ECONNREFUSED: 'Nothing listens at that address and port.',
+  ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
+  TIMEOUT: 'The server did not answer in time.',
+  EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+  SELF_SIGNED_CERT_IN_CHAIN:
+    'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+  DEPTH_ZERO_SELF_SIGNED_CERT:
+    'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    'The TLS certificate does not match the host name: check the host input.'
+}
+
+/** A redirect is refused: following it would send the subject token to another URL. */
+export function redirectRefused(
+  what: string,
+  status: number,
+  location: string | undefined
+): ActionError {
+  return new ActionError(
+    'redirect-refused',
+    `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`,
+    {
+      cause:
+        'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
+      fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
+    }
+  )
+}
