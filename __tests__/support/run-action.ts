@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parse } from 'yaml'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+export const BUNDLE = join(ROOT, 'dist', 'index.js')
+
+interface ActionYml {
+  inputs: Record<string, { default?: string; required?: boolean }>
+  outputs: Record<string, unknown>
+  runs: { using: string; main: string }
+}
+
+export function actionYml(): ActionYml {
+  return parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionYml
+}
+
+/** INPUT_* variables as the runner sets them: action.yml defaults, then the step's `with:`. */
+export function inputEnv(inputs: Record<string, string>): Record<string, string> {
+  const declared = actionYml().inputs
+  for (const name of Object.keys(inputs)) {
+    if (!(name in declared)) throw new Error(`input '${name}' is not in action.yml`)
+  }
+  const env: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(declared)) {
+    const value = inputs[name] ?? spec.default
+    if (value !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  return env
+}
+
+export interface ActionRun {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly outputs: Record<string, string>
+  readonly env: Record<string, string>
+  readonly summary: string
+  /** Raw file contents, for leak checks. */
+  readonly files: { readonly output: string; readonly env: string; readonly summary: string }
+  /** The `::error::` text, unescaped. */
+  readonly error: string
+  readonly ms: number
+}
+
+export interface RunOptions {
+  readonly inputs: Record<string, string>
+  /** Extra environment (OIDC variables, proxies, NODE_EXTRA_CA_CERTS …). */
+  readonly env?: Record<string, string>
+  readonly debug?: boolean
+  readonly timeoutMs?: number
+}
+
+/** Run the committed bundle the way the runner does, without blocking this process's servers. */
+export async function runAction(options: RunOptions): Promise<ActionRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'action-run-'))
+  const files = {
+    output: join(dir, 'output'),
+    env: join(dir, 'env'),
+    summary: join(dir, 'summary')
+  }
+  for (const file of Object.values(files)) writeFileSync(file, '')
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: files.output,
+    GITHUB_ENV: files.env,
+    GITHUB_STEP_SUMMARY: files.summary,
+    RUNNER_TEMP: dir,
+    ...(options.debug !== false && { RUNNER_DEBUG: '1' }),
+    ...inputEnv(options.inputs),
+    ...options.env
+  }
+  const started = performance.now()
+  try {
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null
+      stdout: string
+      stderr: string
+    }>((done, fail) => {
+      const child = spawn(process.execPath, [BUNDLE], {
+        env,
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+      child.on('error', fail)
+      child.on('close', code => {
+        clearTimeout(timer)
+        done({ code, stdout, stderr })
+      })
+    })
+    const raw = {
+      output: readFileSync(files.output, 'utf8'),
+      env: readFileSync(files.env, 'utf8'),
+      summary: readFileSync(files.summary, 'utf8')
+    }
+    const errorLine = stdout.split('\n').find(l => l.startsWith('::error::')) ?? ''
+    return {
+      code,
+      stdout,
+      stderr,
+      outputs: parseCommandFile(raw.output),
+      env: parseCommandFile(raw.env),
+      summary: raw.summary,
+      files: raw,
+      error: unescapeCommand(errorLine.slice('::error::'.length)),
+      ms: performance.now() - started
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Parse `name<<delimiter\nvalue\ndelimiter` blocks of GITHUB_OUTPUT / GITHUB_ENV. */
+export function parseCommandFile(text: string): Record<string, string> {
+  const result: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!match) continue
+    const [, name, delimiter] = match as unknown as [string, string, string]
+    const value: string[] = []
+    while (++i < lines.length && lines[i] !== delimiter) value.push(lines[i] ?? '')
+    result[name] = value.join('\n')
+  }
+  return result
+}
+
+function unescapeCommand(text: string): string {
+  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+}
+
+/**
+ * Secrets may appear only in their own `::add-mask::` line; the Databricks token (`deliverable`) also
+ * in the `token` output and DATABRICKS_TOKEN. Returns a description of each leak found.
+ */
+export function findLeaks(
+  run: ActionRun,
+  secrets: readonly string[],
+  deliverable?: string
+): string[] {
+  const leaks: string[] = []
+  for (const secret of secrets.filter(s => s.length > 0)) {
+    const label = `${secret.slice(0, 6)}…`
+    const stdout = run.stdout
+      .split('\n')
+      .filter(line => line !== `::add-mask::${secret}`)
+      .join('\n')
+    if (stdout.includes(secret)) leaks.push(`stdout has ${label}`)
+    if (run.stderr.includes(secret)) leaks.push(`stderr has ${label}`)
+    if (run.files.summary.includes(secret)) leaks.push(`the summary has ${label}`)
+    for (const [kind, entries, allowed] of [
+      ['output', run.outputs, 'token'],
+      ['env', run.env, 'DATABRICKS_TOKEN']
+    ] as const) {
+      for (const [name, value] of Object.entries(entries)) {
+        const permitted = secret === deliverable && name === allowed && value === secret
+        if (value.includes(secret) && !permitted) leaks.push(`${kind} '${name}' has ${label}`)
+      }
+    }
+  }
+  return leaks
+}

@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import * as tls from 'node:tls'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload
+} from 'jose'
+import { EmulatorServer, json, type Incoming, type Reply, type TlsOptions } from './http.js'
+
+/** A federation policy, as Databricks stores it. */
+export interface FederationPolicy {
+  readonly issuer: string
+  /** Empty or absent: Databricks expects the account ID. */
+  readonly audiences?: readonly string[]
+  readonly subject: string
+  /** The claim compared with `subject` (Databricks' `subject_claim`); default `sub`. */
+  readonly subjectClaim?: string
+  /** Where the issuer's keys are; absent: discovered through `{issuer}/.well-known/openid-configuration`. */
+  readonly jwksUri?: string
+}
+
+export interface ServicePrincipal {
+  readonly applicationId: string
+  readonly displayName: string
+  readonly policies: readonly FederationPolicy[]
+}
+
+export interface DatabricksOptions {
+  readonly accountId: string
+  readonly servicePrincipals?: readonly ServicePrincipal[]
+  /** Account-wide policies: the token's subject is the identity. */
+  readonly accountPolicies?: readonly FederationPolicy[]
+  /** The body of /.well-known/databricks-config; absent: 404. */
+  readonly metadata?: Record<string, unknown>
+  readonly tls?: TlsOptions
+  /** CA certificates (PEM) to trust when fetching an issuer's JWKS over HTTPS. */
+  readonly ca?: string
+  /** Allowed clock skew for exp/nbf, in seconds. */
+  readonly skewSeconds?: number
+}
+
+interface IssuedToken {
+  readonly userName: string
+  readonly displayName: string
+  readonly expiresAt: number
+  readonly scope: string
+}
+
+const ALGORITHMS = ['RS256', 'ES256']
+const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+
+/**
+ * A Databricks workspace and account console: the token exchange under account-wide and
+ * service-principal federation policies, host metadata, and SCIM Me for the tokens it issued.
+ */
+export class DatabricksEmulator {
+  readonly server: EmulatorServer
+  readonly accountId: string
+  servicePrincipals: ServicePrincipal[]
+  accountPolicies: FederationPolicy[]
+  metadata: Record<string, unknown> | undefined
+  /** Seconds added to the real clock, to expire tokens on demand. */
+  clockOffsetSeconds = 0
+  /** Access tokens issued, in order. */
+  readonly issued: string[] = []
+  readonly #tokens = new Map<string, IssuedToken>()
+  readonly #ca: string | undefined
+  readonly #skew: number
+
+  constructor(options: DatabricksOptions) {
+    this.accountId = options.accountId
+    this.servicePrincipals = [...(options.servicePrincipals ?? [])]
+    this.accountPolicies = [...(options.accountPolicies ?? [])]
+    this.metadata = options.metadata
+    this.#ca = options.ca
+    this.#skew = options.skewSeconds ?? 30
+    this.server = new EmulatorServer(request => this.#handle(request), options.tls)
+  }
+
+  async start(): Promise<this> {
+    await this.server.start()
+    return this
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop()
+  }
+
+  get url(): string {
+    return this.server.url
+  }
+
+  now(): number {
+    return Math.floor(Date.now() / 1000) + this.clockOffsetSeconds
+  }
+
+  /** Requests to the token endpoints, with their form fields. */
+  get exchanges(): Array<{ path: string; form: URLSearchParams; headers: Incoming['headers'] }> {
+    return this.server.requests
+      .filter(r => r.path.endsWith('/v1/token'))
+      .map(r => ({ path: r.path, form: new URLSearchParams(r.body), headers: r.headers }))
+  }
+
+  async #handle(request: Incoming): Promise<Reply> {
+    if (request.path === '/.well-known/databricks-config' && request.method === 'GET') {
+      return this.metadata
+        ? json(200, this.metadata)
+        : json(404, { error_code: 'NOT_FOUND', message: 'Not Found' })
+    }
+    if (request.path === '/oidc/v1/token' && request.method === 'POST')
+      return this.#exchange(request)
+    const account = /^\/oidc\/accounts\/([^/]+)\/v1\/token$/.exec(request.path)
+    if (account && request.method === 'POST') {
+      if (decodeURIComponent(account[1] ?? '') !== this.accountId)
+        return json(404, { error: 'not_found', error_description: 'Account not found.' })
+      return this.#exchange(request)
+    }
+    if (request.path === '/api/2.0/preview/scim/v2/Me' && request.method === 'GET')
+      return this.#me(request)
+    return json(404, {
+      error_code: 'ENDPOINT_NOT_FOUND',
+      message: `No API found for '${request.method} ${request.path}'`
+    })
+  }
+
+  async #exchange(request: Incoming): Promise<Reply> {
+    const form = new URLSearchParams(request.body)
+    const type = request.headers['content-type'] ?? ''
+    if (!type.startsWith('application/x-www-form-urlencoded'))
+      return invalid(
+        400,
+        'invalid_request',
+        'Content-Type must be application/x-www-form-urlencoded.'
+      )
+    if (form.get('grant_type') !== GRANT)
+      return invalid(
+        400,
+        'unsupported_grant_type',
+        `Unsupported grant_type '${form.get('grant_type') ?? ''}'.`
+      )
+    if (form.get('subject_token_type') !== JWT_TYPE)
+      return invalid(
+        400,
+        'invalid_request',
+        'subject_token_type must be urn:ietf:params:oauth:token-type:jwt.'
+      )
+    const subjectToken = form.get('subject_token') ?? ''
+    if (subjectToken === '') return invalid(400, 'invalid_request', 'Missing subject_token.')
+    const scope = form.get('scope') ?? 'all-apis'
+    const clientId = form.get('client_id')
+
+    let candidates: readonly FederationPolicy[]
+    let identity: (
+      payload: JWTPayload,
+      policy: FederationPolicy
+    ) => { userName: string; displayName: string }
+    if (clientId !== null) {
+      const sp = this.servicePrincipals.find(s => s.applicationId === clientId)
+      if (!sp)
+        return invalid(
+          401,
+          'invalid_client',
+          `Service principal with application ID ${clientId} not found in account ${this.accountId}.`
+        )
+      candidates = sp.policies
+      identity = () => ({ userName: sp.applicationId, displayName: sp.displayName })
+      if (candidates.length === 0)
+        return invalid(
+          401,
+          'invalid_client',
+          `Service principal ${clientId} has no federation policy.`
+        )
+    } else {
+      candidates = this.accountPolicies
+      identity = (payload, policy) => {
+        const name = String(payload[policy.subjectClaim ?? 'sub'])
+        return { userName: name, displayName: name }
+      }
+      if (candidates.length === 0)
+        return invalid(
+          401,
+          'invalid_grant',
+          'No account-wide federation policy exists; pass client_id to use a service principal federation policy.'
+        )
+    }
+
+    // Every policy is tried; the reason reported is that of the policy that got furthest.
+    let best: { stage: number; reason: string } = {
+      stage: -1,
+      reason: 'No federation policy matched the token.'
+    }
+    for (const policy of candidates) {
+      const outcome = await this.#check(subjectToken, policy)
+      if ('payload' in outcome) {
+        const who = identity(outcome.payload, policy)
+        const expiresAt = outcome.payload.exp ?? this.now() + 300
+        const token = `dkea${randomBytes(24).toString('hex')}`
+        this.#tokens.set(token, { ...who, expiresAt, scope })
+        this.issued.push(token)
+        return json(200, {
+          access_token: token,
+          token_type: 'Bearer',
+          scope,
+          expires_in: Math.max(0, expiresAt - this.now())
+        })
+      }
+      if (outcome.stage > best.stage) best = outcome
+    }
+    return invalid(400, 'invalid_grant', best.reason)
+  }
+
+  /** Validate the subject token against one policy the way Databricks does; stage orders failures. */
+  async #check(
+    jwt: string,
+    policy: FederationPolicy
+  ): Promise<{ payload: JWTPayload } | { stage: number; reason: string }> {
+    let header: ReturnType<typeof decodeProtectedHeader>
+    let claims: JWTPayload
+    try {
+      header = decodeProtectedHeader(jwt)
+      claims = decodeJwt(jwt)
+    } catch {
+      return { stage: 0, reason: 'The subject token is not a valid JWT.' }
+    }
+    if (!ALGORITHMS.includes(header.alg ?? ''))
+      return {
+        stage: 1,
+        reason: `Unsupported signing algorithm '${header.alg}': only RS256 and ES256 are accepted.`
+      }
+    if (claims.iss !== policy.issuer)
+      return {
+        stage: 2,
+        reason: `Token issuer '${claims.iss}' does not match the policy issuer '${policy.issuer}'.`
+      }
+    let keys: JSONWebKeySet
+    try {
+      keys = await this.#jwks(policy)
+    } catch (error) {
+      return {
+        stage: 3,
+        reason: `Could not fetch the issuer's signing keys: ${(error as Error).message}`
+      }
+    }
+    const audiences =
+      policy.audiences && policy.audiences.length > 0 ? [...policy.audiences] : [this.accountId]
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(jwt, createLocalJWKSet(keys), {
+        algorithms: ALGORITHMS,
+        clockTolerance: this.#skew,
+        currentDate: new Date(this.now() * 1000)
+      }))
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code === 'ERR_JWT_EXPIRED')
+        return { stage: 4, reason: 'The subject token has expired (exp is in the past).' }
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED')
+        return {
+          stage: 4,
+          reason: `The subject token is not yet valid or malformed: ${(error as Error).message}`
+        }
+      return {
+        stage: 3,
+        reason: 'The subject token signature could not be verified with the issuer’s keys.'
+      }
+    }
+    const tokenAudiences = Array.isArray(payload.aud)
+      ? payload.aud
+      : payload.aud === undefined
+        ? []
+        : [payload.aud]
+    if (!tokenAudiences.some(a => audiences.includes(a))) {
+      return {
+        stage: 5,
+        reason: `Token audience '${tokenAudiences.join(', ')}' does not match the policy audiences [${audiences.join(', ')}].`
+      }
+    }
+    const subject = payload[policy.subjectClaim ?? 'sub']
+    if (subject !== policy.subject) {
+      return {
+        stage: 6,
+        reason: `Token subject '${String(subject)}' does not match the policy subject '${policy.subject}'.`
+      }
+    }
+    return { payload }
+  }
+
+  async #jwks(policy: FederationPolicy): Promise<JSONWebKeySet> {
+    let uri = policy.jwksUri
+    if (uri === undefined) {
+      const discovery = (await fetchJson(
+        `${policy.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
+        this.#ca
+      )) as { jwks_uri?: string }
+      if (typeof discovery.jwks_uri !== 'string')
+        throw new Error('the discovery document has no jwks_uri')
+      uri = discovery.jwks_uri
+    }
+    return (await fetchJson(uri, this.#ca)) as JSONWebKeySet
+  }
+
+  #me(request: Incoming): Reply {
+    const auth = request.headers.authorization ?? ''
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
+    const issued = this.#tokens.get(token)
+    if (!issued)
+      return json(401, { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' })
+    if (issued.expiresAt <= this.now())
+      return json(401, { error_code: 'UNAUTHENTICATED', message: 'Token expired.' })
+    return json(200, {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      id: '4711',
+      userName: issued.userName,
+      displayName: issued.displayName,
+      active: true
+    })
+  }
+}
+
+function invalid(status: number, error: string, description: string): Reply {
+  return json(status, { error, error_description: description })
+}
+
+/** GET a JSON document over http(s), trusting `ca` in addition to the system CAs. */
+export function fetchJson(url: string, ca?: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const module = url.startsWith('https:') ? https : http
+    const req = module.get(
+      url,
+      { ...(ca && { ca: [...tls.rootCertificates, ca] }), timeout: 5000 },
+      res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`))
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+          } catch {
+            reject(new Error(`GET ${url}: not JSON`))
+          }
+        })
+        res.on('error', reject)
+      }
+    )
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)))
+    req.on('error', reject)
+  })
+}

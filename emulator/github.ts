@@ -1,0 +1,188 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from 'jose'
+import { EmulatorServer, json, type Incoming, type Reply, type TlsOptions } from './http.js'
+
+export type SigningAlgorithm = 'RS256' | 'ES256'
+
+/** What the job looks like to GitHub: these become the JWT's claims. */
+export interface JobIdentity {
+  readonly repository: string
+  /** `refs/heads/main`, `refs/tags/v1`, `refs/pull/7/merge` … */
+  readonly ref: string
+  readonly environment?: string
+  readonly eventName: string
+  /** Set for a job in a reusable workflow: the called workflow. */
+  readonly jobWorkflowRef?: string
+  readonly actor: string
+}
+
+export const DEFAULT_JOB: JobIdentity = {
+  repository: 'octo-org/deploy',
+  ref: 'refs/heads/main',
+  eventName: 'push',
+  actor: 'octocat'
+}
+
+/** GitHub's `sub` for a job: environment first, then pull request, else the ref. */
+export function subjectFor(job: JobIdentity): string {
+  const base = `repo:${job.repository}`
+  if (job.environment !== undefined) return `${base}:environment:${job.environment}`
+  if (job.eventName === 'pull_request') return `${base}:pull_request`
+  return `${base}:ref:${job.ref}`
+}
+
+export interface GithubIssuerOptions {
+  readonly algorithm?: SigningAlgorithm
+  /** The `iss` claim; defaults to the server's own URL so that discovery works over HTTP. */
+  readonly issuer?: string
+  readonly job?: JobIdentity
+  readonly tls?: TlsOptions
+  /** Lifetime of issued JWTs in seconds (GitHub: 300). */
+  readonly lifetimeSeconds?: number
+}
+
+/**
+ * GitHub's OIDC token service as a job sees it: the ACTIONS_ID_TOKEN_REQUEST_URL endpoint, and the
+ * issuer's discovery document and JWKS, signing real JWTs.
+ */
+export class GithubOidcIssuer {
+  readonly server: EmulatorServer
+  readonly requestToken = `ghs_emu${randomBytes(18).toString('hex')}`
+  readonly issued: string[] = []
+  readonly algorithm: SigningAlgorithm
+  job: JobIdentity
+  /** Seconds added to the real clock, to play with expiry. */
+  clockOffsetSeconds = 0
+  readonly #issuer?: string
+  readonly #lifetime: number
+  readonly #kid = `emu-${randomBytes(4).toString('hex')}`
+  #keys?: { privateKey: CryptoKey; jwk: JWK }
+
+  constructor(options: GithubIssuerOptions = {}) {
+    this.algorithm = options.algorithm ?? 'RS256'
+    this.job = options.job ?? DEFAULT_JOB
+    this.#lifetime = options.lifetimeSeconds ?? 300
+    if (options.issuer !== undefined) this.#issuer = options.issuer
+    this.server = new EmulatorServer(request => this.#handle(request), options.tls)
+  }
+
+  async start(): Promise<this> {
+    const { privateKey, publicKey } = await generateKeyPair(this.algorithm, { extractable: true })
+    this.#keys = {
+      privateKey,
+      jwk: { ...(await exportJWK(publicKey)), kid: this.#kid, alg: this.algorithm, use: 'sig' }
+    }
+    await this.server.start()
+    return this
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop()
+  }
+
+  get issuer(): string {
+    return this.#issuer ?? this.server.url
+  }
+
+  get jwksUri(): string {
+    return `${this.server.url}/.well-known/jwks`
+  }
+
+  /** The value the runner puts in ACTIONS_ID_TOKEN_REQUEST_URL (it carries a query already). */
+  get requestUrl(): string {
+    return `${this.server.url}/_apis/distributedtask/token?api-version=2.0`
+  }
+
+  /** The environment a step with `permissions: id-token: write` gets. */
+  get env(): Record<string, string> {
+    return {
+      ACTIONS_ID_TOKEN_REQUEST_URL: this.requestUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: this.requestToken
+    }
+  }
+
+  get subject(): string {
+    return subjectFor(this.job)
+  }
+
+  now(): number {
+    return Math.floor(Date.now() / 1000) + this.clockOffsetSeconds
+  }
+
+  /** Sign a JWT for the current job; `overrides` replace any claim (tests of bad tokens). */
+  async mint(audience: string, overrides: Record<string, unknown> = {}): Promise<string> {
+    if (!this.#keys) throw new Error('issuer not started')
+    const job = this.job
+    const [owner] = job.repository.split('/')
+    const iat = this.now()
+    const claims: Record<string, unknown> = {
+      jti: randomUUID(),
+      sub: subjectFor(job),
+      aud: audience,
+      ref: job.ref,
+      sha: randomBytes(20).toString('hex'),
+      repository: job.repository,
+      repository_owner: owner,
+      repository_id: '123456789',
+      repository_owner_id: '987654',
+      run_id: '1000',
+      run_number: '7',
+      run_attempt: '1',
+      actor: job.actor,
+      workflow: 'deploy',
+      event_name: job.eventName,
+      ref_type: job.ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+      workflow_ref: `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
+      job_workflow_ref:
+        job.jobWorkflowRef ?? `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
+      runner_environment: 'github-hosted',
+      iss: this.issuer,
+      iat,
+      nbf: iat - 5,
+      exp: iat + this.#lifetime,
+      ...(job.environment !== undefined && { environment: job.environment }),
+      ...overrides
+    }
+    const jwt = await new SignJWT(claims)
+      .setProtectedHeader({ alg: this.algorithm, kid: this.#kid, typ: 'JWT' })
+      .sign(this.#keys.privateKey)
+    this.issued.push(jwt)
+    return jwt
+  }
+
+  async #handle(request: Incoming): Promise<Reply> {
+    if (request.path === '/.well-known/openid-configuration') {
+      return json(200, {
+        issuer: this.issuer,
+        jwks_uri: this.jwksUri,
+        subject_types_supported: ['public', 'pairwise'],
+        response_types_supported: ['id_token'],
+        id_token_signing_alg_values_supported: [this.algorithm],
+        claims_supported: [
+          'sub',
+          'aud',
+          'exp',
+          'iat',
+          'iss',
+          'jti',
+          'nbf',
+          'ref',
+          'repository',
+          'environment',
+          'job_workflow_ref'
+        ]
+      })
+    }
+    if (request.path === '/.well-known/jwks') return json(200, { keys: [this.#keys?.jwk] })
+    if (request.path === '/_apis/distributedtask/token' && request.method === 'GET') {
+      if (request.headers.authorization !== `Bearer ${this.requestToken}`) {
+        return json(401, { message: 'Unauthorized: the request token is missing or invalid.' })
+      }
+      // GitHub's default audience is the URL of the repository owner.
+      const audience =
+        request.query.get('audience') || `https://github.com/${this.job.repository.split('/')[0]}`
+      return json(200, { count: 1, value: await this.mint(audience) })
+    }
+    return json(404, { message: 'Not Found' })
+  }
+}

@@ -1,0 +1,204 @@
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { AddressInfo } from 'node:net'
+
+export interface TlsOptions {
+  readonly key: string
+  readonly cert: string
+}
+
+/** A request as the emulator's handlers see it: body read, form parsed. */
+export interface Incoming {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+export interface Reply {
+  readonly status: number
+  readonly headers?: Record<string, string>
+  readonly body?: string
+}
+
+/**
+ * A scripted misbehaviour for one route, used once (or `times` times). Models what real networks
+ * and servers do to a client: errors, slowness, hangs, resets, junk bodies, redirects.
+ */
+export type Fault =
+  | {
+      readonly kind: 'status'
+      readonly status: number
+      readonly body?: string
+      readonly headers?: Record<string, string>
+      readonly times?: number
+    }
+  | { readonly kind: 'delay'; readonly ms: number; readonly times?: number }
+  | { readonly kind: 'hang'; readonly times?: number }
+  | { readonly kind: 'reset'; readonly times?: number }
+  | { readonly kind: 'html'; readonly status?: number; readonly times?: number }
+  | { readonly kind: 'malformed'; readonly times?: number }
+  | {
+      readonly kind: 'redirect'
+      readonly location: string
+      readonly status?: number
+      readonly times?: number
+    }
+
+export type Handler = (request: Incoming) => Reply | Promise<Reply>
+
+/** Per-route fault queues and a request log, shared by both emulated parties. */
+export class Faults {
+  readonly #queues = new Map<string, Fault[]>()
+
+  /** Queue a fault for requests whose path starts with `route`. */
+  add(route: string, fault: Fault): void {
+    const times = fault.times ?? 1
+    const queue = this.#queues.get(route) ?? []
+    for (let i = 0; i < times; i++) queue.push(fault)
+    this.#queues.set(route, queue)
+  }
+
+  clear(): void {
+    this.#queues.clear()
+  }
+
+  take(path: string): Fault | undefined {
+    for (const [route, queue] of this.#queues) {
+      if (path.startsWith(route) && queue.length > 0) return queue.shift()
+    }
+    return undefined
+  }
+}
+
+/** An HTTP(S) server on a random loopback port that routes to `handler`, applying faults first. */
+export class EmulatorServer {
+  readonly #server: http.Server
+  readonly #sockets = new Set<import('node:net').Socket>()
+  readonly faults = new Faults()
+  readonly requests: Incoming[] = []
+  #url = ''
+
+  constructor(handler: Handler, tls?: TlsOptions) {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      void this.#serve(req, res, handler)
+    }
+    this.#server = tls
+      ? https.createServer({ key: tls.key, cert: tls.cert }, listener)
+      : http.createServer(listener)
+    this.#server.on('connection', socket => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+    this.#server.on('secureConnection', socket => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+    this.#scheme = tls ? 'https' : 'http'
+  }
+
+  readonly #scheme: string
+
+  /** `http(s)://127.0.0.1:PORT` once started. */
+  get url(): string {
+    return this.#url
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(port, host, () => resolve())
+    })
+    this.#url = `${this.#scheme}://127.0.0.1:${this.port}`
+    return this.#url
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy()
+    await new Promise<void>(resolve => this.#server.close(() => resolve()))
+  }
+
+  async #serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    handler: Handler
+  ): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const url = new URL(req.url ?? '/', 'http://emulator')
+    const incoming: Incoming = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8')
+    }
+    this.requests.push(incoming)
+    const fault = this.faults.take(url.pathname)
+    if (fault) {
+      switch (fault.kind) {
+        case 'hang':
+          return // never answer; stop() destroys the socket
+        case 'reset':
+          req.socket.resetAndDestroy()
+          return
+        case 'delay':
+          await new Promise(resolve => setTimeout(resolve, fault.ms))
+          break
+        case 'status':
+          return send(res, {
+            status: fault.status,
+            ...(fault.headers && { headers: fault.headers }),
+            body:
+              fault.body ??
+              JSON.stringify({
+                error: 'temporarily_unavailable',
+                error_description: `scripted HTTP ${fault.status}`
+              })
+          })
+        case 'html':
+          return send(res, {
+            status: fault.status ?? 502,
+            headers: { 'content-type': 'text/html' },
+            body: '<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The proxy could not reach the upstream server.</p></body></html>'
+          })
+        case 'malformed':
+          return send(res, {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+            body: '{"access_token": "trunc'
+          })
+        case 'redirect':
+          return send(res, {
+            status: fault.status ?? 302,
+            headers: { location: fault.location },
+            body: ''
+          })
+      }
+    }
+    let reply: Reply
+    try {
+      reply = await handler(incoming)
+    } catch (error) {
+      reply = {
+        status: 500,
+        body: JSON.stringify({ error: 'server_error', error_description: String(error) })
+      }
+    }
+    send(res, reply)
+  }
+}
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers })
+  res.end(reply.body ?? '')
+}
+
+export function json(status: number, value: unknown, headers?: Record<string, string>): Reply {
+  return { status, body: JSON.stringify(value), ...(headers && { headers }) }
+}
