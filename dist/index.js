@@ -31423,7 +31423,11 @@ function parseHost(raw) {
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
         throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
     }
-    return { url: url.origin, hostname: url.hostname, kind: isAccountHostname(url.hostname) ? 'account' : 'workspace' };
+    return {
+        url: url.origin,
+        hostname: url.hostname,
+        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
+    };
 }
 /** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
 function isAccountHostname(hostname) {
@@ -31480,7 +31484,12 @@ function createTransport(userAgent) {
         const fail = (error) => reject(toTransportError(error, request.signal));
         if (request.signal?.aborted)
             return fail(request.signal.reason);
-        const req = module.request(url, { method: request.method, headers, agent: agents.getAgent(url.href), signal: request.signal }, res => {
+        const req = module.request(url, {
+            method: request.method,
+            headers,
+            agent: agents.getAgent(url.href),
+            signal: request.signal
+        }, res => {
             const chunks = [];
             let size = 0;
             res.on('data', (chunk) => {
@@ -31499,7 +31508,11 @@ function createTransport(userAgent) {
                 for (const [key, value] of Object.entries(res.headers)) {
                     flat[key] = Array.isArray(value) ? value.join(', ') : value;
                 }
-                resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('utf8') });
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: flat,
+                    body: Buffer.concat(chunks).toString('utf8')
+                });
             });
         });
         req.on('error', fail);
@@ -31580,7 +31593,12 @@ async function fetchDefaultAudience(host, transport, signal) {
     const what = 'Reading the host metadata';
     let response;
     try {
-        response = await transport({ method: 'GET', url, headers: { accept: 'application/json' }, ...(signal && { signal }) });
+        response = await transport({
+            method: 'GET',
+            url,
+            headers: { accept: 'application/json' },
+            ...(signal && { signal })
+        });
     }
     catch (error) {
         throw describeTransportFailure(what, host.url, error);
@@ -31590,14 +31608,18 @@ async function fetchDefaultAudience(host, transport, signal) {
     if (response.status >= 300 && response.status < 400)
         throw redirectRefused(what, response.status, response.headers['location']);
     if (response.status !== 200) {
-        throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, { context: [`Response: ${excerpt(response.body)}`] });
+        throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${excerpt(response.body)}`]
+        });
     }
     let audiences;
     try {
         audiences = JSON.parse(response.body)['token_federation_default_oidc_audiences'];
     }
     catch {
-        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not JSON.`, { context: [`Response: ${excerpt(response.body)}`] });
+        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not JSON.`, {
+            context: [`Response: ${excerpt(response.body)}`]
+        });
     }
     const first = Array.isArray(audiences) ? audiences[0] : undefined;
     return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined;
@@ -31660,7 +31682,9 @@ function parseTokenResponse(body, mask) {
     catch {
         json = undefined;
     }
-    const record = typeof json === 'object' && json !== null ? json : undefined;
+    const record = typeof json === 'object' && json !== null && !Array.isArray(json)
+        ? json
+        : undefined;
     const accessToken = record?.['access_token'];
     if (typeof accessToken === 'string' && accessToken !== '')
         mask(accessToken);
@@ -31675,17 +31699,25 @@ function parseTokenResponse(body, mask) {
         throw invalid('the body is not a JSON object');
     if (typeof accessToken !== 'string' || accessToken.trim() === '' || /\s/.test(accessToken))
         throw invalid("without a usable 'access_token'");
-    const tokenType = typeof record['token_type'] === 'string' && record['token_type'] !== '' ? record['token_type'] : 'Bearer';
+    const tokenType = typeof record['token_type'] === 'string' && record['token_type'] !== ''
+        ? record['token_type']
+        : 'Bearer';
     if (tokenType.toLowerCase() !== 'bearer')
         throw invalid(`with token_type '${printable(tokenType, 40)}', expected Bearer`);
     const scope = typeof record['scope'] === 'string' ? record['scope'] : undefined;
     const rawExpiry = record['expires_in'];
-    const expiresIn = typeof rawExpiry === 'number' ? rawExpiry : typeof rawExpiry === 'string' ? Number(rawExpiry) : undefined;
+    const expiresIn = typeof rawExpiry === 'number'
+        ? rawExpiry
+        : typeof rawExpiry === 'string'
+            ? Number(rawExpiry)
+            : undefined;
     return {
         accessToken,
         tokenType,
         ...(scope !== undefined && { scope }),
-        ...(expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn > 0 && { expiresIn: Math.floor(expiresIn) })
+        ...(expiresIn !== undefined &&
+            Number.isFinite(expiresIn) &&
+            expiresIn > 0 && { expiresIn: Math.floor(expiresIn) })
     };
 }
 /** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
@@ -31707,7 +31739,10 @@ function parseErrorBody(body) {
             const code = stringish(record[codeKey]);
             const text = stringish(record[textKey]);
             if (code !== undefined || text !== undefined) {
-                return { ...(code !== undefined && { error: printable(code, 100) }), ...(text !== undefined && { description: printable(text, 500) }) };
+                return {
+                    ...(code !== undefined && { error: printable(code, 100) }),
+                    ...(text !== undefined && { description: printable(text, 500) })
+                };
             }
         }
     }
@@ -31750,10 +31785,13 @@ function readOidcEnv(env) {
     const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
     const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
     if (requestUrl === '' || requestToken === '') {
-        const missing = [requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL', requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'].filter(Boolean);
+        const missing = [
+            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+        ].filter(Boolean);
         throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
             cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-            fix: "Add to the job (or workflow):\n  permissions:\n    id-token: write\n    contents: read\nFor pull requests from forks, run the deployment on push or in a 'pull_request_target'/environment-approved job instead."
+            fix: 'Add to the job (or workflow):\n  permissions:\n    id-token: write\n    contents: read\nPull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
         });
     }
     try {
@@ -31769,9 +31807,9 @@ function readOidcEnv(env) {
 }
 /** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
 function idTokenUrl(requestUrl, audience) {
-    const url = new URL(requestUrl);
-    url.searchParams.set('audience', audience);
-    return url.href;
+    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+    const separator = requestUrl.includes('?') ? '&' : '?';
+    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
 }
 /** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
 async function requestIdToken(env, audience, transport, signal) {
@@ -31873,16 +31911,28 @@ async function resolveAudience(query, fetchDefault, warn) {
     try {
         const published = await fetchDefault();
         if (published !== undefined) {
-            return { audience: published, source: 'host-metadata', reason: `the default audience published by ${query.host.url}/.well-known/databricks-config` };
+            return {
+                audience: published,
+                source: 'host-metadata',
+                reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+            };
         }
     }
     catch (error) {
         warn(`Could not read the host's default audience; falling back. ${formatError(error)}`);
     }
     if (query.host.kind === 'account' && query.accountId !== undefined) {
-        return { audience: query.accountId, source: 'account-id', reason: 'the account ID, the default for an account host and for a policy without audiences' };
+        return {
+            audience: query.accountId,
+            source: 'account-id',
+            reason: 'the account ID, the default for an account host and for a policy without audiences'
+        };
     }
-    return { audience: query.tokenEndpoint, source: 'token-endpoint', reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience" };
+    return {
+        audience: query.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/lib/buffer_utils.js
@@ -32205,7 +32255,14 @@ function decodeJwt(jwt) {
 ;// CONCATENATED MODULE: ./src/claims.ts
 
 /** The claims worth showing when a trust policy rejects a token. None of them is a secret. */
-const DIAGNOSTIC_CLAIMS = ['iss', 'sub', 'aud', 'job_workflow_ref', 'environment', 'ref'];
+const DIAGNOSTIC_CLAIMS = [
+    'iss',
+    'sub',
+    'aud',
+    'job_workflow_ref',
+    'environment',
+    'ref'
+];
 /** Decode (not verify) a JWT's payload for diagnostics; an undecodable token gives no claims. */
 function readClaims(jwt) {
     let payload;
@@ -32215,7 +32272,11 @@ function readClaims(jwt) {
     catch {
         return { shown: [] };
     }
-    const text = (value) => typeof value === 'string' ? value : Array.isArray(value) ? value.filter(v => typeof v === 'string').join(', ') : undefined;
+    const text = (value) => typeof value === 'string'
+        ? value
+        : Array.isArray(value)
+            ? value.filter(v => typeof v === 'string').join(', ')
+            : undefined;
     const shown = [];
     for (const name of DIAGNOSTIC_CLAIMS) {
         const value = text(payload[name]);
@@ -32240,7 +32301,9 @@ function readClaims(jwt) {
 
 
 function policyDescription(clientId) {
-    return clientId === undefined ? 'account-wide (no client_id sent)' : `service principal ${clientId} (client_id sent)`;
+    return clientId === undefined
+        ? 'account-wide (no client_id sent)'
+        : `service principal ${clientId} (client_id sent)`;
 }
 /** Turn Databricks' refusal into one message: what it said, what was sent, and what to change. */
 function explainExchangeFailure(rejection, ctx) {
@@ -32270,7 +32333,9 @@ function explainExchangeFailure(rejection, ctx) {
     }
     return new ActionError('exchange-failed', `${what} failed: HTTP ${status}.`, {
         context,
-        cause: status >= 500 || status === 429 ? 'A fault or rate limit at Databricks.' : 'An unexpected answer from the token endpoint.',
+        cause: status >= 500 || status === 429
+            ? 'A fault or rate limit at Databricks.'
+            : 'An unexpected answer from the token endpoint.',
         fix: 'Re-run the job; if it persists, check https://status.databricks.com.'
     });
 }
@@ -32286,19 +32351,29 @@ function rejectionHint(rejection, ctx) {
     const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`;
     const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request.`;
     const issuerFix = `Set the policy's issuer to '${ctx.claims.iss ?? 'https://token.actions.githubusercontent.com'}' (GitHub Enterprise Server: https://HOST/_services/token).`;
-    if (/audience|\baud\b/.test(said)) {
-        return { cause: `The token's audience '${audience}' is not among the policy's audiences.`, fix: audienceFix };
-    }
-    if (/issuer|\biss\b/.test(said)) {
-        return { cause: `The token's issuer '${ctx.claims.iss ?? '?'}' does not match the policy's issuer.`, fix: issuerFix };
-    }
-    if (/subject|\bsub\b/.test(said)) {
-        return { cause: `The token's subject '${ctx.claims.sub ?? '?'}' does not match the policy's subject.`, fix: subjectFix };
-    }
+    // Expiry first: its messages often name the subject_token too.
     if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
         return {
             cause: 'The GitHub token had expired (it lives 5 minutes) or the clocks disagree.',
             fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long.'
+        };
+    }
+    if (/audience|\baud\b/.test(said)) {
+        return {
+            cause: `The token's audience '${audience}' is not among the policy's audiences.`,
+            fix: audienceFix
+        };
+    }
+    if (/issuer|\biss\b/.test(said)) {
+        return {
+            cause: `The token's issuer '${ctx.claims.iss ?? '?'}' does not match the policy's issuer.`,
+            fix: issuerFix
+        };
+    }
+    if (/\bsubject\b|\bsub\b/.test(said)) {
+        return {
+            cause: `The token's subject '${ctx.claims.sub ?? '?'}' does not match the policy's subject.`,
+            fix: subjectFix
         };
     }
     if (/invalid_client|client/.test(said) && ctx.clientId !== undefined) {
@@ -32327,7 +32402,12 @@ async function login(inputs, oidc, deps) {
     const { transport, log, mask } = deps;
     const timeout = () => AbortSignal.timeout(deps.requestTimeoutMs);
     const endpoint = tokenEndpoint(inputs.host, inputs.accountId);
-    const audience = await resolveAudience({ host: inputs.host, tokenEndpoint: endpoint, ...(inputs.audience !== undefined && { audience: inputs.audience }), ...(inputs.accountId !== undefined && { accountId: inputs.accountId }) }, () => fetchDefaultAudience(inputs.host, transport, timeout()), message => log.warning(message));
+    const audience = await resolveAudience({
+        host: inputs.host,
+        tokenEndpoint: endpoint,
+        ...(inputs.audience !== undefined && { audience: inputs.audience }),
+        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+    }, () => fetchDefaultAudience(inputs.host, transport, timeout()), message => log.warning(message));
     log.info(`Audience: ${audience.audience} (${audience.reason}).`);
     const jwt = await requestIdToken(oidc, audience.audience, transport, timeout());
     mask(jwt);
@@ -32336,7 +32416,12 @@ async function login(inputs, oidc, deps) {
     log.info(`Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`);
     let token;
     try {
-        token = await exchangeToken({ endpoint, subjectToken: jwt, scopes: inputs.scopes, ...(inputs.clientId !== undefined && { clientId: inputs.clientId }) }, transport, mask, timeout());
+        token = await exchangeToken({
+            endpoint,
+            subjectToken: jwt,
+            scopes: inputs.scopes,
+            ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
+        }, transport, mask, timeout());
     }
     catch (error) {
         if (!(error instanceof ExchangeRejection))
@@ -32406,7 +32491,13 @@ async function run(env = process.env) {
         const oidc = readOidcEnv(env);
         mask(oidc.requestToken);
         const log = { info: info, warning: warning, debug: core_debug };
-        const result = await login(inputs, oidc, { transport: createTransport(USER_AGENT), log, mask, now: Date.now, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+        const result = await login(inputs, oidc, {
+            transport: createTransport(USER_AGENT),
+            log,
+            mask,
+            now: Date.now,
+            requestTimeoutMs: REQUEST_TIMEOUT_MS
+        });
         const { outputs, env: exported } = publication(inputs, result, Date.now());
         for (const [name, value] of Object.entries(outputs))
             setOutput(name, value);

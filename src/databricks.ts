@@ -150,7 +150,9 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
     json = undefined
   }
   const record =
-    typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined
+    typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? (json as Record<string, unknown>)
+      : undefined
   const accessToken = record?.['access_token']
   if (typeof accessToken === 'string' && accessToken !== '') mask(accessToken)
   const invalid = (problem: string): ActionError =>

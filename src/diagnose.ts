@@ -83,6 +83,13 @@ function rejectionHint(
   const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`
   const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request.`
   const issuerFix = `Set the policy's issuer to '${ctx.claims.iss ?? 'https://token.actions.githubusercontent.com'}' (GitHub Enterprise Server: https://HOST/_services/token).`
+  // Expiry first: its messages often name the subject_token too.
+  if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
+    return {
+      cause: 'The GitHub token had expired (it lives 5 minutes) or the clocks disagree.',
+      fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long.'
+    }
+  }
   if (/audience|\baud\b/.test(said)) {
     return {
       cause: `The token's audience '${audience}' is not among the policy's audiences.`,
@@ -95,16 +102,10 @@ function rejectionHint(
       fix: issuerFix
     }
   }
-  if (/subject|\bsub\b/.test(said)) {
+  if (/\bsubject\b|\bsub\b/.test(said)) {
     return {
       cause: `The token's subject '${ctx.claims.sub ?? '?'}' does not match the policy's subject.`,
       fix: subjectFix
-    }
-  }
-  if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
-    return {
-      cause: 'The GitHub token had expired (it lives 5 minutes) or the clocks disagree.',
-      fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long.'
     }
   }
   if (/invalid_client|client/.test(said) && ctx.clientId !== undefined) {

@@ -48,9 +48,9 @@ export function readOidcEnv(env: Readonly<Record<string, string | undefined>>): 
 
 /** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
 export function idTokenUrl(requestUrl: string, audience: string): string {
-  const url = new URL(requestUrl)
-  url.searchParams.set('audience', audience)
-  return url.href
+  // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+  const separator = requestUrl.includes('?') ? '&' : '?'
+  return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`
 }
 
 /** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */

@@ -1,0 +1,487 @@
+import { describe, expect, it, test } from '@jest/globals'
+import {
+  describeError,
+  exchangeForm,
+  ExchangeRejection,
+  exchangeToken,
+  excerpt,
+  fetchDefaultAudience,
+  hostMetadataUrl,
+  JWT_TOKEN_TYPE,
+  parseErrorBody,
+  parseTokenResponse,
+  TOKEN_EXCHANGE_GRANT,
+  tokenEndpoint,
+  type DatabricksError,
+  type ExchangeRequest
+} from '../../src/databricks.js'
+import { ActionError, formatError } from '../../src/errors.js'
+import { parseHost } from '../../src/host.js'
+import { TransportError } from '../../src/http.js'
+import {
+  ACCOUNT_ID,
+  CLIENT_ID,
+  fakeTransport,
+  GITHUB_ISSUER,
+  makeJwt,
+  rejected,
+  response,
+  thrown
+} from './support.js'
+
+const workspace = parseHost('https://dbc-1234.cloud.databricks.com')
+const account = parseHost('https://accounts.cloud.databricks.com')
+const WS_ENDPOINT = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
+
+describe('tokenEndpoint', () => {
+  it('is /oidc/v1/token on a workspace', () => {
+    expect(tokenEndpoint(workspace)).toBe(WS_ENDPOINT)
+    expect(tokenEndpoint(workspace, ACCOUNT_ID)).toBe(WS_ENDPOINT)
+  })
+
+  it('is /oidc/accounts/<id>/v1/token on an account host', () => {
+    expect(tokenEndpoint(account, ACCOUNT_ID)).toBe(
+      `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
+    )
+  })
+
+  it('keeps a non-default port', () => {
+    expect(tokenEndpoint(parseHost('http://127.0.0.1:8080'))).toBe(
+      'http://127.0.0.1:8080/oidc/v1/token'
+    )
+  })
+
+  it('url-encodes the account ID', () => {
+    expect(tokenEndpoint(account, 'a/b?c')).toBe(
+      'https://accounts.cloud.databricks.com/oidc/accounts/a%2Fb%3Fc/v1/token'
+    )
+  })
+
+  it('refuses an account host without account ID', () => {
+    expect(() => tokenEndpoint(account)).toThrow('an account host needs an account ID')
+  })
+})
+
+describe('hostMetadataUrl', () => {
+  it('is the well-known databricks-config', () => {
+    expect(hostMetadataUrl(workspace)).toBe(
+      'https://dbc-1234.cloud.databricks.com/.well-known/databricks-config'
+    )
+  })
+})
+
+describe('exchangeForm', () => {
+  const fields = (form: string): Record<string, string> =>
+    Object.fromEntries(new URLSearchParams(form).entries())
+
+  test.each<[string, ExchangeRequest, Record<string, string>]>([
+    [
+      'an account-wide policy',
+      { endpoint: WS_ENDPOINT, subjectToken: 'h.p.s', scopes: ['all-apis'] },
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: 'h.p.s',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        scope: 'all-apis'
+      }
+    ],
+    [
+      'a service-principal policy with several scopes',
+      {
+        endpoint: WS_ENDPOINT,
+        subjectToken: 'h.p.s',
+        clientId: CLIENT_ID,
+        scopes: ['all-apis', 'offline_access']
+      },
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: 'h.p.s',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        scope: 'all-apis offline_access',
+        client_id: CLIENT_ID
+      }
+    ]
+  ])('has exactly the fields for %s', (_name, request, expected) => {
+    const form = exchangeForm(request)
+    expect(fields(form)).toStrictEqual(expected)
+    expect([...new URLSearchParams(form).keys()]).toHaveLength(Object.keys(expected).length)
+  })
+
+  it('uses the RFC 8693 constants', () => {
+    expect(TOKEN_EXCHANGE_GRANT).toBe('urn:ietf:params:oauth:grant-type:token-exchange')
+    expect(JWT_TOKEN_TYPE).toBe('urn:ietf:params:oauth:token-type:jwt')
+  })
+
+  it('url-encodes the values', () => {
+    const form = exchangeForm({
+      endpoint: WS_ENDPOINT,
+      subjectToken: 'a+b/c=',
+      scopes: ['a', 'b']
+    })
+    expect(form).toContain('subject_token=a%2Bb%2Fc%3D')
+    expect(form).toContain('scope=a+b')
+  })
+})
+
+describe('fetchDefaultAudience', () => {
+  it('GETs the host metadata and returns the first default audience, trimmed', async () => {
+    const transport = fakeTransport(
+      response(200, { token_federation_default_oidc_audiences: [' aud-1 ', 'aud-2'] })
+    )
+    await expect(fetchDefaultAudience(workspace, transport)).resolves.toBe('aud-1')
+    expect(transport.requests).toHaveLength(1)
+    expect(transport.requests[0]).toMatchObject({
+      method: 'GET',
+      url: 'https://dbc-1234.cloud.databricks.com/.well-known/databricks-config'
+    })
+    expect(transport.requests[0]?.body).toBeUndefined()
+  })
+
+  test.each<[string, ReturnType<typeof response>]>([
+    ['a 404', response(404, 'Not Found')],
+    ['no field', response(200, { oidc_endpoint: 'x' })],
+    ['an empty list', response(200, { token_federation_default_oidc_audiences: [] })],
+    ['a blank first value', response(200, { token_federation_default_oidc_audiences: [' '] })],
+    ['a non-string first value', response(200, { token_federation_default_oidc_audiences: [1] })],
+    ['a string, not a list', response(200, { token_federation_default_oidc_audiences: 'aud' })]
+  ])('resolves to undefined for %s', async (_name, answer) => {
+    await expect(fetchDefaultAudience(workspace, fakeTransport(answer))).resolves.toBeUndefined()
+  })
+
+  test.each<[string, ReturnType<typeof response> | Error, string, RegExp]>([
+    ['a 500', response(500, '<h1>oops</h1>'), 'exchange-failed', /HTTP 500/],
+    [
+      'a redirect',
+      response(302, '', { location: 'https://login.example.com/' }),
+      'redirect-refused',
+      /HTTP 302 redirect to https:\/\/login\.example\.com\//
+    ],
+    [
+      'a body that is not JSON',
+      response(200, '<html>hi</html>'),
+      'exchange-invalid-response',
+      /not JSON/
+    ],
+    [
+      'a transport failure',
+      new TransportError('getaddrinfo ENOTFOUND dbc-1234', 'ENOTFOUND'),
+      'network-failed',
+      /no answer from https:\/\/dbc-1234\.cloud\.databricks\.com \(ENOTFOUND/
+    ]
+  ])('rejects with an ActionError for %s', async (_name, answer, code, message) => {
+    const error = await rejected(fetchDefaultAudience(workspace, fakeTransport(answer)))
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).code).toBe(code)
+    expect((error as ActionError).message).toMatch(message)
+  })
+})
+
+describe('exchangeToken', () => {
+  const request = (subjectToken: string, clientId?: string): ExchangeRequest => ({
+    endpoint: WS_ENDPOINT,
+    subjectToken,
+    scopes: ['all-apis'],
+    ...(clientId !== undefined && { clientId })
+  })
+  const ok = { access_token: 'dapi-access-token', token_type: 'Bearer', expires_in: 300 }
+
+  test.each([
+    ['account-wide', undefined],
+    ['service principal', CLIENT_ID]
+  ])('POSTs the form without authorization (%s)', async (_name, clientId) => {
+    const jwt = await makeJwt({ iss: GITHUB_ISSUER, sub: 'repo:o/r:ref:refs/heads/main' })
+    const transport = fakeTransport(response(200, ok))
+    await exchangeToken(request(jwt, clientId), transport, () => {})
+    expect(transport.requests).toHaveLength(1)
+    const sent = transport.requests[0]
+    expect(sent?.method).toBe('POST')
+    expect(sent?.url).toBe(WS_ENDPOINT)
+    expect(sent?.headers?.['content-type']).toBe('application/x-www-form-urlencoded')
+    const headerNames = Object.keys(sent?.headers ?? {}).map(h => h.toLowerCase())
+    expect(headerNames).not.toContain('authorization')
+    expect(sent?.body).toBe(exchangeForm(request(jwt, clientId)))
+    const form = new URLSearchParams(sent?.body)
+    expect(form.get('subject_token')).toBe(jwt)
+    expect(form.get('client_id')).toBe(clientId ?? null)
+    expect(form.has('client_secret')).toBe(false)
+  })
+
+  it('masks the access token before it returns', async () => {
+    const events: string[] = []
+    const transport = fakeTransport(response(200, ok))
+    const logged = async (req: Parameters<typeof transport>[0]) => {
+      events.push('request')
+      return transport(req)
+    }
+    const token = await exchangeToken(request('h.p.s'), logged, secret => {
+      events.push(`mask ${secret}`)
+    })
+    events.push('returned')
+    expect(events).toStrictEqual(['request', 'mask dapi-access-token', 'returned'])
+    expect(token).toStrictEqual({
+      accessToken: 'dapi-access-token',
+      tokenType: 'Bearer',
+      expiresIn: 300
+    })
+  })
+
+  it('propagates a failure of mask instead of returning the token', async () => {
+    const error = await rejected(
+      exchangeToken(request('h.p.s'), fakeTransport(response(200, ok)), () => {
+        throw new Error('mask failed')
+      })
+    )
+    expect((error as Error).message).toBe('mask failed')
+  })
+
+  test.each<[number, string, Record<string, string>, DatabricksError, string | undefined]>([
+    [
+      400,
+      '{"error":"invalid_request","error_description":"no matching federation policy"}',
+      {},
+      { error: 'invalid_request', description: 'no matching federation policy' },
+      undefined
+    ],
+    [401, '', {}, { excerpt: '(empty body)' }, undefined],
+    [404, '<html><body>Not Found</body></html>', {}, { excerpt: '"Not Found"' }, undefined],
+    [
+      302,
+      '',
+      { location: 'https://evil.example.com/' },
+      { excerpt: '(empty body)' },
+      'https://evil.example.com/'
+    ],
+    [
+      503,
+      '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"try later"}',
+      {},
+      { error: 'TEMPORARILY_UNAVAILABLE', description: 'try later' },
+      undefined
+    ]
+  ])('turns HTTP %d into an ExchangeRejection', async (status, body, headers, parsed, location) => {
+    let masked = 0
+    const error = await rejected(
+      exchangeToken(request('h.p.s'), fakeTransport(response(status, body, headers)), () => {
+        masked++
+      })
+    )
+    expect(error).toBeInstanceOf(ExchangeRejection)
+    const rejection = error as ExchangeRejection
+    expect(rejection.status).toBe(status)
+    expect(rejection.message).toBe(`HTTP ${status}`)
+    expect(rejection.error).toStrictEqual(parsed)
+    expect(rejection.location).toBe(location)
+    expect(masked).toBe(0)
+  })
+
+  it('turns a transport failure into network-failed naming the origin', async () => {
+    const error = await rejected(
+      exchangeToken(
+        request('h.p.s'),
+        fakeTransport(new TransportError('read ECONNRESET', 'ECONNRESET')),
+        () => {}
+      )
+    )
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).code).toBe('network-failed')
+    expect((error as ActionError).message).toBe(
+      'Exchanging the token at Databricks failed: no answer from https://dbc-1234.cloud.databricks.com (ECONNRESET: read ECONNRESET).'
+    )
+    expect((error as ActionError).message).not.toContain('h.p.s')
+  })
+})
+
+describe('parseTokenResponse', () => {
+  test.each<[string, object, object]>([
+    [
+      'a full answer',
+      { access_token: 'tok-1234', token_type: 'Bearer', scope: 'all-apis', expires_in: 3600 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', scope: 'all-apis', expiresIn: 3600 }
+    ],
+    [
+      'no token_type',
+      { access_token: 'tok-1234' },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ],
+    [
+      'an empty token_type',
+      { access_token: 'tok-1234', token_type: '' },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ],
+    [
+      'a lower-case token_type',
+      { access_token: 'tok-1234', token_type: 'bearer' },
+      { accessToken: 'tok-1234', tokenType: 'bearer' }
+    ],
+    [
+      'expires_in as a string',
+      { access_token: 'tok-1234', expires_in: '3599' },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 3599 }
+    ],
+    [
+      'a fractional expires_in',
+      { access_token: 'tok-1234', expires_in: 299.9 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 299 }
+    ],
+    [
+      'expires_in not a number',
+      { access_token: 'tok-1234', expires_in: 'soon' },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ],
+    [
+      'expires_in zero',
+      { access_token: 'tok-1234', expires_in: 0 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ],
+    [
+      'a negative expires_in',
+      { access_token: 'tok-1234', expires_in: -5 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ],
+    [
+      'a non-string scope',
+      { access_token: 'tok-1234', scope: ['all-apis'] },
+      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+    ]
+  ])('parses %s', (_name, body, expected) => {
+    const masked: string[] = []
+    expect(parseTokenResponse(JSON.stringify(body), s => masked.push(s))).toStrictEqual(expected)
+    expect(masked).toStrictEqual(['tok-1234'])
+  })
+
+  const SECRET = 'dapiSECRETvalue0123456789'
+  test.each<[string, string, string[], RegExp]>([
+    ['a body that is not JSON', `access_token=${SECRET}`, [], /the body is not JSON \(38 bytes\)/],
+    ['a JSON array', JSON.stringify([SECRET]), [], /HTTP 200 but the body is not a JSON object/],
+    ['a JSON number', '42', [], /not a JSON object/],
+    ['a JSON string', JSON.stringify(SECRET), [], /not a JSON object/],
+    ['JSON null', 'null', [], /not a JSON object/],
+    ['a missing access_token', JSON.stringify({ token: SECRET }), [], /usable 'access_token'/],
+    ['an empty access_token', JSON.stringify({ access_token: '' }), [], /usable 'access_token'/],
+    [
+      'a numeric access_token',
+      JSON.stringify({ access_token: 12345 }),
+      [],
+      /usable 'access_token'/
+    ],
+    [
+      'an access_token with spaces',
+      JSON.stringify({ access_token: `${SECRET} x` }),
+      [`${SECRET} x`],
+      /usable 'access_token'/
+    ],
+    [
+      'a blank access_token',
+      JSON.stringify({ access_token: '   ' }),
+      ['   '],
+      /usable 'access_token'/
+    ],
+    [
+      'token_type MAC',
+      JSON.stringify({ access_token: SECRET, token_type: 'MAC' }),
+      [SECRET],
+      /token_type 'MAC', expected Bearer/
+    ],
+    [
+      'token_type DPoP',
+      JSON.stringify({ access_token: SECRET, token_type: 'DPoP', expires_in: 3600 }),
+      [SECRET],
+      /token_type 'DPoP'/
+    ]
+  ])('refuses %s, masking first and never printing the token', (_name, body, masked, message) => {
+    const calls: string[] = []
+    const error = thrown(() => parseTokenResponse(body, s => calls.push(s)))
+    expect(error).toBeInstanceOf(ActionError)
+    const actionError = error as ActionError
+    expect(actionError.code).toBe('exchange-invalid-response')
+    expect(actionError.message).toMatch(message)
+    expect(actionError.message).toMatch(/^Databricks answered HTTP 200 but /)
+    expect(calls).toStrictEqual(masked)
+    expect(formatError(actionError)).not.toContain(SECRET)
+  })
+})
+
+describe('parseErrorBody', () => {
+  test.each<[string, string, DatabricksError]>([
+    [
+      'OAuth error/error_description',
+      '{"error":"invalid_grant","error_description":"Token audience mismatch"}',
+      { error: 'invalid_grant', description: 'Token audience mismatch' }
+    ],
+    [
+      'errorCode/errorSummary',
+      '{"errorCode":"POLICY_NOT_FOUND","errorSummary":"No federation policy"}',
+      { error: 'POLICY_NOT_FOUND', description: 'No federation policy' }
+    ],
+    [
+      'error_code/message',
+      '{"error_code":"PERMISSION_DENIED","message":"Denied by IP access list"}',
+      { error: 'PERMISSION_DENIED', description: 'Denied by IP access list' }
+    ],
+    [
+      'a numeric error_code',
+      '{"error_code":403,"message":"no"}',
+      { error: '403', description: 'no' }
+    ],
+    ['only error', '{"error":"invalid_client"}', { error: 'invalid_client' }],
+    [
+      'only error_description',
+      '{"error_description":"bad subject"}',
+      { description: 'bad subject' }
+    ],
+    [
+      'an empty error falls through to the next shape',
+      '{"error":"","errorCode":"X","errorSummary":"y"}',
+      { error: 'X', description: 'y' }
+    ],
+    [
+      'control characters in the description',
+      '{"error":"e","error_description":"line1\\nline2"}',
+      { error: 'e', description: 'line1?line2' }
+    ],
+    ['an unknown JSON object', '{"detail":"nope"}', { excerpt: '"{\\"detail\\":\\"nope\\"}"' }],
+    [
+      'a nested error object',
+      '{"error":{"code":1}}',
+      { excerpt: '"{\\"error\\":{\\"code\\":1}}"' }
+    ],
+    [
+      'an HTML page',
+      '<html><head><title>403</title><style>p{color:red}</style><script>var x = "<b>"</script></head><body><h1>Forbidden</h1>\n<p>Blocked   by <b>IP access list</b></p></body></html>',
+      { excerpt: '"403 Forbidden Blocked by IP access list"' }
+    ],
+    ['plain text', 'upstream connect error', { excerpt: '"upstream connect error"' }],
+    ['an empty body', '', { excerpt: '(empty body)' }],
+    ['a blank body', '  \n\t ', { excerpt: '(empty body)' }],
+    ['only tags', '<html><body></body></html>', { excerpt: '(empty body)' }]
+  ])('reads %s', (_name, body, expected) => {
+    expect(parseErrorBody(body)).toStrictEqual(expected)
+  })
+
+  it('bounds the excerpt of a long body', () => {
+    const parsed = parseErrorBody(`<p>${'x'.repeat(1000)}</p>`)
+    expect(parsed.excerpt).toBe(JSON.stringify(`${'x'.repeat(300)}…`))
+  })
+})
+
+describe('excerpt', () => {
+  test.each([
+    ['<b>a</b>  b\n\nc', 20, '"a b c"'],
+    ['abcdef', 3, '"abc…"'],
+    ['<br/>', 300, '(empty body)']
+  ])('%j (max %d) -> %s', (body, max, expected) => {
+    expect(excerpt(body, max)).toBe(expected)
+  })
+})
+
+describe('describeError', () => {
+  test.each<[DatabricksError, string]>([
+    [{ error: 'invalid_grant', description: 'bad aud' }, 'invalid_grant: bad aud'],
+    [{ error: 'invalid_grant' }, 'invalid_grant'],
+    [{ description: 'bad aud' }, 'bad aud'],
+    [{ excerpt: '"Forbidden"' }, 'body "Forbidden"'],
+    [{}, 'body (empty body)']
+  ])('%j -> %j', (error, expected) => {
+    expect(describeError(error)).toBe(expected)
+  })
+})

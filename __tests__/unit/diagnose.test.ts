@@ -1,0 +1,258 @@
+import { beforeAll, describe, expect, it, test } from '@jest/globals'
+import type { AudienceChoice } from '../../src/audience.js'
+import { readClaims, type TokenClaims } from '../../src/claims.js'
+import { ExchangeRejection, type DatabricksError } from '../../src/databricks.js'
+import {
+  explainExchangeFailure,
+  policyDescription,
+  type ExchangeContext
+} from '../../src/diagnose.js'
+import { ActionError, formatError } from '../../src/errors.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, makeJwt } from './support.js'
+
+const WS_ENDPOINT = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
+const ACC_ENDPOINT = `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
+const SUB = 'repo:octo-org/app:ref:refs/heads/main'
+const AUDIENCE: AudienceChoice = {
+  audience: WS_ENDPOINT,
+  source: 'token-endpoint',
+  reason: "the token endpoint URL, the Databricks SDKs' default"
+}
+
+let claims: TokenClaims
+
+beforeAll(async () => {
+  claims = readClaims(
+    await makeJwt({
+      iss: GITHUB_ISSUER,
+      sub: SUB,
+      aud: WS_ENDPOINT,
+      job_workflow_ref: 'octo-org/app/.github/workflows/deploy.yml@refs/heads/main',
+      ref: 'refs/heads/main'
+    })
+  )
+})
+
+function ctx(overrides: Partial<ExchangeContext> = {}): ExchangeContext {
+  return { endpoint: WS_ENDPOINT, hostKind: 'workspace', audience: AUDIENCE, claims, ...overrides }
+}
+
+function explain(
+  status: number,
+  error: DatabricksError,
+  context: Partial<ExchangeContext> = {},
+  location?: string
+): ActionError {
+  return explainExchangeFailure(new ExchangeRejection(status, error, location), ctx(context))
+}
+
+describe('policyDescription', () => {
+  it('names the service principal or says account-wide', () => {
+    expect(policyDescription(CLIENT_ID)).toBe(`service principal ${CLIENT_ID} (client_id sent)`)
+    expect(policyDescription(undefined)).toBe('account-wide (no client_id sent)')
+  })
+})
+
+describe('explainExchangeFailure codes', () => {
+  test.each<[number, string, RegExp]>([
+    [404, 'exchange-not-supported', /does not exist on this host \(HTTP 404\)/],
+    [400, 'exchange-rejected', /was refused \(HTTP 400\)/],
+    [401, 'exchange-rejected', /was refused \(HTTP 401\)/],
+    [403, 'exchange-rejected', /was refused \(HTTP 403\)/],
+    [
+      301,
+      'redirect-refused',
+      /HTTP 301 redirect to https:\/\/login\.example\.com\/ was not followed/
+    ],
+    [302, 'redirect-refused', /HTTP 302 redirect/],
+    [307, 'redirect-refused', /HTTP 307 redirect/],
+    [500, 'exchange-failed', /failed: HTTP 500\./],
+    [502, 'exchange-failed', /failed: HTTP 502\./],
+    [503, 'exchange-failed', /failed: HTTP 503\./],
+    [429, 'exchange-failed', /failed: HTTP 429\./],
+    [418, 'exchange-failed', /failed: HTTP 418\./]
+  ])('HTTP %d -> %s', (status, code, message) => {
+    const error = explain(status, { error: 'x' }, {}, 'https://login.example.com/')
+    expect(error).toBeInstanceOf(ActionError)
+    expect(error.code).toBe(code)
+    expect(error.message).toMatch(message)
+  })
+
+  it('says (no location) for a redirect without one', () => {
+    expect(explain(302, { excerpt: '(empty body)' }).message).toContain(
+      'redirect to (no location) was not followed'
+    )
+  })
+
+  test.each<[number, RegExp]>([
+    [500, /fault or rate limit/],
+    [503, /fault or rate limit/],
+    [429, /fault or rate limit/],
+    [418, /unexpected answer/]
+  ])('HTTP %d has cause %s', (status, cause) => {
+    expect(explain(status, {}).details.cause).toMatch(cause)
+  })
+
+  it('explains a 404 on a workspace host', () => {
+    const error = explain(404, { excerpt: '"Not Found"' })
+    expect(error.details.cause).toBe(
+      `OAuth token federation is not available at ${WS_ENDPOINT}: the host is not a Databricks workspace.`
+    )
+  })
+
+  it('explains a 404 on an account host, mentioning the account ID', () => {
+    const error = explain(
+      404,
+      {},
+      { endpoint: ACC_ENDPOINT, hostKind: 'account', accountId: ACCOUNT_ID }
+    )
+    expect(error.details.cause).toContain(
+      'not a Databricks account console, or the account ID is wrong'
+    )
+    expect(error.details.cause).toContain(ACC_ENDPOINT)
+  })
+})
+
+describe('explainExchangeFailure hints', () => {
+  test.each<[string, DatabricksError, RegExp, RegExp]>([
+    [
+      'audience',
+      { error: 'invalid_grant', description: 'Token audience does not match' },
+      new RegExp(`audience '${WS_ENDPOINT}' is not among the policy's audiences`),
+      /Make the policy's audiences include/
+    ],
+    [
+      'aud claim',
+      { error: 'invalid_request', description: 'invalid aud claim' },
+      /is not among the policy's audiences/,
+      /audience input/
+    ],
+    [
+      'issuer',
+      { description: 'Issuer not trusted' },
+      new RegExp(`issuer '${GITHUB_ISSUER}' does not match`),
+      new RegExp(`Set the policy's issuer to '${GITHUB_ISSUER}'`)
+    ],
+    [
+      'subject',
+      { error: 'invalid_grant', description: 'Subject does not match any policy' },
+      new RegExp(`subject '${SUB}' does not match`),
+      new RegExp(`Set the policy's subject to exactly '${SUB}'`)
+    ],
+    [
+      'expired',
+      { error: 'invalid_grant', description: 'The token has expired' },
+      /had expired \(it lives 5 minutes\)/,
+      /Re-run the job/
+    ],
+    ['not yet valid', { description: 'token not yet valid' }, /had expired/, /Re-run the job/],
+    [
+      'expired, naming the subject_token',
+      { error: 'invalid_grant', description: 'Invalid subject_token: token is expired' },
+      /had expired/,
+      /Re-run the job/
+    ],
+    [
+      'a bad signature, naming the subject_token',
+      { error: 'invalid_grant', description: 'Could not verify subject_token signature' },
+      /matched no federation policy/,
+      /Compare the claims above/
+    ],
+    [
+      'client, with client-id',
+      { error: 'invalid_client' },
+      new RegExp(`service principal ${CLIENT_ID} is unknown here`),
+      /Check client-id/
+    ],
+    [
+      'an HTML excerpt naming the audience',
+      { excerpt: '"Audience not allowed"' },
+      /is not among the policy's audiences/,
+      /audiences include/
+    ]
+  ])('picks the %s hint', (_name, said, cause, fix) => {
+    const error = explain(401, said, { clientId: CLIENT_ID })
+    expect(error.code).toBe('exchange-rejected')
+    expect(error.details.cause).toMatch(cause)
+    expect(error.details.fix).toMatch(fix)
+  })
+
+  it('names the account ID in the audience fix when known', () => {
+    const error = explain(
+      400,
+      { description: 'audience mismatch' },
+      { hostKind: 'account', endpoint: ACC_ENDPOINT, accountId: ACCOUNT_ID }
+    )
+    expect(error.details.fix).toContain(`expects the Databricks account ID (${ACCOUNT_ID})`)
+  })
+
+  test.each<[string, DatabricksError]>([
+    ['a generic OAuth error', { error: 'invalid_request', description: 'Token exchange failed' }],
+    ['an empty body', { excerpt: '(empty body)' }],
+    ['invalid_client without client-id', { error: 'invalid_client' }]
+  ])('lists every check for %s (account-wide policy)', (_name, said) => {
+    const error = explain(403, said)
+    expect(error.code).toBe('exchange-rejected')
+    expect(error.details.cause).toBe(
+      'The token matched no federation policy: its issuer, audience or subject differs from the policy.'
+    )
+    const fix = error.details.fix ?? ''
+    expect(fix).toContain(`Set the policy's issuer to '${GITHUB_ISSUER}'`)
+    expect(fix).toContain(`Make the policy's audiences include '${WS_ENDPOINT}'`)
+    expect(fix).toContain(`Set the policy's subject to exactly '${SUB}'`)
+    expect(fix).toContain('set client-id to its application ID')
+  })
+
+  it('does not suggest client-id in the default hint when one was sent', () => {
+    const error = explain(403, { error: 'access_denied' }, { clientId: CLIENT_ID })
+    expect(error.details.cause).toMatch(/matched no federation policy/)
+    expect(error.details.fix).not.toContain('set client-id to its application ID')
+    expect(error.details.fix).toContain(`'${SUB}'`)
+  })
+
+  it('uses placeholders when the token could not be decoded', () => {
+    const error = explain(401, { error: 'invalid_request' }, { claims: { shown: [] } })
+    expect(error.details.fix).toContain(`issuer to '${GITHUB_ISSUER}'`)
+    expect(error.details.fix).toContain("subject to exactly '(sub)'")
+    expect(formatError(error)).toContain('GitHub token claims: (not decodable)')
+  })
+})
+
+describe('explainExchangeFailure formatted message', () => {
+  it('shows what Databricks said, the endpoint, the policy, the audience and the claims', () => {
+    const text = formatError(
+      explain(
+        401,
+        { error: 'invalid_grant', description: 'no matching policy' },
+        { clientId: CLIENT_ID }
+      )
+    )
+    const lines = text.split('\n')
+    expect(lines[0]).toBe(
+      'Exchanging the GitHub token at Databricks was refused (HTTP 401): the token does not match a federation policy. [exchange-rejected]'
+    )
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '  Databricks said: HTTP 401 invalid_grant: no matching policy',
+        `  Endpoint: ${WS_ENDPOINT}`,
+        `  Federation policy: service principal ${CLIENT_ID} (client_id sent)`,
+        `  Audience requested: ${WS_ENDPOINT} (${AUDIENCE.reason})`,
+        '  GitHub token claims:',
+        `    iss: ${GITHUB_ISSUER}`,
+        `    sub: ${SUB}`,
+        `    aud: ${WS_ENDPOINT}`,
+        '    job_workflow_ref: octo-org/app/.github/workflows/deploy.yml@refs/heads/main',
+        '    ref: refs/heads/main'
+      ])
+    )
+    expect(text).toMatch(/\nLikely cause: .+\nFix: .+/s)
+  })
+
+  test.each([404, 400, 500])('names an account-wide policy (HTTP %d)', status => {
+    const text = formatError(explain(status, { excerpt: '"x"' }))
+    expect(text).toContain('  Federation policy: account-wide (no client_id sent)')
+    expect(text).toContain(`  Endpoint: ${WS_ENDPOINT}`)
+    expect(text).toContain(`    sub: ${SUB}`)
+    expect(text).toContain(`  Databricks said: HTTP ${status} body "x"`)
+  })
+})

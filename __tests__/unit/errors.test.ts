@@ -1,0 +1,82 @@
+import { describe, expect, it, test } from '@jest/globals'
+import { ActionError, formatError, InputError, redact } from '../../src/errors.js'
+
+describe('ActionError', () => {
+  it('keeps code, message and details', () => {
+    const error = new ActionError('network-failed', 'No answer.', { cause: 'c', fix: 'f' })
+    expect(error).toBeInstanceOf(Error)
+    expect(error.name).toBe('ActionError')
+    expect(error.code).toBe('network-failed')
+    expect(error.message).toBe('No answer.')
+    expect(error.details).toStrictEqual({ cause: 'c', fix: 'f' })
+  })
+
+  it('defaults details to an empty object', () => {
+    expect(new ActionError('exchange-failed', 'x').details).toStrictEqual({})
+  })
+})
+
+describe('InputError', () => {
+  it('names the input in the message and carries the fix', () => {
+    const error = new InputError('account-id', 'is required.', 'Set account-id.')
+    expect(error).toBeInstanceOf(ActionError)
+    expect(error.name).toBe('InputError')
+    expect(error.code).toBe('input-invalid')
+    expect(error.input).toBe('account-id')
+    expect(error.message).toBe("Input 'account-id' is required.")
+    expect(error.details).toStrictEqual({ fix: 'Set account-id.' })
+  })
+})
+
+describe('formatError', () => {
+  test.each<[string, unknown, string]>([
+    [
+      'a full ActionError',
+      new ActionError('exchange-rejected', 'Refused.', {
+        context: ['Endpoint: https://h/oidc/v1/token', 'sub: repo:o/r:ref:refs/heads/main'],
+        cause: 'Wrong subject.',
+        fix: 'Change the policy.'
+      }),
+      [
+        'Refused. [exchange-rejected]',
+        '  Endpoint: https://h/oidc/v1/token',
+        '  sub: repo:o/r:ref:refs/heads/main',
+        'Likely cause: Wrong subject.',
+        'Fix: Change the policy.'
+      ].join('\n')
+    ],
+    [
+      'an ActionError without details',
+      new ActionError('exchange-failed', 'Failed.'),
+      'Failed. [exchange-failed]'
+    ],
+    [
+      'an InputError',
+      new InputError('host', 'is required.', 'Set host.'),
+      "Input 'host' is required. [input-invalid]\nFix: Set host."
+    ],
+    ['a plain Error', new TypeError('boom'), 'Unexpected error: boom'],
+    ['a string', 'oops', 'Unexpected error: oops'],
+    ['a number', 42, 'Unexpected error: 42']
+  ])('formats %s', (_name, error, expected) => {
+    expect(formatError(error)).toBe(expected)
+  })
+})
+
+describe('redact', () => {
+  test.each<[string, string[], string]>([
+    ['token abc123 here abc123', ['abc123'], 'token *** here ***'],
+    ['a=secret1 b=secret2', ['secret1', 'secret2'], 'a=*** b=***'],
+    ['nothing to hide', ['secret'], 'nothing to hide'],
+    ['short abc stays', ['abc'], 'short abc stays'],
+    ['four abcd goes', ['abcd'], 'four *** goes'],
+    ['empty secret', [''], 'empty secret'],
+    ['regex.chars a.b*c', ['a.b*c'], 'regex.chars ***']
+  ])('%j with %j -> %j', (text, secrets, expected) => {
+    expect(redact(text, secrets)).toBe(expected)
+  })
+
+  it('accepts any iterable, such as a Set', () => {
+    expect(redact('x=jwt.payload.sig', new Set(['jwt.payload.sig']))).toBe('x=***')
+  })
+})

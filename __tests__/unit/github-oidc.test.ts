@@ -1,0 +1,181 @@
+import { describe, expect, it, test } from '@jest/globals'
+import { ActionError, formatError } from '../../src/errors.js'
+import { idTokenUrl, readOidcEnv, requestIdToken, type OidcEnv } from '../../src/github-oidc.js'
+import { TransportError } from '../../src/http.js'
+import { fakeTransport, GITHUB_ISSUER, makeJwt, rejected, response, thrown } from './support.js'
+
+const REQUEST_URL =
+  'https://pipelines.actions.githubusercontent.com/abc123/00000000-0000-0000-0000-000000000000/idtoken?api-version=2.0'
+const REQUEST_TOKEN = 'runner-request-token-0123456789'
+const env: OidcEnv = { requestUrl: REQUEST_URL, requestToken: REQUEST_TOKEN }
+
+describe('readOidcEnv', () => {
+  it('returns both variables', () => {
+    expect(
+      readOidcEnv({
+        ACTIONS_ID_TOKEN_REQUEST_URL: REQUEST_URL,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+        OTHER: 'x'
+      })
+    ).toStrictEqual(env)
+  })
+
+  test.each<[string, Record<string, string | undefined>, string]>([
+    ['both missing', {}, 'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN not set'],
+    [
+      'the URL missing',
+      { ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN },
+      '(ACTIONS_ID_TOKEN_REQUEST_URL not set)'
+    ],
+    [
+      'the token missing',
+      { ACTIONS_ID_TOKEN_REQUEST_URL: REQUEST_URL },
+      '(ACTIONS_ID_TOKEN_REQUEST_TOKEN not set)'
+    ],
+    [
+      'both empty',
+      { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' },
+      'ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN not set'
+    ],
+    [
+      'the token undefined',
+      { ACTIONS_ID_TOKEN_REQUEST_URL: REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined },
+      '(ACTIONS_ID_TOKEN_REQUEST_TOKEN not set)'
+    ]
+  ])('explains %s as a missing permission', (_name, vars, missing) => {
+    const error = thrown(() => readOidcEnv(vars))
+    expect(error).toBeInstanceOf(ActionError)
+    const actionError = error as ActionError
+    expect(actionError.code).toBe('id-token-permission-missing')
+    expect(actionError.message).toContain(missing)
+    expect(actionError.details.fix).toContain('id-token: write')
+    expect(actionError.details.cause).toContain('fork')
+  })
+
+  it('refuses a request URL that is not a URL', () => {
+    const error = thrown(() =>
+      readOidcEnv({
+        ACTIONS_ID_TOKEN_REQUEST_URL: 'not a url',
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN
+      })
+    ) as ActionError
+    expect(error.code).toBe('id-token-permission-missing')
+    expect(error.message).toBe('ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.')
+  })
+})
+
+describe('idTokenUrl', () => {
+  test.each([
+    [
+      REQUEST_URL,
+      'https://dbc-1234.cloud.databricks.com/oidc/v1/token',
+      `${REQUEST_URL}&audience=https%3A%2F%2Fdbc-1234.cloud.databricks.com%2Foidc%2Fv1%2Ftoken`
+    ],
+    [
+      REQUEST_URL,
+      '0d26daa6-5e44-4c97-a497-ef015f91254a',
+      `${REQUEST_URL}&audience=0d26daa6-5e44-4c97-a497-ef015f91254a`
+    ],
+    [REQUEST_URL, 'a&b=c', `${REQUEST_URL}&audience=a%26b%3Dc`],
+    [
+      'https://token.example.com/idtoken',
+      'api://AzureADTokenExchange',
+      'https://token.example.com/idtoken?audience=api%3A%2F%2FAzureADTokenExchange'
+    ]
+  ])('%s + %j', (url, audience, expected) => {
+    expect(idTokenUrl(url, audience)).toBe(expected)
+  })
+
+  it('keeps api-version and round-trips the audience', () => {
+    const audience = 'https://h/oidc/v1/token?x=1&y=2#z'
+    const url = new URL(idTokenUrl(REQUEST_URL, audience))
+    expect(url.searchParams.get('api-version')).toBe('2.0')
+    expect(url.searchParams.getAll('audience')).toStrictEqual([audience])
+  })
+
+  it("passes the runner's own query on byte for byte", () => {
+    expect(idTokenUrl('https://r.example/t?sig=a%20b&v=~1', 'x y')).toBe(
+      'https://r.example/t?sig=a%20b&v=~1&audience=x%20y'
+    )
+  })
+})
+
+describe('requestIdToken', () => {
+  const AUDIENCE = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
+
+  it('GETs the audience URL with the bearer request token and returns the JWT', async () => {
+    const jwt = await makeJwt({ iss: GITHUB_ISSUER, aud: AUDIENCE })
+    const transport = fakeTransport(response(200, { count: 1, value: jwt }))
+    await expect(requestIdToken(env, AUDIENCE, transport)).resolves.toBe(jwt)
+    expect(transport.requests).toHaveLength(1)
+    const sent = transport.requests[0]
+    expect(sent?.method).toBe('GET')
+    expect(sent?.url).toBe(idTokenUrl(REQUEST_URL, AUDIENCE))
+    expect(sent?.headers?.['authorization']).toBe(`Bearer ${REQUEST_TOKEN}`)
+    expect(sent?.body).toBeUndefined()
+  })
+
+  it('passes the abort signal on', async () => {
+    const jwt = await makeJwt({ aud: AUDIENCE })
+    const transport = fakeTransport(response(200, { value: jwt }))
+    const signal = new AbortController().signal
+    await requestIdToken(env, AUDIENCE, transport, signal)
+    expect(transport.requests[0]?.signal).toBe(signal)
+  })
+
+  test.each<[number, string, RegExp]>([
+    [401, 'Unauthorized', /refused the request token/],
+    [403, "Can't issue ID_TOKEN for job in 'Pending' state", /refused the request token/],
+    [500, '<h1>Internal error</h1>', /fault in GitHub/],
+    [503, '', /fault in GitHub/],
+    [302, '', /fault in GitHub/]
+  ])('fails on HTTP %d', async (status, body, cause) => {
+    const error = await rejected(
+      requestIdToken(env, AUDIENCE, fakeTransport(response(status, body)))
+    )
+    expect(error).toBeInstanceOf(ActionError)
+    const actionError = error as ActionError
+    expect(actionError.code).toBe('github-oidc-failed')
+    expect(actionError.message).toBe(`Requesting the GitHub OIDC token failed: HTTP ${status}.`)
+    expect(actionError.details.cause).toMatch(cause)
+    expect(formatError(actionError)).not.toContain(REQUEST_TOKEN)
+  })
+
+  it('quotes the body of a failure as an excerpt', async () => {
+    const error = (await rejected(
+      requestIdToken(env, AUDIENCE, fakeTransport(response(403, '<p>job is <b>Pending</b></p>')))
+    )) as ActionError
+    expect(error.details.context).toStrictEqual(['Response: "job is Pending"'])
+  })
+
+  test.each([
+    ['an empty object', '{}'],
+    ['a value that is not a JWT', '{"value":"abc"}'],
+    ['a value with two parts', '{"value":"a.b"}'],
+    ['a numeric value', '{"value":123}'],
+    ['a body that is not JSON', 'value=a.b.c'],
+    ['an empty body', ''],
+    ['JSON null', 'null']
+  ])('fails on HTTP 200 with %s', async (_name, body) => {
+    const error = await rejected(requestIdToken(env, AUDIENCE, fakeTransport(response(200, body))))
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).code).toBe('github-oidc-invalid-response')
+    expect((error as ActionError).message).toContain("without a JWT in 'value'")
+  })
+
+  it('reports a transport failure with the origin and the cause', async () => {
+    const error = (await rejected(
+      requestIdToken(
+        env,
+        AUDIENCE,
+        fakeTransport(new TransportError('getaddrinfo ENOTFOUND pipelines', 'ENOTFOUND'))
+      )
+    )) as ActionError
+    expect(error.code).toBe('network-failed')
+    expect(error.message).toBe(
+      'Requesting the GitHub OIDC token failed: no answer from https://pipelines.actions.githubusercontent.com (ENOTFOUND: getaddrinfo ENOTFOUND pipelines).'
+    )
+    expect(error.details.cause).toMatch(/does not resolve/)
+    expect(formatError(error)).not.toContain(REQUEST_TOKEN)
+  })
+})

@@ -1,0 +1,169 @@
+import { describe, expect, it, test } from '@jest/globals'
+import { InputError } from '../../src/errors.js'
+import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import { ACCOUNT_ID, CLIENT_ID, thrown } from './support.js'
+
+const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
+const ACCOUNT_HOST = 'https://accounts.cloud.databricks.com'
+
+function raw(overrides: Partial<RawInputs> = {}): RawInputs {
+  return {
+    host: WORKSPACE,
+    accountId: '',
+    clientId: '',
+    audience: '',
+    scope: '',
+    exportEnv: '',
+    ...overrides
+  }
+}
+
+function inputError(overrides: Partial<RawInputs>): InputError {
+  const error = thrown(() => parseInputs(raw(overrides)))
+  expect(error).toBeInstanceOf(InputError)
+  return error as InputError
+}
+
+describe('parseInputs defaults', () => {
+  it('gives the defaults and leaves optional fields absent', () => {
+    expect(parseInputs(raw())).toStrictEqual({
+      host: { url: WORKSPACE, hostname: 'dbc-1234.cloud.databricks.com', kind: 'workspace' },
+      scopes: ['all-apis'],
+      exportEnv: 'token'
+    })
+  })
+
+  it('keeps every given value, trimmed', () => {
+    expect(
+      parseInputs(
+        raw({
+          host: ' dbc-1234.cloud.databricks.com/ ',
+          accountId: ` ${ACCOUNT_ID} `,
+          clientId: ` ${CLIENT_ID}\n`,
+          audience: ' my-audience ',
+          scope: ' all-apis  sql ',
+          exportEnv: ' none '
+        })
+      )
+    ).toStrictEqual({
+      host: { url: WORKSPACE, hostname: 'dbc-1234.cloud.databricks.com', kind: 'workspace' },
+      accountId: ACCOUNT_ID,
+      clientId: CLIENT_ID,
+      audience: 'my-audience',
+      scopes: ['all-apis', 'sql'],
+      exportEnv: 'none'
+    })
+  })
+})
+
+describe('parseInputs host and account-id', () => {
+  it('requires account-id on an account host', () => {
+    const error = inputError({ host: ACCOUNT_HOST })
+    expect(error.input).toBe('account-id')
+    expect(error.message).toContain('accounts.cloud.databricks.com')
+  })
+
+  test.each([ACCOUNT_HOST, 'https://accounts-dod.cloud.databricks.us'])(
+    'accepts %s with an account-id',
+    host => {
+      const inputs = parseInputs(raw({ host, accountId: ACCOUNT_ID }))
+      expect(inputs.host.kind).toBe('account')
+      expect(inputs.accountId).toBe(ACCOUNT_ID)
+    }
+  )
+
+  it('accepts an upper-case UUID', () => {
+    expect(parseInputs(raw({ accountId: ACCOUNT_ID.toUpperCase() })).accountId).toBe(
+      ACCOUNT_ID.toUpperCase()
+    )
+  })
+
+  it('reports a bad host as the host input', () => {
+    expect(inputError({ host: 'http://example.com' }).input).toBe('host')
+    expect(inputError({ host: '' }).input).toBe('host')
+  })
+})
+
+describe('parseInputs UUID validation', () => {
+  test.each<[keyof RawInputs, string, string]>([
+    ['accountId', 'account-id', 'not-a-uuid'],
+    ['accountId', 'account-id', '0d26daa65e444c97a497ef015f91254a'],
+    ['accountId', 'account-id', `${ACCOUNT_ID}x`],
+    ['accountId', 'account-id', '{0d26daa6-5e44-4c97-a497-ef015f91254a}'],
+    ['clientId', 'client-id', 'my-service-principal'],
+    ['clientId', 'client-id', '0d26daa6-5e44-4c97-a497-ef015f91254g'],
+    ['clientId', 'client-id', '12345']
+  ])('%s %j is refused', (field, name, value) => {
+    const error = inputError({ host: ACCOUNT_HOST, accountId: ACCOUNT_ID, [field]: value })
+    expect(error.input).toBe(name)
+    expect(error.message).toMatch(new RegExp(`^Input '${name}' is '.*', expected a UUID`))
+  })
+
+  it('checks account-id on a workspace host too', () => {
+    expect(inputError({ accountId: 'nope' }).input).toBe('account-id')
+  })
+})
+
+describe('parseInputs scope', () => {
+  test.each<[string, string[]]>([
+    ['', ['all-apis']],
+    ['   ', ['all-apis']],
+    ['all-apis', ['all-apis']],
+    ['sql', ['sql']],
+    ['all-apis offline_access', ['all-apis', 'offline_access']],
+    ['  a \t b\nc ', ['a', 'b', 'c']],
+    ['files:read!~', ['files:read!~']]
+  ])('%j -> %j', (scope, scopes) => {
+    expect(parseInputs(raw({ scope })).scopes).toStrictEqual(scopes)
+  })
+
+  test.each(['all-apis "sql"', 'back\\slash', 'caf\u00e9', 'tab\u0001x'])(
+    '%j is refused',
+    scope => {
+      const error = inputError({ scope })
+      expect(error.input).toBe('scope')
+      expect(error.message).toContain('invalid scope')
+    }
+  )
+})
+
+describe('parseInputs export-env', () => {
+  test.each<[string, string]>([
+    ['', 'token'],
+    ['  ', 'token'],
+    ['token', 'token'],
+    ['none', 'none'],
+    [' token ', 'token']
+  ])('%j -> %s', (exportEnv, mode) => {
+    expect(parseInputs(raw({ exportEnv })).exportEnv).toBe(mode)
+  })
+
+  test.each(['env', 'true', 'github-oidc', 'token none'])('%j is refused', exportEnv => {
+    const error = inputError({ exportEnv })
+    expect(error.input).toBe('export-env')
+    expect(error.message).toContain('expected one of: token, none')
+  })
+})
+
+describe('parseInputs audience', () => {
+  test.each(['a b', 'aud\tx', 'one\ntwo'])('%j is refused', audience => {
+    const error = inputError({ audience })
+    expect(error.input).toBe('audience')
+    expect(error.message).toContain('without spaces')
+  })
+
+  test.each([
+    [
+      'https://dbc-1234.cloud.databricks.com/oidc/v1/token',
+      'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
+    ],
+    ['  spaced-out  ', 'spaced-out'],
+    [ACCOUNT_ID, ACCOUNT_ID]
+  ])('%j -> %j', (audience, expected) => {
+    expect(parseInputs(raw({ audience })).audience).toBe(expected)
+  })
+
+  it('treats a blank audience as unset', () => {
+    expect(parseInputs(raw({ audience: '   ' }))).not.toHaveProperty('audience')
+  })
+})

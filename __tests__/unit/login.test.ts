@@ -1,0 +1,145 @@
+import { describe, expect, it } from '@jest/globals'
+import { ActionError, formatError } from '../../src/errors.js'
+import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import { login, type LoginDeps } from '../../src/login.js'
+import type { HttpResponse } from '../../src/http.js'
+import {
+  ACCOUNT_ID,
+  CLIENT_ID,
+  fakeTransport,
+  GITHUB_ISSUER,
+  makeJwt,
+  rejected,
+  response
+} from './support.js'
+
+const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
+const WS_ENDPOINT = `${WORKSPACE}/oidc/v1/token`
+const OIDC = {
+  requestUrl: 'https://pipelines.example.com/idtoken?api-version=2.0',
+  requestToken: 'request-token-123'
+}
+const NOW = 1_700_000_000_000
+const SUB = 'repo:octo-org/app:ref:refs/heads/main'
+
+function inputs(overrides: Partial<RawInputs> = {}) {
+  return parseInputs({
+    host: WORKSPACE,
+    accountId: '',
+    clientId: '',
+    audience: '',
+    scope: '',
+    exportEnv: '',
+    ...overrides
+  })
+}
+
+function setup(...answers: Array<HttpResponse | Error>) {
+  const transport = fakeTransport(...answers)
+  const masked: string[] = []
+  const logs: Record<'info' | 'warning' | 'debug', string[]> = { info: [], warning: [], debug: [] }
+  const deps: LoginDeps = {
+    transport,
+    mask: s => masked.push(s),
+    log: {
+      info: m => logs.info.push(m),
+      warning: m => logs.warning.push(m),
+      debug: m => logs.debug.push(m)
+    },
+    now: () => NOW,
+    requestTimeoutMs: 5000
+  }
+  return { transport, masked, logs, deps }
+}
+
+const jwtFor = (aud: string, exp = NOW / 1000 + 300) =>
+  makeJwt({ iss: GITHUB_ISSUER, sub: SUB, aud, exp })
+
+describe('login', () => {
+  it('reads the metadata, requests the JWT for the endpoint audience and exchanges it', async () => {
+    const jwt = await jwtFor(WS_ENDPOINT)
+    const { transport, masked, logs, deps } = setup(
+      response(404, ''),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz', token_type: 'Bearer', expires_in: 299 })
+    )
+    const result = await login(inputs({ clientId: CLIENT_ID }), OIDC, deps)
+
+    expect(transport.requests.map(r => `${r.method} ${r.url}`)).toStrictEqual([
+      `GET ${WORKSPACE}/.well-known/databricks-config`,
+      `GET ${OIDC.requestUrl}&audience=${encodeURIComponent(WS_ENDPOINT)}`,
+      `POST ${WS_ENDPOINT}`
+    ])
+    const form = new URLSearchParams(transport.requests[2]?.body)
+    expect(form.get('subject_token')).toBe(jwt)
+    expect(form.get('client_id')).toBe(CLIENT_ID)
+    expect(masked).toStrictEqual([jwt, 'dapi-xyz'])
+    expect(logs.warning).toStrictEqual([])
+    expect(result.endpoint).toBe(WS_ENDPOINT)
+    expect(result.audience.source).toBe('token-endpoint')
+    expect(result.claims.sub).toBe(SUB)
+    expect(result.token.accessToken).toBe('dapi-xyz')
+    expect(result.expiresAt).toBe(NOW + 299_000)
+    expect(logs.info.join('\n')).not.toContain(jwt)
+  })
+
+  it('skips the metadata when the audience is given', async () => {
+    const jwt = await jwtFor('my-aud')
+    const { transport, deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ audience: 'my-aud' }), OIDC, deps)
+    expect(transport.requests).toHaveLength(2)
+    expect(new URL(transport.requests[0]?.url ?? '').searchParams.get('audience')).toBe('my-aud')
+    expect(result.audience.source).toBe('input')
+  })
+
+  it('warns on a metadata failure and uses the account ID on an account host', async () => {
+    const jwt = await jwtFor(ACCOUNT_ID)
+    const { transport, logs, deps } = setup(
+      response(500, 'oops'),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(
+      inputs({ host: 'accounts.cloud.databricks.com', accountId: ACCOUNT_ID }),
+      OIDC,
+      deps
+    )
+    expect(logs.warning).toHaveLength(1)
+    expect(logs.warning[0]).toContain('HTTP 500')
+    expect(result.audience).toMatchObject({ audience: ACCOUNT_ID, source: 'account-id' })
+    expect(transport.requests[2]?.url).toBe(
+      `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
+    )
+    expect(new URLSearchParams(transport.requests[2]?.body).has('client_id')).toBe(false)
+  })
+
+  it("uses the JWT's exp when Databricks gives no expires_in", async () => {
+    const exp = NOW / 1000 + 250
+    const jwt = await jwtFor('aud', exp)
+    const { deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+    expect(result.expiresAt).toBe(exp * 1000)
+  })
+
+  it('explains a refused exchange with the claims and the policy', async () => {
+    const jwt = await jwtFor('aud')
+    const { deps } = setup(
+      response(200, { value: jwt }),
+      response(401, { error: 'invalid_grant', description: 'audience mismatch' })
+    )
+    const error = await rejected(login(inputs({ audience: 'aud' }), OIDC, deps))
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).code).toBe('exchange-rejected')
+    const text = formatError(error)
+    expect(text).toContain(`Endpoint: ${WS_ENDPOINT}`)
+    expect(text).toContain('account-wide (no client_id sent)')
+    expect(text).toContain(`sub: ${SUB}`)
+    expect(text).not.toContain(jwt)
+  })
+})

@@ -1,0 +1,59 @@
+import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
+import type { HttpRequest, HttpResponse, Transport } from '../../src/http.js'
+
+/** The error a synchronous call throws; fails the test when it does not throw. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw')
+}
+
+/** The reason a promise rejects with; fails the test when it resolves. */
+export async function rejected(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the promise to reject')
+}
+
+export function response(
+  status: number,
+  body: string | object,
+  headers: Record<string, string> = {}
+): HttpResponse {
+  return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) }
+}
+
+/** A transport that records every request and answers from a list, in order. */
+export function fakeTransport(...answers: Array<HttpResponse | Error>): Transport & {
+  requests: HttpRequest[]
+} {
+  const requests: HttpRequest[] = []
+  const transport = async (request: HttpRequest): Promise<HttpResponse> => {
+    requests.push(request)
+    const answer = answers.shift()
+    if (answer === undefined) throw new Error(`unexpected request ${request.method} ${request.url}`)
+    if (answer instanceof Error) throw answer
+    return answer
+  }
+  return Object.assign(transport, { requests })
+}
+
+let keys: Awaited<ReturnType<typeof generateKeyPair>> | undefined
+
+/** A real RS256 JWT with the given claims, as GitHub would sign it (claims may be ill-typed). */
+export async function makeJwt(claims: Record<string, unknown>): Promise<string> {
+  keys ??= await generateKeyPair('RS256')
+  return new SignJWT(claims as JWTPayload)
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .sign(keys.privateKey)
+}
+
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
+export const ACCOUNT_ID = '0d26daa6-5e44-4c97-a497-ef015f91254a'
+export const CLIENT_ID = 'a1b2c3d4-e5f6-4789-abcd-0123456789ab'
