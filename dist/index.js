@@ -31474,7 +31474,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * redirects are never followed and an abort really closes the socket.
  */
 function createTransport(userAgent) {
-    const agents = new lib_HttpClient(userAgent);
+    // One client per scheme: a client caches the first direct agent it makes, http or https.
+    const clients = { 'http:': new lib_HttpClient(userAgent), 'https:': new lib_HttpClient(userAgent) };
     return request => new Promise((resolve, reject) => {
         const url = new URL(request.url);
         const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
@@ -31487,7 +31488,7 @@ function createTransport(userAgent) {
         const req = module.request(url, {
             method: request.method,
             headers,
-            agent: agents.getAgent(url.href),
+            agent: (url.protocol === 'https:' ? clients['https:'] : clients['http:']).getAgent(url.href),
             signal: request.signal
         }, res => {
             const chunks = [];

@@ -51,6 +51,7 @@ export type Handler = (request: Incoming) => Reply | Promise<Reply>
 /** Per-route fault queues and a request log, shared by both emulated parties. */
 export class Faults {
   readonly #queues = new Map<string, Fault[]>()
+  readonly #limits = new Map<string, { perSecond: number; windowStart: number; count: number }>()
 
   /** Queue a fault for requests whose path starts with `route`. */
   add(route: string, fault: Fault): void {
@@ -60,8 +61,31 @@ export class Faults {
     this.#queues.set(route, queue)
   }
 
+  /**
+   * Answer 429 with `Retry-After: 1` to requests on `route` beyond `perSecond` in each one-second
+   * window, as an API gateway does.
+   */
+  rateLimit(route: string, perSecond: number): void {
+    this.#limits.set(route, { perSecond, windowStart: 0, count: 0 })
+  }
+
   clear(): void {
     this.#queues.clear()
+    this.#limits.clear()
+  }
+
+  /** True when this request is over its route's rate limit. */
+  limited(path: string, now = Date.now()): boolean {
+    for (const [route, limit] of this.#limits) {
+      if (!path.startsWith(route)) continue
+      if (now - limit.windowStart >= 1000) {
+        limit.windowStart = now
+        limit.count = 0
+      }
+      limit.count++
+      return limit.count > limit.perSecond
+    }
+    return false
   }
 
   take(path: string): Fault | undefined {
@@ -78,6 +102,8 @@ export class EmulatorServer {
   readonly #sockets = new Set<import('node:net').Socket>()
   readonly faults = new Faults()
   readonly requests: Incoming[] = []
+  /** Requests answered 429 by the rate limit. */
+  limitedCount = 0
   #url = ''
 
   constructor(handler: Handler, tls?: TlsOptions) {
@@ -139,6 +165,17 @@ export class EmulatorServer {
       body: Buffer.concat(chunks).toString('utf8')
     }
     this.requests.push(incoming)
+    if (this.faults.limited(url.pathname)) {
+      this.limitedCount++
+      return send(res, {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: JSON.stringify({
+          error: 'rate_limited',
+          error_description: 'Too many requests; retry after 1 s.'
+        })
+      })
+    }
     const fault = this.faults.take(url.pathname)
     if (fault) {
       switch (fault.kind) {

@@ -40,7 +40,8 @@ const MAX_BODY_BYTES = 1024 * 1024
  * redirects are never followed and an abort really closes the socket.
  */
 export function createTransport(userAgent: string): Transport {
-  const agents = new HttpClient(userAgent)
+  // One client per scheme: a client caches the first direct agent it makes, http or https.
+  const clients = { 'http:': new HttpClient(userAgent), 'https:': new HttpClient(userAgent) }
   return request =>
     new Promise<HttpResponse>((resolve, reject) => {
       const url = new URL(request.url)
@@ -55,7 +56,9 @@ export function createTransport(userAgent: string): Transport {
         {
           method: request.method,
           headers,
-          agent: agents.getAgent(url.href),
+          agent: (url.protocol === 'https:' ? clients['https:'] : clients['http:']).getAgent(
+            url.href
+          ),
           signal: request.signal
         },
         res => {

@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { EmulatorServer, json } from '../../emulator/http.js'
-import { RoutingProxy } from '../../emulator/proxy.js'
 import { findLeaks } from '../support/run-action.js'
-import { ACCOUNT_ID, SP_ID, World } from '../support/world.js'
+import { ACCOUNT_ID, REAL_HOSTS, SP_ID, World } from '../support/world.js'
 
 // These tests run the committed dist/index.js as the runner does, against a local GitHub issuer
 // and Databricks host that sign and verify real JWTs.
@@ -346,30 +345,23 @@ describe('failed exchanges', () => {
   })
 })
 
-describe('account console host (through a CONNECT proxy, as behind a corporate proxy)', () => {
-  let proxy: RoutingProxy
-  const host = 'accounts.localhost'
+describe('account console host (real host names, through a CONNECT proxy)', () => {
   beforeAll(async () => {
     world = await World.start()
     world.databricks.metadata = undefined
-    proxy = await new RoutingProxy().start()
-    proxy.route(host, world.databricks.server.port)
   })
-  afterAll(async () => {
-    await proxy.stop()
-    await world.stop()
-  })
+  afterAll(() => world.stop())
 
   it.each([
-    ['a service-principal policy', { 'client-id': SP_ID }, true],
-    ['the account-wide policy', {}, false]
+    ['a service-principal policy', REAL_HOSTS.awsAccount, { 'client-id': SP_ID }, true],
+    ['the account-wide policy', REAL_HOSTS.azureAccount, {}, false]
   ])(
     'exchanges at the account endpoint under %s with the account ID as audience',
-    async (_name, extra, sendsClientId) => {
-      const url = `http://${host}:${world.databricks.server.port}`
+    async (_name, host, extra, sendsClientId) => {
+      const url = `https://${host}`
       const run = await world.run(
-        { host: url, 'account-id': ACCOUNT_ID, ...extra },
-        { env: { http_proxy: proxy.url } }
+        { host, 'account-id': ACCOUNT_ID, ...extra },
+        { env: { https_proxy: world.proxy.url } }
       )
       expect(run.error).toBe('')
       expect(run.outputs['audience']).toBe(ACCOUNT_ID)
@@ -383,16 +375,15 @@ describe('account console host (through a CONNECT proxy, as behind a corporate p
       const exchange = world.databricks.exchanges.at(-1)!
       expect(exchange.path).toBe(`/oidc/accounts/${ACCOUNT_ID}/v1/token`)
       expect(exchange.form.has('client_id')).toBe(sendsClientId)
-      expect(proxy.connects).toContain(`${host}:${world.databricks.server.port}`)
+      expect(world.proxy.connects).toContain(`${host}:443`)
       expect(world.leaks(run)).toEqual([])
     }
   )
 
   it('says OAuth is not available for a wrong account ID (404)', async () => {
-    const url = `http://${host}:${world.databricks.server.port}`
     const run = await world.run(
-      { host: url, 'account-id': '11111111-2222-4333-8444-555555555555' },
-      { env: { http_proxy: proxy.url } }
+      { host: REAL_HOSTS.awsAccount, 'account-id': '11111111-2222-4333-8444-555555555555' },
+      { env: { https_proxy: world.proxy.url } }
     )
     expect(run.code).toBe(1)
     expect(run.error).toContain('[exchange-not-supported]')

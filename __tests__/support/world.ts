@@ -1,67 +1,39 @@
-import {
-  DatabricksEmulator,
-  type DatabricksOptions,
-  type FederationPolicy
-} from '../../emulator/databricks.js'
-import { GithubOidcIssuer, type GithubIssuerOptions } from '../../emulator/github.js'
+import { Emulator, type EmulatorOptions } from '../../emulator/index.js'
 import { findLeaks, runAction, type ActionRun, type RunOptions } from './run-action.js'
 
-export const ACCOUNT_ID = '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5'
-export const SP_ID = '7c1d9a2e-3b4f-4a5c-9d6e-1f2a3b4c5d6e'
+export { ACCOUNT_ID, REAL_HOSTS, SP_ID } from '../../emulator/index.js'
 
-/** A GitHub issuer and a Databricks host that trust each other, on loopback. */
+/** The emulator, plus running the committed bundle as a step of a job with `id-token: write`. */
 export class World {
-  constructor(
-    readonly github: GithubOidcIssuer,
-    readonly databricks: DatabricksEmulator
-  ) {}
+  private constructor(readonly emulator: Emulator) {}
 
-  static async start(
-    options: {
-      github?: GithubIssuerOptions
-      databricks?: Partial<DatabricksOptions>
-      policy?: Partial<FederationPolicy>
-    } = {}
-  ): Promise<World> {
-    const github = await new GithubOidcIssuer(options.github).start()
-    const policy: FederationPolicy = {
-      issuer: github.issuer,
-      subject: github.subject,
-      ...options.policy
-    }
-    const databricks = await new DatabricksEmulator({
-      accountId: ACCOUNT_ID,
-      servicePrincipals: [{ applicationId: SP_ID, displayName: 'deploy-bot', policies: [policy] }],
-      accountPolicies: [policy],
-      ...options.databricks
-    }).start()
-    return new World(github, databricks)
+  static async start(options: EmulatorOptions = {}): Promise<World> {
+    return new World(await Emulator.start(options))
   }
 
-  /** Replace every policy (the service principal's and the account-wide one) with this one. */
-  trust(policy: Partial<FederationPolicy> = {}): FederationPolicy {
-    const full: FederationPolicy = {
-      issuer: this.github.issuer,
-      subject: this.github.subject,
-      ...policy
-    }
-    this.databricks.servicePrincipals = [
-      { applicationId: SP_ID, displayName: 'deploy-bot', policies: [full] }
-    ]
-    this.databricks.accountPolicies = [full]
-    return full
+  get github() {
+    return this.emulator.github
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([this.github.stop(), this.databricks.stop()])
+  get databricks() {
+    return this.emulator.databricks
   }
 
-  /** Run the bundle as a step of a job with `id-token: write`. */
+  get proxy() {
+    return this.emulator.proxy
+  }
+
+  trust: Emulator['trust'] = policy => this.emulator.trust(policy)
+
+  stop(): Promise<void> {
+    return this.emulator.stop()
+  }
+
   run(
     inputs: Record<string, string>,
     options: Omit<RunOptions, 'inputs'> = {}
   ): Promise<ActionRun> {
-    return runAction({ inputs, ...options, env: { ...this.github.env, ...options.env } })
+    return runAction({ inputs, ...options, env: { ...this.emulator.env, ...options.env } })
   }
 
   /** Every secret this world handed out. */

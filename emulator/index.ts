@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabricksEmulator, type FederationPolicy } from './databricks.js'
+import { GithubOidcIssuer, type GithubIssuerOptions } from './github.js'
+import { RoutingProxy } from './proxy.js'
+import { TestCertificateAuthority } from './tls.js'
+
+export { DatabricksEmulator, type FederationPolicy, type ServicePrincipal } from './databricks.js'
+export {
+  DEFAULT_JOB,
+  GithubOidcIssuer,
+  subjectFor,
+  type JobIdentity,
+  type SigningAlgorithm
+} from './github.js'
+export { EmulatorServer, Faults, json, type Fault } from './http.js'
+export { RoutingProxy } from './proxy.js'
+export { TestCertificateAuthority } from './tls.js'
+
+export const ACCOUNT_ID = '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5'
+export const SP_ID = '7c1d9a2e-3b4f-4a5c-9d6e-1f2a3b4c5d6e'
+export const SP_NAME = 'deploy-bot'
+
+/** Real Databricks host names that the routing proxy delivers to the emulated Databricks. */
+export const REAL_HOSTS = {
+  workspace: 'dbc-1234abcd-5678.cloud.databricks.com',
+  awsAccount: 'accounts.cloud.databricks.com',
+  azureAccount: 'accounts.azuredatabricks.net'
+} as const
+
+export interface EmulatorOptions {
+  /** Serve HTTPS with certificates from a CA made for this run (default true). */
+  readonly tls?: boolean
+  readonly github?: Omit<GithubIssuerOptions, 'tls'>
+  /** Overrides of the one policy trusted by the service principal and account-wide. */
+  readonly policy?: Partial<FederationPolicy>
+  readonly metadata?: Record<string, unknown>
+}
+
+/**
+ * Both remote parties of the action, trusting each other: a GitHub OIDC issuer and a Databricks
+ * workspace/account host, plus a CONNECT proxy that gives the Databricks host its real names.
+ */
+export class Emulator {
+  private constructor(
+    readonly github: GithubOidcIssuer,
+    readonly databricks: DatabricksEmulator,
+    readonly proxy: RoutingProxy,
+    readonly ca: TestCertificateAuthority | undefined,
+    readonly caFile: string | undefined,
+    readonly tmp: string
+  ) {}
+
+  static async start(options: EmulatorOptions = {}): Promise<Emulator> {
+    const tmp = mkdtempSync(join(tmpdir(), 'dbx-emulator-'))
+    let ca: TestCertificateAuthority | undefined
+    let caFile: string | undefined
+    let tls: { key: string; cert: string } | undefined
+    if (options.tls !== false) {
+      ca = await TestCertificateAuthority.create()
+      // ::ffff:7f00:1 is 127.0.0.1 in IPv6 form: a loopback address that proxy rules don't special-case.
+      tls = await ca.issue([
+        'localhost',
+        '127.0.0.1',
+        '::1',
+        '::ffff:7f00:1',
+        ...Object.values(REAL_HOSTS)
+      ])
+      caFile = join(tmp, 'ca.pem')
+      writeFileSync(caFile, ca.ca.cert)
+    }
+    const github = await new GithubOidcIssuer({ ...options.github, ...(tls && { tls }) }).start()
+    const policy: FederationPolicy = {
+      issuer: github.issuer,
+      subject: github.subject,
+      ...options.policy
+    }
+    const databricks = await new DatabricksEmulator({
+      accountId: ACCOUNT_ID,
+      servicePrincipals: [{ applicationId: SP_ID, displayName: SP_NAME, policies: [policy] }],
+      accountPolicies: [policy],
+      ...(options.metadata && { metadata: options.metadata }),
+      ...(tls && { tls }),
+      ...(ca && { ca: ca.ca.cert })
+    }).start()
+    const proxy = await new RoutingProxy().start()
+    for (const name of Object.values(REAL_HOSTS)) proxy.route(name, databricks.server.port)
+    return new Emulator(github, databricks, proxy, ca, caFile, tmp)
+  }
+
+  /** The workspace URL on loopback. */
+  get workspaceUrl(): string {
+    return this.databricks.url
+  }
+
+  /** What a job step with `permissions: id-token: write` sees, plus trust in the run's CA. */
+  get env(): Record<string, string> {
+    return { ...this.github.env, ...(this.caFile && { NODE_EXTRA_CA_CERTS: this.caFile }) }
+  }
+
+  /** Replace every policy (the service principal's and the account-wide one) with this one. */
+  trust(policy: Partial<FederationPolicy> = {}): FederationPolicy {
+    const full: FederationPolicy = {
+      issuer: this.github.issuer,
+      subject: this.github.subject,
+      ...policy
+    }
+    this.databricks.servicePrincipals = [
+      { applicationId: SP_ID, displayName: SP_NAME, policies: [full] }
+    ]
+    this.databricks.accountPolicies = [full]
+    return full
+  }
+
+  /** Clear scripted faults and move the clocks back. */
+  reset(): void {
+    this.github.server.faults.clear()
+    this.databricks.server.faults.clear()
+    this.github.clockOffsetSeconds = 0
+    this.databricks.clockOffsetSeconds = 0
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.github.stop(), this.databricks.stop(), this.proxy.stop()])
+    rmSync(this.tmp, { recursive: true, force: true })
+  }
+}
