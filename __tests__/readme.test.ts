@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
-import { actionYml } from './support/run-action.js'
+import { actionYml } from '../emulator/runner.js'
 
 // The README is what users copy from: its tables and workflows must match action.yml.
 

@@ -31365,7 +31365,7 @@ class InputError extends ActionError {
 function formatError(error) {
     if (!(error instanceof ActionError)) {
         const text = error instanceof Error ? error.message : String(error);
-        return `Unexpected error: ${text}`;
+        return `Unexpected error: ${text}\nFix: This is a bug in the action; please report it with this log.`;
     }
     const lines = [`${error.message} [${error.code}]`];
     for (const line of error.details.context ?? [])
@@ -32500,10 +32500,18 @@ async function run(env = process.env) {
             requestTimeoutMs: REQUEST_TIMEOUT_MS
         });
         const { outputs, env: exported } = publication(inputs, result, Date.now());
-        for (const [name, value] of Object.entries(outputs))
-            setOutput(name, value);
-        for (const [name, value] of Object.entries(exported))
-            exportVariable(name, value);
+        try {
+            for (const [name, value] of Object.entries(outputs))
+                setOutput(name, value);
+            for (const [name, value] of Object.entries(exported))
+                exportVariable(name, value);
+        }
+        catch (error) {
+            throw new ActionError('runner-files-failed', `Writing the step's outputs failed: ${error instanceof Error ? error.message : String(error)}.`, {
+                cause: "The runner's GITHUB_OUTPUT or GITHUB_ENV file is missing or not writable.",
+                fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
+            });
+        }
         info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs.scope}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
         if (Object.keys(exported).length > 0)
             info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);

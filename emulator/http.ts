@@ -182,7 +182,10 @@ export class EmulatorServer {
         case 'hang':
           return // never answer; stop() destroys the socket
         case 'reset':
-          req.socket.resetAndDestroy()
+          // Over TLS the RST has to go out on the TCP socket under it.
+          ;(
+            (req.socket as { _parent?: import('node:net').Socket })._parent ?? req.socket
+          ).resetAndDestroy()
           return
         case 'delay':
           await new Promise(resolve => setTimeout(resolve, fault.ms))

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'exchange-not-supported'
   | 'exchange-failed'
   | 'exchange-invalid-response'
+  | 'runner-files-failed'
 
 export interface ErrorDetails {
   /** Why this most likely happened. */
@@ -50,7 +51,7 @@ export class InputError extends ActionError {
 export function formatError(error: unknown): string {
   if (!(error instanceof ActionError)) {
     const text = error instanceof Error ? error.message : String(error)
-    return `Unexpected error: ${text}`
+    return `Unexpected error: ${text}\nFix: This is a bug in the action; please report it with this log.`
   }
   const lines = [`${error.message} [${error.code}]`]
   for (const line of error.details.context ?? []) lines.push(`  ${line}`)

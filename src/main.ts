@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { formatError, redact } from './errors.js'
+import { ActionError, formatError, redact } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
 import { parseInputs, type RawInputs } from './inputs.js'
@@ -31,8 +31,19 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     })
 
     const { outputs, env: exported } = publication(inputs, result, Date.now())
-    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
-    for (const [name, value] of Object.entries(exported)) core.exportVariable(name, value)
+    try {
+      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+      for (const [name, value] of Object.entries(exported)) core.exportVariable(name, value)
+    } catch (error) {
+      throw new ActionError(
+        'runner-files-failed',
+        `Writing the step's outputs failed: ${error instanceof Error ? error.message : String(error)}.`,
+        {
+          cause: "The runner's GITHUB_OUTPUT or GITHUB_ENV file is missing or not writable.",
+          fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
+        }
+      )
+    }
     core.info(
       `Databricks token issued: ${outputs['token-type']}, scope ${outputs.scope}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
     )

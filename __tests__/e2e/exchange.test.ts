@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { EmulatorServer, json } from '../../emulator/http.js'
-import { findLeaks } from '../support/run-action.js'
+import { findLeaks } from '../../emulator/runner.js'
 import { ACCOUNT_ID, REAL_HOSTS, SP_ID, World } from '../support/world.js'
 
 // These tests run the committed dist/index.js as the runner does, against a local GitHub issuer
@@ -330,6 +330,19 @@ describe('failed exchanges', () => {
       `Exchanging the token at Databricks failed: no answer from ${url} (ECONNREFUSED`
     )
     expect(run.error).toContain('Likely cause: Nothing listens at that address and port.')
+  })
+
+  it('says which runner file could not be written, without printing the token', async () => {
+    world.trust({ audiences: [ACCOUNT_ID] })
+    const run = await world.run(
+      { host: world.databricks.url, 'client-id': SP_ID, audience: ACCOUNT_ID },
+      { env: { GITHUB_OUTPUT: '/nonexistent/github-output' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.error).toContain("Writing the step's outputs failed")
+    expect(run.error).toContain('/nonexistent/github-output')
+    expect(run.error).toContain('[runner-files-failed]')
+    expect(world.leaks(run)).toEqual([])
   })
 
   it('reports a GitHub refusal of the request token', async () => {

@@ -1,5 +1,5 @@
 import { Emulator, type EmulatorOptions } from '../../emulator/index.js'
-import { findLeaks, runAction, type ActionRun, type RunOptions } from './run-action.js'
+import { findLeaks, runAction, type ActionRun, type RunOptions } from '../../emulator/runner.js'
 
 export { ACCOUNT_ID, REAL_HOSTS, SP_ID } from '../../emulator/index.js'
 

@@ -125,7 +125,7 @@ describe('resolveAudience', () => {
     const choice = await resolve({ host: workspace, tokenEndpoint: WS_ENDPOINT }, p)
     expect(choice.source).toBe('token-endpoint')
     expect(p.warnings).toStrictEqual([
-      "Could not read the host's default audience; falling back. Unexpected error: socket hang up"
+      "Could not read the host's default audience; falling back. Unexpected error: socket hang up\nFix: This is a bug in the action; please report it with this log."
     ])
   })
 })

@@ -55,9 +55,21 @@ describe('formatError', () => {
       new InputError('host', 'is required.', 'Set host.'),
       "Input 'host' is required. [input-invalid]\nFix: Set host."
     ],
-    ['a plain Error', new TypeError('boom'), 'Unexpected error: boom'],
-    ['a string', 'oops', 'Unexpected error: oops'],
-    ['a number', 42, 'Unexpected error: 42']
+    [
+      'a plain Error',
+      new TypeError('boom'),
+      'Unexpected error: boom\nFix: This is a bug in the action; please report it with this log.'
+    ],
+    [
+      'a string',
+      'oops',
+      'Unexpected error: oops\nFix: This is a bug in the action; please report it with this log.'
+    ],
+    [
+      'a number',
+      42,
+      'Unexpected error: 42\nFix: This is a bug in the action; please report it with this log.'
+    ]
   ])('formats %s', (_name, error, expected) => {
     expect(formatError(error)).toBe(expected)
   })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
 
-const ROOT = resolve(import.meta.dirname, '..', '..')
+const ROOT = resolve(import.meta.dirname, '..')
 export const BUNDLE = join(ROOT, 'dist', 'index.js')
 
 interface ActionYml {
@@ -168,4 +168,53 @@ export function findLeaks(
     }
   }
   return leaks
+}
+
+/**
+ * The job log as a person sees it on GitHub: workflow commands are consumed, every value passed to
+ * `::add-mask::` is shown as `***`, errors and warnings get their labels.
+ */
+export function renderLog(stdout: string): string {
+  const masks: string[] = []
+  const shown: string[] = []
+  for (const line of stdout.split('\n')) {
+    const mask = /^::add-mask::(.*)$/.exec(line)
+    if (mask) {
+      if (mask[1]) masks.push(mask[1])
+      continue
+    }
+    const command = /^::(error|warning|notice|debug)(?: [^:]*)?::(.*)$/.exec(line)
+    let text = command
+      ? `${LABELS[command[1] ?? 'debug']}${unescapeCommand(command[2] ?? '')}`
+      : line
+    for (const secret of masks.sort((a, b) => b.length - a.length))
+      text = text.split(secret).join('***')
+    shown.push(text)
+  }
+  return shown.join('\n').trimEnd()
+}
+
+const LABELS: Record<string, string> = {
+  error: 'Error: ',
+  warning: 'Warning: ',
+  notice: 'Notice: ',
+  debug: '##[debug]'
+}
+
+/** Mask values the way the runner does, for showing outputs and env. */
+export function maskValues(
+  entries: Record<string, string>,
+  stdout: string
+): Record<string, string> {
+  const masks = stdout
+    .split('\n')
+    .filter(line => line.startsWith('::add-mask::'))
+    .map(line => line.slice('::add-mask::'.length))
+    .filter(Boolean)
+  return Object.fromEntries(
+    Object.entries(entries).map(([name, value]) => [
+      name,
+      masks.reduce((text, secret) => text.split(secret).join('***'), value)
+    ])
+  )
 }

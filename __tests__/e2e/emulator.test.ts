@@ -1,0 +1,330 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DEFAULT_JOB } from '../../emulator/index.js'
+import { ACCOUNT_ID, REAL_HOSTS, SP_ID, World } from '../support/world.js'
+
+// The committed bundle against the emulator over HTTPS (a CA made for this run, trusted through
+// NODE_EXTRA_CA_CERTS): signing algorithms, subjects, policy mismatches, faults, proxies, and a
+// real Databricks SDK using what the action exported.
+
+let world: World
+afterEach(() => world.emulator.reset())
+
+describe.each(['RS256', 'ES256'] as const)('%s-signed GitHub tokens over HTTPS', algorithm => {
+  beforeAll(async () => {
+    world = await World.start({ github: { algorithm } })
+    world.trust({ audiences: [ACCOUNT_ID] })
+  })
+  afterAll(() => world.stop())
+
+  it.each([
+    ['a branch', {}, 'repo:octo-org/deploy:ref:refs/heads/main'],
+    ['a tag', { ref: 'refs/tags/v1.2.0' }, 'repo:octo-org/deploy:ref:refs/tags/v1.2.0'],
+    [
+      'an environment',
+      { environment: 'production' },
+      'repo:octo-org/deploy:environment:production'
+    ],
+    [
+      'a pull request',
+      { ref: 'refs/pull/7/merge', eventName: 'pull_request' },
+      'repo:octo-org/deploy:pull_request'
+    ]
+  ])('exchanges a token for %s when the policy names its subject', async (_kind, job, subject) => {
+    world.github.job = { ...DEFAULT_JOB, ...job }
+    world.trust({ audiences: [ACCOUNT_ID], subject })
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      audience: ACCOUNT_ID
+    })
+    expect(run.error).toBe('')
+    expect(run.outputs['subject']).toBe(subject)
+    expect(run.outputs['host']).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('shows job_workflow_ref for a reusable workflow when the subject does not match', async () => {
+    world.github.job = {
+      ...DEFAULT_JOB,
+      environment: 'prod',
+      jobWorkflowRef: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/main'
+    }
+    world.trust({ audiences: [ACCOUNT_ID], subject: 'repo:octo-org/deploy:ref:refs/heads/main' })
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      audience: ACCOUNT_ID
+    })
+    expect(run.code).toBe(1)
+    expect(run.error).toContain(
+      '  job_workflow_ref: octo-org/shared/.github/workflows/deploy.yml@refs/heads/main'
+    )
+    expect(run.error).toContain(
+      "Likely cause: The token's subject 'repo:octo-org/deploy:environment:prod' does not match"
+    )
+    expect(world.leaks(run)).toEqual([])
+    world.github.job = DEFAULT_JOB
+  })
+})
+
+describe('policy mismatches, with the message the user gets', () => {
+  beforeAll(async () => {
+    world = await World.start()
+  })
+  afterAll(() => world.stop())
+
+  it.each([
+    [
+      'issuer',
+      { issuer: 'https://token.actions.githubusercontent.com' },
+      /Likely cause: The token's issuer 'https:\/\/127\.0\.0\.1:\d+' does not match the policy's issuer\./,
+      "Set the policy's issuer to"
+    ],
+    [
+      'audience',
+      { audiences: ['api://databricks'] },
+      /Likely cause: The token's audience '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5' is not among the policy's audiences\./,
+      "Make the policy's audiences include '0d1e2f30"
+    ],
+    [
+      'subject',
+      { subject: 'repo:octo-org/deploy:environment:prod' },
+      /Likely cause: The token's subject 'repo:octo-org\/deploy:ref:refs\/heads\/main' does not match the policy's subject\./,
+      "Set the policy's subject to exactly 'repo:octo-org/deploy:ref:refs/heads/main'"
+    ]
+  ])('%s', async (_what, policy, cause, fix) => {
+    world.trust({ audiences: [ACCOUNT_ID], ...policy })
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      audience: ACCOUNT_ID
+    })
+    expect(run.code).toBe(1)
+    expect(run.error).toContain('[exchange-rejected]')
+    expect(run.error).toMatch(cause)
+    expect(run.error).toContain(fix)
+    expect(run.outputs).toEqual({})
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('an expired GitHub token (Databricks clock ahead by 10 minutes)', async () => {
+    world.trust({ audiences: [ACCOUNT_ID] })
+    world.databricks.clockOffsetSeconds = 600
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      audience: ACCOUNT_ID
+    })
+    expect(run.code).toBe(1)
+    expect(run.error).toContain('The subject token has expired')
+    expect(run.error).toContain(
+      'Likely cause: The GitHub token had expired (it lives 5 minutes) or the clocks disagree.'
+    )
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('every audience-resolution path over HTTPS', async () => {
+    const endpoint = `${world.databricks.url}/oidc/v1/token`
+    world.trust({ audiences: [ACCOUNT_ID, endpoint, 'from-metadata', 'from-input'] })
+    const audienceOf = async (
+      metadata: Record<string, unknown> | undefined,
+      inputs: Record<string, string>
+    ) => {
+      world.databricks.metadata = metadata
+      const run = await world.run(
+        { 'client-id': SP_ID, ...inputs },
+        { env: { https_proxy: world.proxy.url } }
+      )
+      expect(run.error).toBe('')
+      expect(world.leaks(run)).toEqual([])
+      return run.outputs['audience']
+    }
+    const host = world.databricks.url
+    expect(await audienceOf(undefined, { host, audience: 'from-input' })).toBe('from-input')
+    expect(
+      await audienceOf({ token_federation_default_oidc_audiences: ['from-metadata'] }, { host })
+    ).toBe('from-metadata')
+    expect(await audienceOf(undefined, { host })).toBe(endpoint)
+    expect(
+      await audienceOf(undefined, { host: REAL_HOSTS.awsAccount, 'account-id': ACCOUNT_ID })
+    ).toBe(ACCOUNT_ID)
+  })
+})
+
+describe('faults, with the behaviour the action promises', () => {
+  beforeAll(async () => {
+    world = await World.start()
+    world.trust({ audiences: [ACCOUNT_ID] })
+  })
+  afterAll(() => world.stop())
+  const inputs = (): Record<string, string> => ({
+    host: world.databricks.url,
+    'client-id': SP_ID,
+    audience: ACCOUNT_ID
+  })
+
+  it('a slow token endpoint (1 s) still succeeds', async () => {
+    world.databricks.server.faults.add('/oidc/v1/token', { kind: 'delay', ms: 1000 })
+    const run = await world.run(inputs())
+    expect(run.error).toBe('')
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it.each([
+    [
+      'a 503 with Retry-After',
+      { kind: 'status' as const, status: 503, headers: { 'retry-after': '1' } },
+      /HTTP 503/
+    ],
+    [
+      'a rate limit (429)',
+      { kind: 'status' as const, status: 429, headers: { 'retry-after': '1' } },
+      /HTTP 429/
+    ],
+    [
+      'a connection reset',
+      { kind: 'reset' as const },
+      /no answer from https:\/\/127\.0\.0\.1:\d+ \(ECONNRESET/
+    ],
+    ['an HTML error page', { kind: 'html' as const }, /HTTP 502 body "502 Bad Gateway/],
+    ['a malformed body', { kind: 'malformed' as const }, /HTTP 200 but the body is not JSON/],
+    [
+      'a redirect to another host',
+      { kind: 'redirect' as const, location: 'https://login.example.com/' },
+      /redirect to https:\/\/login\.example\.com\/ was not followed/
+    ]
+  ])(
+    '%s at the token endpoint fails the step with a clear error',
+    async (_name, fault, message) => {
+      world.databricks.server.faults.add('/oidc/v1/token', { ...fault, times: 10 })
+      const run = await world.run(inputs())
+      expect(run.code).toBe(1)
+      expect(run.error).toMatch(message)
+      expect(run.error).toMatch(/\nFix: /)
+      expect(run.outputs).toEqual({})
+      expect(run.env).toEqual({})
+      expect(world.leaks(run)).toEqual([])
+    }
+  )
+
+  it('a GitHub token service error fails the step with its status', async () => {
+    world.github.server.faults.add('/_apis/distributedtask/token', {
+      kind: 'status',
+      status: 500,
+      body: '{"message":"Internal error"}',
+      times: 10
+    })
+    const run = await world.run(inputs())
+    expect(run.code).toBe(1)
+    expect(run.error).toContain('Requesting the GitHub OIDC token failed: HTTP 500.')
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('a hung token endpoint fails the step with a timeout instead of holding it', async () => {
+    world.databricks.server.faults.add('/oidc/v1/token', { kind: 'hang', times: 10 })
+    const run = await world.run(inputs(), { timeoutMs: 90_000 })
+    expect(run.code).toBe(1)
+    expect(run.error).toMatch(
+      /Exchanging the token at Databricks failed: no answer from https:\/\/127\.0\.0\.1:\d+ \(TIMEOUT/
+    )
+    expect(world.leaks(run)).toEqual([])
+  }, 90_000)
+})
+
+describe('proxies', () => {
+  beforeAll(async () => {
+    world = await World.start()
+    world.trust({ audiences: [ACCOUNT_ID] })
+  })
+  afterAll(() => world.stop())
+
+  it('reaches a workspace by its real name through https_proxy, with a certificate for that name', async () => {
+    const before = world.proxy.connects.length
+    const run = await world.run(
+      { host: REAL_HOSTS.workspace, 'client-id': SP_ID, audience: ACCOUNT_ID },
+      { env: { https_proxy: world.proxy.url } }
+    )
+    expect(run.error).toBe('')
+    expect(run.outputs['host']).toBe(`https://${REAL_HOSTS.workspace}`)
+    expect(world.proxy.connects.slice(before)).toEqual([`${REAL_HOSTS.workspace}:443`])
+    expect(world.databricks.exchanges.at(-1)?.headers.host).toBe(REAL_HOSTS.workspace)
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('goes direct, not through https_proxy, to a host that no_proxy covers', async () => {
+    const host = `https://[::ffff:127.0.0.1]:${world.databricks.server.port}`
+    const proxied = await world.run(
+      { host, 'client-id': SP_ID, audience: ACCOUNT_ID },
+      { env: { https_proxy: world.proxy.url } }
+    )
+    expect(proxied.code).toBe(1) // the proxy knows no route for an IP address
+    expect(world.proxy.connects.at(-1)).toMatch(/7f00:1/)
+    const before = world.proxy.connects.length
+    const direct = await world.run(
+      { host, 'client-id': SP_ID, audience: ACCOUNT_ID },
+      { env: { https_proxy: world.proxy.url, no_proxy: '[::ffff:7f00:1]' } }
+    )
+    expect(direct.error).toBe('')
+    expect(world.proxy.connects.length).toBe(before)
+    expect(world.leaks(direct)).toEqual([])
+  })
+})
+
+describe('a real Databricks SDK with what the action exported', () => {
+  beforeAll(async () => {
+    world = await World.start()
+    world.trust({ audiences: [ACCOUNT_ID] })
+  })
+  afterAll(() => world.stop())
+
+  it('gets the service principal from SCIM Me, then 401 once the token has expired', async () => {
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      audience: ACCOUNT_ID
+    })
+    expect(run.error).toBe('')
+    expect(Object.keys(run.env).sort()).toEqual([
+      'DATABRICKS_AUTH_TYPE',
+      'DATABRICKS_HOST',
+      'DATABRICKS_TOKEN'
+    ])
+    const me = await sdkMe(run.env, world.emulator.caFile!)
+    expect(me).toEqual({ code: 0, result: { userName: SP_ID, displayName: 'deploy-bot' } })
+
+    world.databricks.clockOffsetSeconds = 301
+    const expired = await sdkMe(run.env, world.emulator.caFile!)
+    expect(expired.code).toBe(1)
+    expect(JSON.stringify(expired.result)).toMatch(/expired|401|Unauthenticated/i)
+  })
+})
+
+/** Run the SDK in a child process with only the exported environment (and trust in the CA). */
+async function sdkMe(
+  env: Record<string, string>,
+  caFile: string
+): Promise<{ code: number | null; result: unknown }> {
+  const script = resolve(import.meta.dirname, '..', 'support', 'sdk-me.mjs')
+  const home = mkdtempSync(join(tmpdir(), 'sdk-home-'))
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [script], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: home, NODE_EXTRA_CA_CERTS: caFile, ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.on('error', fail)
+    child.on('close', code => {
+      const last = out.trim().split('\n').at(-1) ?? ''
+      try {
+        done({ code, result: JSON.parse(last) })
+      } catch {
+        done({ code, result: out })
+      }
+    })
+  })
+}
