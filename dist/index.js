@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4700);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9087);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4700:
+/***/ 9087:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31351,6 +31351,9 @@ class ActionError extends Error {
         this.code = code;
         this.details = details;
     }
+    get transient() {
+        return this.details.transient;
+    }
 }
 /** A bad input, reported before any network call. */
 class InputError extends ActionError {
@@ -31533,7 +31536,91 @@ function toTransportError(error, signal) {
     return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
 }
 
+;// CONCATENATED MODULE: ./src/retry.ts
+
+/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
+function transientStatus(status, retryAfter, body = '') {
+    // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
+    const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body);
+    if (!TRANSIENT_STATUSES.has(status) && !pending)
+        return undefined;
+    return {
+        reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
+        ...(retryAfter !== undefined && { retryAfter })
+    };
+}
+/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
+function transientNetworkCode(code) {
+    return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID/.test(code);
+}
+/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
+function retryAfterMs(header, now) {
+    if (header === undefined || header.trim() === '')
+        return undefined;
+    const text = header.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
+    const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+const realClock = {
+    now: () => Date.now(),
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+    random: () => Math.random()
+};
+/**
+ * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
+ */
+async function withRetries(what, attempt, options) {
+    const { clock, deadline, maxAttempts } = options;
+    const base = options.baseDelayMs ?? 500;
+    const cap = options.maxDelayMs ?? 8000;
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            throw deadlineError(what, n - 1);
+        try {
+            return await attempt(AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
+        }
+        catch (error) {
+            const transient = error instanceof ActionError ? error.transient : undefined;
+            if (!transient)
+                throw error;
+            const elapsed = ((clock.now() - started) / 1000).toFixed(1);
+            if (n >= maxAttempts)
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
+            const backoff = clock.random() * Math.min(cap, base * 2 ** (n - 1));
+            const asked = retryAfterMs(transient.retryAfter, clock.now());
+            // Never earlier than the server asked; the jitter on top keeps a herd of clients apart.
+            const wait = Math.round((asked ?? 0) + backoff);
+            if (clock.now() + wait >= deadline) {
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
+            }
+            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`);
+            await clock.sleep(wait);
+        }
+    }
+}
+function annotate(error, line) {
+    return new ActionError(error.code, error.message, {
+        ...error.details,
+        context: [...(error.details.context ?? []), line]
+    });
+}
+function deadlineError(what, attempts) {
+    return new ActionError('deadline-exceeded', `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`, {
+        cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
+        fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/remote.ts
+
 
 
 /** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
@@ -31544,7 +31631,10 @@ function describeTransportFailure(what, origin, error) {
     const message = error instanceof Error ? error.message : String(error);
     return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
         cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
-        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.'
+        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
+        ...(transientNetworkCode(code) && {
+            transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
+        })
     });
 }
 const CAUSES = {
@@ -31568,6 +31658,7 @@ function redirectRefused(what, status, location) {
 }
 
 ;// CONCATENATED MODULE: ./src/databricks.ts
+
 
 
 
@@ -31609,8 +31700,10 @@ async function fetchDefaultAudience(host, transport, signal) {
     if (response.status >= 300 && response.status < 400)
         throw redirectRefused(what, response.status, response.headers['location']);
     if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after']);
         throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`]
+            context: [`Response: ${excerpt(response.body)}`],
+            ...(transient && { transient })
         });
     }
     let audiences;
@@ -31642,12 +31735,14 @@ class ExchangeRejection extends Error {
     status;
     error;
     location;
+    retryAfter;
     name = 'ExchangeRejection';
-    constructor(status, error, location) {
+    constructor(status, error, location, retryAfter) {
         super(`HTTP ${status}`);
         this.status = status;
         this.error = error;
         this.location = location;
+        this.retryAfter = retryAfter;
     }
 }
 /**
@@ -31670,7 +31765,7 @@ async function exchangeToken(request, transport, mask, signal) {
         throw describeTransportFailure('Exchanging the token at Databricks', new URL(request.endpoint).origin, error);
     }
     if (response.status !== 200) {
-        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location']);
+        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
     }
     return parseTokenResponse(response.body, mask);
 }
@@ -31778,6 +31873,7 @@ function describeError(error) {
 
 
 
+
 /**
  * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
  * say exactly what to add.
@@ -31829,12 +31925,16 @@ async function requestIdToken(env, audience, transport, signal) {
         throw describeTransportFailure(what, new URL(url).origin, error);
     }
     if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
         throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
             context: [`Response: ${excerpt(response.body)}`],
-            cause: response.status === 401 || response.status === 403
-                ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-                : 'A fault in GitHub’s token service.',
-            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com."
+            cause: transient
+                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+                : response.status === 401 || response.status === 403
+                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+                    : 'An unexpected answer from GitHub’s token service.',
+            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+            ...(transient && { transient })
         });
     }
     let value;
@@ -31879,13 +31979,17 @@ function parseInputs(raw) {
     if (!EXPORT_MODES.includes(exportEnv)) {
         throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, or 'none' to export nothing.");
     }
+    const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
+    const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
     return {
         host,
         ...(accountId !== undefined && { accountId }),
         ...(clientId !== undefined && { clientId }),
         ...(audience !== '' && { audience }),
         scopes,
-        exportEnv: exportEnv
+        exportEnv: exportEnv,
+        retryMaxAttempts,
+        timeoutSeconds
     };
 }
 function optionalUuid(input, raw, what) {
@@ -31894,6 +31998,21 @@ function optionalUuid(input, raw, what) {
         return undefined;
     if (!UUID.test(value)) {
         throw new InputError(input, `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
+    }
+    return value;
+}
+function boundedNumber(input, raw, fallback, min, max, integer) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    const value = Number(text);
+    const kind = integer ? 'a whole number' : 'a number';
+    if (!/^\d+(\.\d+)?$/.test(text) ||
+        !Number.isFinite(value) ||
+        (integer && !Number.isInteger(value)) ||
+        value < min ||
+        value > max) {
+        throw new InputError(input, `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
     }
     return value;
 }
@@ -32301,6 +32420,7 @@ function readClaims(jwt) {
 
 
 
+
 function policyDescription(clientId) {
     return clientId === undefined
         ? 'account-wide (no client_id sent)'
@@ -32332,12 +32452,14 @@ function explainExchangeFailure(rejection, ctx) {
             ...rejectionHint(rejection, ctx)
         });
     }
+    const transient = transientStatus(status, rejection.retryAfter);
     return new ActionError('exchange-failed', `${what} failed: HTTP ${status}.`, {
         context,
-        cause: status >= 500 || status === 429
-            ? 'A fault or rate limit at Databricks.'
+        cause: transient
+            ? 'A passing fault or a rate limit at Databricks.'
             : 'An unexpected answer from the token endpoint.',
-        fix: 'Re-run the job; if it persists, check https://status.databricks.com.'
+        fix: 'Re-run the job; if it persists, check https://status.databricks.com.',
+        ...(transient && { transient })
     });
 }
 function claimLines(claims) {
@@ -32398,48 +32520,73 @@ function rejectionHint(rejection, ctx) {
 
 
 
+
+/** The longest single request; the step's deadline (timeout-seconds) shortens it. */
+const ATTEMPT_TIMEOUT_MS = 20_000;
+/** A subject token this close to expiry is replaced before it is sent again. */
+const JWT_MIN_LIFETIME_S = 60;
 /** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
 async function login(inputs, oidc, deps) {
-    const { transport, log, mask } = deps;
-    const timeout = () => AbortSignal.timeout(deps.requestTimeoutMs);
+    const { transport, log, mask, clock } = deps;
+    const started = clock.now();
+    const deadline = started + inputs.timeoutSeconds * 1000;
+    const retrying = (what, attempt, until = deadline) => withRetries(what, attempt, {
+        maxAttempts: inputs.retryMaxAttempts,
+        deadline: until,
+        attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+        clock,
+        log: message => log.info(message)
+    });
     const endpoint = tokenEndpoint(inputs.host, inputs.accountId);
     const audience = await resolveAudience({
         host: inputs.host,
         tokenEndpoint: endpoint,
         ...(inputs.audience !== undefined && { audience: inputs.audience }),
         ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-    }, () => fetchDefaultAudience(inputs.host, transport, timeout()), message => log.warning(message));
+    }, 
+    // The metadata only picks a default, so it gets a quarter of the time, not all of it.
+    () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), message => log.warning(message));
     log.info(`Audience: ${audience.audience} (${audience.reason}).`);
-    const jwt = await requestIdToken(oidc, audience.audience, transport, timeout());
-    mask(jwt);
-    const claims = readClaims(jwt);
+    const requestJwt = async () => {
+        const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, audience.audience, transport, signal));
+        mask(jwt);
+        return { jwt, claims: readClaims(jwt) };
+    };
+    let subject = await requestJwt();
+    const claims = subject.claims;
     log.info(`GitHub OIDC token issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
     log.info(`Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`);
-    let token;
-    try {
-        token = await exchangeToken({
-            endpoint,
-            subjectToken: jwt,
-            scopes: inputs.scopes,
-            ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
-        }, transport, mask, timeout());
-    }
-    catch (error) {
-        if (!(error instanceof ExchangeRejection))
-            throw error;
-        throw explainExchangeFailure(error, {
-            endpoint,
-            hostKind: inputs.host.kind,
-            audience,
-            claims,
-            ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-            ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-        });
-    }
-    const now = deps.now();
+    const context = {
+        endpoint,
+        hostKind: inputs.host.kind,
+        audience,
+        claims,
+        ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
+        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+    };
+    const token = await retrying('Exchanging the token at Databricks', async (signal) => {
+        // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
+        if (subject.claims.exp !== undefined &&
+            clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
+            subject = await requestJwt();
+        try {
+            return await exchangeToken({
+                endpoint,
+                subjectToken: subject.jwt,
+                scopes: inputs.scopes,
+                ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
+            }, transport, mask, signal);
+        }
+        catch (error) {
+            throw error instanceof ExchangeRejection ? explainExchangeFailure(error, context) : error;
+        }
+    });
+    const now = clock.now();
     // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing.
-    const expiresAt = token.expiresIn !== undefined ? now + token.expiresIn * 1000 : (claims.exp ?? now / 1000) * 1000;
-    return { endpoint, audience, claims, token, expiresAt };
+    const expiresAt = token.expiresIn !== undefined
+        ? now + token.expiresIn * 1000
+        : (subject.claims.exp ?? now / 1000) * 1000;
+    return { endpoint, audience, claims: subject.claims, token, expiresAt };
 }
 
 ;// CONCATENATED MODULE: ./src/publish.ts
@@ -32478,8 +32625,8 @@ function publication(inputs, result, now) {
 
 
 
+
 const USER_AGENT = 'databricks-oidc-login/0.1.0';
-const REQUEST_TIMEOUT_MS = 30_000;
 /** The only module that talks to the runner: inputs in, outputs, env and log out. */
 async function run(env = process.env) {
     const secrets = new Set();
@@ -32496,10 +32643,9 @@ async function run(env = process.env) {
             transport: createTransport(USER_AGENT),
             log,
             mask,
-            now: Date.now,
-            requestTimeoutMs: REQUEST_TIMEOUT_MS
+            clock: realClock
         });
-        const { outputs, env: exported } = publication(inputs, result, Date.now());
+        const { outputs, env: exported } = publication(inputs, result, realClock.now());
         try {
             for (const [name, value] of Object.entries(outputs))
                 setOutput(name, value);
@@ -32527,7 +32673,9 @@ function readRawInputs() {
         clientId: getInput('client-id'),
         audience: getInput('audience'),
         scope: getInput('scope'),
-        exportEnv: getInput('export-env')
+        exportEnv: getInput('export-env'),
+        retryMaxAttempts: getInput('retry-max-attempts'),
+        timeoutSeconds: getInput('timeout-seconds')
     };
 }
 

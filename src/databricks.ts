@@ -3,6 +3,7 @@ import type { Host } from './host.js'
 import { printable } from './host.js'
 import type { HttpResponse, Transport } from './http.js'
 import { describeTransportFailure, redirectRefused } from './remote.js'
+import { transientStatus } from './retry.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
@@ -46,10 +47,13 @@ export async function fetchDefaultAudience(
   if (response.status >= 300 && response.status < 400)
     throw redirectRefused(what, response.status, response.headers['location'])
   if (response.status !== 200) {
+    const transient = transientStatus(response.status, response.headers['retry-after'])
     throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
-      context: [`Response: ${excerpt(response.body)}`]
+      context: [`Response: ${excerpt(response.body)}`],
+      ...(transient && { transient })
     })
   }
+
   let audiences: unknown
   try {
     audiences = (JSON.parse(response.body) as Record<string, unknown>)[
@@ -98,7 +102,8 @@ export class ExchangeRejection extends Error {
   constructor(
     readonly status: number,
     readonly error: DatabricksError,
-    readonly location?: string
+    readonly location?: string,
+    readonly retryAfter?: string
   ) {
     super(`HTTP ${status}`)
   }
@@ -135,7 +140,8 @@ export async function exchangeToken(
     throw new ExchangeRejection(
       response.status,
       parseErrorBody(response.body),
-      response.headers['location']
+      response.headers['location'],
+      response.headers['retry-after']
     )
   }
   return parseTokenResponse(response.body, mask)

@@ -4,6 +4,7 @@ import { ActionError } from './errors.js'
 import type { HostKind } from './host.js'
 import { redirectRefused } from './remote.js'
 import type { AudienceChoice } from './audience.js'
+import { transientStatus } from './retry.js'
 
 /** What was attempted, for the diagnostics of a failed exchange. */
 export interface ExchangeContext {
@@ -57,13 +58,14 @@ export function explainExchangeFailure(
       }
     )
   }
+  const transient = transientStatus(status, rejection.retryAfter)
   return new ActionError('exchange-failed', `${what} failed: HTTP ${status}.`, {
     context,
-    cause:
-      status >= 500 || status === 429
-        ? 'A fault or rate limit at Databricks.'
-        : 'An unexpected answer from the token endpoint.',
-    fix: 'Re-run the job; if it persists, check https://status.databricks.com.'
+    cause: transient
+      ? 'A passing fault or a rate limit at Databricks.'
+      : 'An unexpected answer from the token endpoint.',
+    fix: 'Re-run the job; if it persists, check https://status.databricks.com.',
+    ...(transient && { transient })
   })
 }
 

@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'exchange-failed'
   | 'exchange-invalid-response'
   | 'runner-files-failed'
+  | 'deadline-exceeded'
+
+import type { Transient } from './retry.js'
 
 export interface ErrorDetails {
   /** Why this most likely happened. */
@@ -22,6 +25,8 @@ export interface ErrorDetails {
   readonly fix?: string
   /** Context lines (endpoint, claims, …); never secrets. */
   readonly context?: readonly string[]
+  /** Set when the same request may well succeed if repeated. */
+  readonly transient?: Transient
 }
 
 export class ActionError extends Error {
@@ -32,6 +37,10 @@ export class ActionError extends Error {
     readonly details: ErrorDetails = {}
   ) {
     super(message)
+  }
+
+  get transient(): Transient | undefined {
+    return this.details.transient
   }
 }
 

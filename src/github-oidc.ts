@@ -2,6 +2,7 @@ import { ActionError } from './errors.js'
 import { excerpt } from './databricks.js'
 import type { Transport } from './http.js'
 import { describeTransportFailure } from './remote.js'
+import { transientStatus } from './retry.js'
 
 /** What the runner gives a job that has `permissions: id-token: write`. */
 export interface OidcEnv {
@@ -74,15 +75,23 @@ export async function requestIdToken(
     throw describeTransportFailure(what, new URL(url).origin, error)
   }
   if (response.status !== 200) {
+    const transient = transientStatus(
+      response.status,
+      response.headers['retry-after'],
+      response.body
+    )
     throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
       context: [`Response: ${excerpt(response.body)}`],
-      cause:
-        response.status === 401 || response.status === 403
+      cause: transient
+        ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+        : response.status === 401 || response.status === 403
           ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-          : 'A fault in GitHub’s token service.',
-      fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com."
+          : 'An unexpected answer from GitHub’s token service.',
+      fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+      ...(transient && { transient })
     })
   }
+
   let value: unknown
   try {
     value = (JSON.parse(response.body) as { value?: unknown }).value

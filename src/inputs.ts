@@ -9,6 +9,8 @@ export interface RawInputs {
   readonly audience: string
   readonly scope: string
   readonly exportEnv: string
+  readonly retryMaxAttempts: string
+  readonly timeoutSeconds: string
 }
 
 export type ExportMode = 'token' | 'none'
@@ -22,6 +24,10 @@ export interface Inputs {
   readonly audience?: string
   readonly scopes: readonly string[]
   readonly exportEnv: ExportMode
+  /** Attempts per remote call; 1 disables retries. */
+  readonly retryMaxAttempts: number
+  /** The deadline for all of the step's remote work, retries and waits included. */
+  readonly timeoutSeconds: number
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -68,13 +74,17 @@ export function parseInputs(raw: RawInputs): Inputs {
       "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, or 'none' to export nothing."
     )
   }
+  const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true)
+  const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false)
   return {
     host,
     ...(accountId !== undefined && { accountId }),
     ...(clientId !== undefined && { clientId }),
     ...(audience !== '' && { audience }),
     scopes,
-    exportEnv: exportEnv as ExportMode
+    exportEnv: exportEnv as ExportMode,
+    retryMaxAttempts,
+    timeoutSeconds
   }
 }
 
@@ -86,6 +96,34 @@ function optionalUuid(input: string, raw: string, what: string): string | undefi
       input,
       `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`,
       `Set it to ${what}.`
+    )
+  }
+  return value
+}
+
+function boundedNumber(
+  input: string,
+  raw: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean
+): number {
+  const text = raw.trim()
+  if (text === '') return fallback
+  const value = Number(text)
+  const kind = integer ? 'a whole number' : 'a number'
+  if (
+    !/^\d+(\.\d+)?$/.test(text) ||
+    !Number.isFinite(value) ||
+    (integer && !Number.isInteger(value)) ||
+    value < min ||
+    value > max
+  ) {
+    throw new InputError(
+      input,
+      `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`,
+      `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`
     )
   }
   return value

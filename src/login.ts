@@ -11,6 +11,7 @@ import { explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
 import type { Inputs } from './inputs.js'
+import { withRetries, type Clock } from './retry.js'
 
 export interface Logger {
   info(message: string): void
@@ -23,10 +24,8 @@ export interface LoginDeps {
   readonly log: Logger
   /** Register a secret with the runner's log masking; called the moment a secret exists. */
   readonly mask: (secret: string) => void
-  /** Milliseconds since the epoch. */
-  readonly now: () => number
-  /** Timeout of each request. */
-  readonly requestTimeoutMs: number
+  /** Time, waits and jitter: injectable so that retry tests run in milliseconds. */
+  readonly clock: Clock
 }
 
 export interface LoginResult {
@@ -38,10 +37,28 @@ export interface LoginResult {
   readonly expiresAt: number
 }
 
+/** The longest single request; the step's deadline (timeout-seconds) shortens it. */
+const ATTEMPT_TIMEOUT_MS = 20_000
+/** A subject token this close to expiry is replaced before it is sent again. */
+const JWT_MIN_LIFETIME_S = 60
+
 /** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
 export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Promise<LoginResult> {
-  const { transport, log, mask } = deps
-  const timeout = (): AbortSignal => AbortSignal.timeout(deps.requestTimeoutMs)
+  const { transport, log, mask, clock } = deps
+  const started = clock.now()
+  const deadline = started + inputs.timeoutSeconds * 1000
+  const retrying = <T>(
+    what: string,
+    attempt: (signal: AbortSignal) => Promise<T>,
+    until = deadline
+  ): Promise<T> =>
+    withRetries(what, attempt, {
+      maxAttempts: inputs.retryMaxAttempts,
+      deadline: until,
+      attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+      clock,
+      log: message => log.info(message)
+    })
   const endpoint = tokenEndpoint(inputs.host, inputs.accountId)
 
   const audience = await resolveAudience(
@@ -51,14 +68,26 @@ export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Pro
       ...(inputs.audience !== undefined && { audience: inputs.audience }),
       ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
     },
-    () => fetchDefaultAudience(inputs.host, transport, timeout()),
+    // The metadata only picks a default, so it gets a quarter of the time, not all of it.
+    () =>
+      retrying(
+        'Reading the host metadata',
+        signal => fetchDefaultAudience(inputs.host, transport, signal),
+        started + inputs.timeoutSeconds * 250
+      ),
     message => log.warning(message)
   )
   log.info(`Audience: ${audience.audience} (${audience.reason}).`)
 
-  const jwt = await requestIdToken(oidc, audience.audience, transport, timeout())
-  mask(jwt)
-  const claims = readClaims(jwt)
+  const requestJwt = async (): Promise<{ jwt: string; claims: TokenClaims }> => {
+    const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
+      requestIdToken(oidc, audience.audience, transport, signal)
+    )
+    mask(jwt)
+    return { jwt, claims: readClaims(jwt) }
+  }
+  let subject = await requestJwt()
+  const claims = subject.claims
   log.info(
     `GitHub OIDC token issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`
   )
@@ -66,33 +95,42 @@ export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Pro
   log.info(
     `Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`
   )
-  let token: DatabricksToken
-  try {
-    token = await exchangeToken(
-      {
-        endpoint,
-        subjectToken: jwt,
-        scopes: inputs.scopes,
-        ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
-      },
-      transport,
-      mask,
-      timeout()
-    )
-  } catch (error) {
-    if (!(error instanceof ExchangeRejection)) throw error
-    throw explainExchangeFailure(error, {
-      endpoint,
-      hostKind: inputs.host.kind,
-      audience,
-      claims,
-      ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-      ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-    })
+  const context = {
+    endpoint,
+    hostKind: inputs.host.kind,
+    audience,
+    claims,
+    ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
+    ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
   }
-  const now = deps.now()
+  const token = await retrying('Exchanging the token at Databricks', async signal => {
+    // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
+    if (
+      subject.claims.exp !== undefined &&
+      clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S
+    )
+      subject = await requestJwt()
+    try {
+      return await exchangeToken(
+        {
+          endpoint,
+          subjectToken: subject.jwt,
+          scopes: inputs.scopes,
+          ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
+        },
+        transport,
+        mask,
+        signal
+      )
+    } catch (error) {
+      throw error instanceof ExchangeRejection ? explainExchangeFailure(error, context) : error
+    }
+  })
+  const now = clock.now()
   // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing.
   const expiresAt =
-    token.expiresIn !== undefined ? now + token.expiresIn * 1000 : (claims.exp ?? now / 1000) * 1000
-  return { endpoint, audience, claims, token, expiresAt }
+    token.expiresIn !== undefined
+      ? now + token.expiresIn * 1000
+      : (subject.claims.exp ?? now / 1000) * 1000
+  return { endpoint, audience, claims: subject.claims, token, expiresAt }
 }

@@ -5,9 +5,9 @@ import { createTransport } from './http.js'
 import { parseInputs, type RawInputs } from './inputs.js'
 import { login, type Logger } from './login.js'
 import { publication } from './publish.js'
+import { realClock } from './retry.js'
 
 export const USER_AGENT = 'databricks-oidc-login/0.1.0'
-const REQUEST_TIMEOUT_MS = 30_000
 
 /** The only module that talks to the runner: inputs in, outputs, env and log out. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -26,11 +26,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       transport: createTransport(USER_AGENT),
       log,
       mask,
-      now: Date.now,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS
+      clock: realClock
     })
 
-    const { outputs, env: exported } = publication(inputs, result, Date.now())
+    const { outputs, env: exported } = publication(inputs, result, realClock.now())
     try {
       for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
       for (const [name, value] of Object.entries(exported)) core.exportVariable(name, value)
@@ -61,6 +60,8 @@ function readRawInputs(): RawInputs {
     clientId: core.getInput('client-id'),
     audience: core.getInput('audience'),
     scope: core.getInput('scope'),
-    exportEnv: core.getInput('export-env')
+    exportEnv: core.getInput('export-env'),
+    retryMaxAttempts: core.getInput('retry-max-attempts'),
+    timeoutSeconds: core.getInput('timeout-seconds')
   }
 }

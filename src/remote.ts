@@ -1,5 +1,6 @@
 import { ActionError } from './errors.js'
 import { TransportError } from './http.js'
+import { transientNetworkCode } from './retry.js'
 
 /** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
 export function describeTransportFailure(
@@ -15,7 +16,10 @@ export function describeTransportFailure(
     `${what} failed: no answer from ${origin} (${code}: ${message}).`,
     {
       cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
-      fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.'
+      fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
+      ...(transientNetworkCode(code) && {
+        transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
+      })
     }
   )
 }

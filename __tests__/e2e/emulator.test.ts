@@ -161,11 +161,13 @@ describe('faults, with the behaviour the action promises', () => {
     world.trust({ audiences: [ACCOUNT_ID] })
   })
   afterAll(() => world.stop())
-  const inputs = (): Record<string, string> => ({
+  const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
     host: world.databricks.url,
     'client-id': SP_ID,
-    audience: ACCOUNT_ID
+    audience: ACCOUNT_ID,
+    ...extra
   })
+  const exchanges = (): number => world.databricks.exchanges.length
 
   it('a slow token endpoint (1 s) still succeeds', async () => {
     world.databricks.server.faults.add('/oidc/v1/token', { kind: 'delay', ms: 1000 })
@@ -176,63 +178,140 @@ describe('faults, with the behaviour the action promises', () => {
 
   it.each([
     [
-      'a 503 with Retry-After',
+      'two 503s',
+      { kind: 'status' as const, status: 503, times: 2 },
+      3,
+      /HTTP 503; retrying in \d\.\d s \(attempt 2 of 5\)/
+    ],
+    [
+      'a 503 with Retry-After: 1',
       { kind: 'status' as const, status: 503, headers: { 'retry-after': '1' } },
-      /HTTP 503/
+      2,
+      /HTTP 503; retrying in 1\.\d s \(attempt 2 of 5\), as Retry-After asks/
     ],
     [
       'a rate limit (429)',
       { kind: 'status' as const, status: 429, headers: { 'retry-after': '1' } },
-      /HTTP 429/
+      2,
+      /HTTP 429; retrying/
+    ],
+    ['a connection reset', { kind: 'reset' as const }, 2, /ECONNRESET; retrying/],
+    [
+      'an HTML 502 page from a proxy',
+      { kind: 'html' as const, status: 502 },
+      2,
+      /HTTP 502; retrying/
+    ],
+    ['a 504', { kind: 'status' as const, status: 504 }, 2, /HTTP 504; retrying/],
+    ['a 408', { kind: 'status' as const, status: 408 }, 2, /HTTP 408; retrying/]
+  ])('survives %s at the token endpoint', async (_name, fault, requests, logged) => {
+    world.databricks.server.faults.add('/oidc/v1/token', fault)
+    const before = exchanges()
+    const run = await world.run(inputs())
+    expect(run.error).toBe('')
+    expect(run.stdout).toMatch(logged)
+    expect(exchanges() - before).toBe(requests)
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it.each([
+    [
+      'a 400 invalid_grant',
+      {
+        kind: 'status' as const,
+        status: 400,
+        body: '{"error":"invalid_grant","error_description":"Token audience mismatch"}'
+      },
+      /HTTP 400 invalid_grant/
     ],
     [
-      'a connection reset',
-      { kind: 'reset' as const },
-      /no answer from https:\/\/127\.0\.0\.1:\d+ \(ECONNRESET/
+      'a 401',
+      { kind: 'status' as const, status: 401, body: '{"error":"invalid_client"}' },
+      /HTTP 401 invalid_client/
     ],
-    ['an HTML error page', { kind: 'html' as const }, /HTTP 502 body "502 Bad Gateway/],
+    [
+      'a 403',
+      {
+        kind: 'status' as const,
+        status: 403,
+        body: '{"error_code":"PERMISSION_DENIED","message":"IP blocked"}'
+      },
+      /HTTP 403 PERMISSION_DENIED/
+    ],
+    [
+      'a 404',
+      { kind: 'status' as const, status: 404, body: '{}' },
+      /does not exist on this host \(HTTP 404\)/
+    ],
     ['a malformed body', { kind: 'malformed' as const }, /HTTP 200 but the body is not JSON/],
     [
       'a redirect to another host',
       { kind: 'redirect' as const, location: 'https://login.example.com/' },
       /redirect to https:\/\/login\.example\.com\/ was not followed/
     ]
-  ])(
-    '%s at the token endpoint fails the step with a clear error',
-    async (_name, fault, message) => {
-      world.databricks.server.faults.add('/oidc/v1/token', { ...fault, times: 10 })
-      const run = await world.run(inputs())
-      expect(run.code).toBe(1)
-      expect(run.error).toMatch(message)
-      expect(run.error).toMatch(/\nFix: /)
-      expect(run.outputs).toEqual({})
-      expect(run.env).toEqual({})
-      expect(world.leaks(run)).toEqual([])
-    }
-  )
-
-  it('a GitHub token service error fails the step with its status', async () => {
-    world.github.server.faults.add('/_apis/distributedtask/token', {
-      kind: 'status',
-      status: 500,
-      body: '{"message":"Internal error"}',
-      times: 10
-    })
+  ])('fails at once, with one request, on %s', async (_name, fault, message) => {
+    world.databricks.server.faults.add('/oidc/v1/token', { ...fault, times: 10 })
+    const before = exchanges()
     const run = await world.run(inputs())
     expect(run.code).toBe(1)
-    expect(run.error).toContain('Requesting the GitHub OIDC token failed: HTTP 500.')
+    expect(run.error).toMatch(message)
+    expect(run.error).toMatch(/\nFix: /)
+    expect(exchanges() - before).toBe(1)
+    expect(run.stdout).not.toContain('retrying')
+    expect(run.outputs).toEqual({})
+    expect(run.env).toEqual({})
     expect(world.leaks(run)).toEqual([])
   })
 
-  it('a hung token endpoint fails the step with a timeout instead of holding it', async () => {
-    world.databricks.server.faults.add('/oidc/v1/token', { kind: 'hang', times: 10 })
-    const run = await world.run(inputs(), { timeoutMs: 90_000 })
+  it('gives up on a lasting 503 after retry-max-attempts, saying so', async () => {
+    world.databricks.server.faults.add('/oidc/v1/token', { kind: 'status', status: 503, times: 10 })
+    const before = exchanges()
+    const run = await world.run(inputs({ 'retry-max-attempts': '3' }))
     expect(run.code).toBe(1)
-    expect(run.error).toMatch(
-      /Exchanging the token at Databricks failed: no answer from https:\/\/127\.0\.0\.1:\d+ \(TIMEOUT/
+    expect(run.error).toMatch(/Gave up after 3 attempts in \d+\.\d s \(retry-max-attempts: 3\)/)
+    expect(exchanges() - before).toBe(3)
+    expect(world.leaks(run)).toEqual([])
+  })
+
+  it('survives a GitHub token service error and a pending job', async () => {
+    world.github.server.faults.add('/_apis/distributedtask/token', {
+      kind: 'status',
+      status: 500,
+      body: '{"message":"Internal error"}'
+    })
+    world.github.server.faults.add('/_apis/distributedtask/token', {
+      kind: 'status',
+      status: 403,
+      body: `{"message":"Can't issue ID_TOKEN for job in 'Pending' state"}`
+    })
+    const run = await world.run(inputs())
+    expect(run.error).toBe('')
+    expect(run.stdout).toContain('Requesting the GitHub OIDC token: HTTP 500; retrying')
+    expect(run.stdout).toContain(
+      'Requesting the GitHub OIDC token: HTTP 403, job still pending; retrying'
     )
     expect(world.leaks(run)).toEqual([])
-  }, 90_000)
+  })
+
+  it('survives a failing host metadata endpoint', async () => {
+    world.databricks.metadata = { token_federation_default_oidc_audiences: [ACCOUNT_ID] }
+    world.databricks.server.faults.add('/.well-known/databricks-config', { kind: 'reset' })
+    const run = await world.run(inputs({ audience: '' }))
+    expect(run.error).toBe('')
+    expect(run.outputs['audience']).toBe(ACCOUNT_ID)
+    expect(run.stdout).toContain('Reading the host metadata: ECONNRESET; retrying')
+    world.databricks.metadata = undefined
+  })
+
+  it('a hung token endpoint cannot hold the step beyond timeout-seconds', async () => {
+    world.databricks.server.faults.add('/oidc/v1/token', { kind: 'hang', times: 10 })
+    const run = await world.run(inputs({ 'timeout-seconds': '3' }))
+    expect(run.code).toBe(1)
+    expect(run.error).toMatch(
+      /Exchanging the token at Databricks (failed: no answer from https:\/\/127\.0\.0\.1:\d+ \(TIMEOUT|did not finish within timeout-seconds)/
+    )
+    expect(world.leaks(run)).toEqual([])
+  })
 })
 
 describe('proxies', () => {

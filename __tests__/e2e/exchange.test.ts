@@ -101,13 +101,19 @@ describe('workspace host', () => {
     world.trust({ audiences: [`${world.databricks.url}/oidc/v1/token`] })
     world.databricks.server.faults.add('/.well-known/databricks-config', {
       kind: 'status',
-      status: 500
+      status: 500,
+      times: 2
     })
-    const run = await world.run({ host: world.databricks.url, 'client-id': SP_ID })
+    const run = await world.run({
+      host: world.databricks.url,
+      'client-id': SP_ID,
+      'retry-max-attempts': '2'
+    })
     expect(run.error).toBe('')
     expect(run.stdout).toMatch(
       /::warning::Could not read the host's default audience; falling back\. Reading the host metadata failed: HTTP 500/
     )
+    expect(run.stdout).toContain('Gave up after 2 attempts')
     expect(run.outputs['audience']).toBe(`${world.databricks.url}/oidc/v1/token`)
     expect(world.leaks(run)).toEqual([])
   })
@@ -233,7 +239,8 @@ describe('failed exchanges', () => {
     const run = await world.run({
       host: world.databricks.url,
       'client-id': SP_ID,
-      audience: ACCOUNT_ID
+      audience: ACCOUNT_ID,
+      'retry-max-attempts': '1'
     })
     expect(run.code).toBe(1)
     expect(run.error).toContain(

@@ -85,9 +85,9 @@ describe('explainExchangeFailure codes', () => {
   })
 
   test.each<[number, RegExp]>([
-    [500, /fault or rate limit/],
-    [503, /fault or rate limit/],
-    [429, /fault or rate limit/],
+    [500, /passing fault or a rate limit/],
+    [503, /passing fault or a rate limit/],
+    [429, /passing fault or a rate limit/],
     [418, /unexpected answer/]
   ])('HTTP %d has cause %s', (status, cause) => {
     expect(explain(status, {}).details.cause).toMatch(cause)

@@ -123,13 +123,19 @@ describe('requestIdToken', () => {
     expect(transport.requests[0]?.signal).toBe(signal)
   })
 
-  test.each<[number, string, RegExp]>([
-    [401, 'Unauthorized', /refused the request token/],
-    [403, "Can't issue ID_TOKEN for job in 'Pending' state", /refused the request token/],
-    [500, '<h1>Internal error</h1>', /fault in GitHub/],
-    [503, '', /fault in GitHub/],
-    [302, '', /fault in GitHub/]
-  ])('fails on HTTP %d', async (status, body, cause) => {
+  test.each<[number, string, RegExp, string | undefined]>([
+    [401, 'Unauthorized', /refused the request token/, undefined],
+    [403, 'Forbidden', /refused the request token/, undefined],
+    [
+      403,
+      "Can't issue ID_TOKEN for job in 'Pending' state",
+      /not yet running/,
+      'HTTP 403, job still pending'
+    ],
+    [500, '<h1>Internal error</h1>', /passing fault in GitHub/, 'HTTP 500'],
+    [503, '', /passing fault in GitHub/, 'HTTP 503'],
+    [302, '', /unexpected answer from GitHub/, undefined]
+  ])('fails on HTTP %d %j', async (status, body, cause, transient) => {
     const error = await rejected(
       requestIdToken(env, AUDIENCE, fakeTransport(response(status, body)))
     )
@@ -138,6 +144,7 @@ describe('requestIdToken', () => {
     expect(actionError.code).toBe('github-oidc-failed')
     expect(actionError.message).toBe(`Requesting the GitHub OIDC token failed: HTTP ${status}.`)
     expect(actionError.details.cause).toMatch(cause)
+    expect(actionError.transient?.reason).toBe(transient)
     expect(formatError(actionError)).not.toContain(REQUEST_TOKEN)
   })
 

@@ -14,6 +14,8 @@ function raw(overrides: Partial<RawInputs> = {}): RawInputs {
     audience: '',
     scope: '',
     exportEnv: '',
+    retryMaxAttempts: '',
+    timeoutSeconds: '',
     ...overrides
   }
 }
@@ -29,7 +31,9 @@ describe('parseInputs defaults', () => {
     expect(parseInputs(raw())).toStrictEqual({
       host: { url: WORKSPACE, hostname: 'dbc-1234.cloud.databricks.com', kind: 'workspace' },
       scopes: ['all-apis'],
-      exportEnv: 'token'
+      exportEnv: 'token',
+      retryMaxAttempts: 5,
+      timeoutSeconds: 60
     })
   })
 
@@ -42,7 +46,9 @@ describe('parseInputs defaults', () => {
           clientId: ` ${CLIENT_ID}\n`,
           audience: ' my-audience ',
           scope: ' all-apis  sql ',
-          exportEnv: ' none '
+          exportEnv: ' none ',
+          retryMaxAttempts: ' 1 ',
+          timeoutSeconds: ' 2.5 '
         })
       )
     ).toStrictEqual({
@@ -51,6 +57,8 @@ describe('parseInputs defaults', () => {
       clientId: CLIENT_ID,
       audience: 'my-audience',
       scopes: ['all-apis', 'sql'],
+      retryMaxAttempts: 1,
+      timeoutSeconds: 2.5,
       exportEnv: 'none'
     })
   })
@@ -165,5 +173,59 @@ describe('parseInputs audience', () => {
 
   it('treats a blank audience as unset', () => {
     expect(parseInputs(raw({ audience: '   ' }))).not.toHaveProperty('audience')
+  })
+})
+
+describe('retry-max-attempts and timeout-seconds', () => {
+  test.each<[keyof RawInputs, string, string]>([
+    [
+      'retryMaxAttempts',
+      '0',
+      "Input 'retry-max-attempts' is '0', expected a whole number from 1 to 20."
+    ],
+    [
+      'retryMaxAttempts',
+      '2.5',
+      "Input 'retry-max-attempts' is '2.5', expected a whole number from 1 to 20."
+    ],
+    [
+      'retryMaxAttempts',
+      'many',
+      "Input 'retry-max-attempts' is 'many', expected a whole number from 1 to 20."
+    ],
+    [
+      'retryMaxAttempts',
+      '21',
+      "Input 'retry-max-attempts' is '21', expected a whole number from 1 to 20."
+    ],
+    [
+      'timeoutSeconds',
+      '0.5',
+      "Input 'timeout-seconds' is '0.5', expected a number from 1 to 3600."
+    ],
+    ['timeoutSeconds', '-5', "Input 'timeout-seconds' is '-5', expected a number from 1 to 3600."],
+    [
+      'timeoutSeconds',
+      '1e3',
+      "Input 'timeout-seconds' is '1e3', expected a number from 1 to 3600."
+    ],
+    [
+      'timeoutSeconds',
+      '3601',
+      "Input 'timeout-seconds' is '3601', expected a number from 1 to 3600."
+    ]
+  ])('%s = %j is refused', (field, value, message) => {
+    const error = thrown(() => parseInputs(raw({ [field]: value })))
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as InputError).message).toBe(message)
+  })
+
+  test.each<[string, string, number, number]>([
+    ['1', '1', 1, 1],
+    ['20', '3600', 20, 3600],
+    ['', '', 5, 60]
+  ])('%j attempts and %j seconds parse', (attempts, seconds, wantAttempts, wantSeconds) => {
+    const inputs = parseInputs(raw({ retryMaxAttempts: attempts, timeoutSeconds: seconds }))
+    expect([inputs.retryMaxAttempts, inputs.timeoutSeconds]).toEqual([wantAttempts, wantSeconds])
   })
 })

@@ -9,9 +9,11 @@ import {
   fakeTransport,
   GITHUB_ISSUER,
   makeJwt,
+  fakeClock,
   rejected,
   response
 } from './support.js'
+import { TransportError } from '../../src/http.js'
 
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
 const WS_ENDPOINT = `${WORKSPACE}/oidc/v1/token`
@@ -30,6 +32,8 @@ function inputs(overrides: Partial<RawInputs> = {}) {
     audience: '',
     scope: '',
     exportEnv: '',
+    retryMaxAttempts: '',
+    timeoutSeconds: '',
     ...overrides
   })
 }
@@ -46,8 +50,7 @@ function setup(...answers: Array<HttpResponse | Error>) {
       warning: m => logs.warning.push(m),
       debug: m => logs.debug.push(m)
     },
-    now: () => NOW,
-    requestTimeoutMs: 5000
+    clock: { now: () => NOW, sleep: async () => undefined, random: () => 0.5 }
   }
   return { transport, masked, logs, deps }
 }
@@ -98,7 +101,7 @@ describe('login', () => {
   it('warns on a metadata failure and uses the account ID on an account host', async () => {
     const jwt = await jwtFor(ACCOUNT_ID)
     const { transport, logs, deps } = setup(
-      response(500, 'oops'),
+      response(403, 'forbidden'),
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
@@ -108,7 +111,7 @@ describe('login', () => {
       deps
     )
     expect(logs.warning).toHaveLength(1)
-    expect(logs.warning[0]).toContain('HTTP 500')
+    expect(logs.warning[0]).toContain('HTTP 403')
     expect(result.audience).toMatchObject({ audience: ACCOUNT_ID, source: 'account-id' })
     expect(transport.requests[2]?.url).toBe(
       `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
@@ -141,5 +144,86 @@ describe('login', () => {
     expect(text).toContain('account-wide (no client_id sent)')
     expect(text).toContain(`sub: ${SUB}`)
     expect(text).not.toContain(jwt)
+  })
+
+  describe('retries', () => {
+    function retrySetup(...answers: Array<HttpResponse | Error>) {
+      const base = setup(...answers)
+      const clock = fakeClock(NOW, 0.5)
+      return { ...base, clock, deps: { ...base.deps, clock } }
+    }
+
+    it('survives two 503s and a reset at the token endpoint, logging each retry', async () => {
+      const jwt = await jwtFor('aud')
+      const { transport, logs, clock, deps } = retrySetup(
+        response(200, { value: jwt }),
+        response(503, 'busy', { 'retry-after': '1' }),
+        new TransportError('socket hang up', 'ECONNRESET'),
+        response(503, 'busy'),
+        response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+      )
+      const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+      expect(result.token.accessToken).toBe('dapi-xyz')
+      expect(transport.requests).toHaveLength(5)
+      expect(clock.waits).toEqual([1250, 500, 1000])
+      expect(logs.info.filter(l => l.includes('retrying'))).toEqual([
+        'Exchanging the token at Databricks: HTTP 503; retrying in 1.3 s (attempt 2 of 5), as Retry-After asks.',
+        'Exchanging the token at Databricks: ECONNRESET; retrying in 0.5 s (attempt 3 of 5).',
+        'Exchanging the token at Databricks: HTTP 503; retrying in 1.0 s (attempt 4 of 5).'
+      ])
+    })
+
+    it('sends one request for a permanent refusal', async () => {
+      const jwt = await jwtFor('aud')
+      const { transport, clock, deps } = retrySetup(
+        response(200, { value: jwt }),
+        response(400, { error: 'invalid_grant' })
+      )
+      const error = (await rejected(login(inputs({ audience: 'aud' }), OIDC, deps))) as ActionError
+      expect(error.code).toBe('exchange-rejected')
+      expect(transport.requests).toHaveLength(2)
+      expect(clock.waits).toEqual([])
+    })
+
+    it("retries GitHub's pending-job answer", async () => {
+      const jwt = await jwtFor('aud')
+      const { transport, deps } = retrySetup(
+        response(403, { message: "Can't issue ID_TOKEN for job in 'Pending' state" }),
+        response(200, { value: jwt }),
+        response(200, { access_token: 'dapi-xyz' })
+      )
+      await login(inputs({ audience: 'aud' }), OIDC, deps)
+      expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'POST'])
+    })
+
+    it('asks GitHub for a fresh token when retries outlast the old one', async () => {
+      const old = await jwtFor('aud', NOW / 1000 + 61)
+      const fresh = await jwtFor('aud', NOW / 1000 + 400)
+      const { transport, masked, deps } = retrySetup(
+        response(200, { value: old }),
+        response(503, 'busy', { 'retry-after': '5' }),
+        response(200, { value: fresh }),
+        response(200, { access_token: 'dapi-xyz' })
+      )
+      const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+      expect(new URLSearchParams(transport.requests[1]?.body).get('subject_token')).toBe(old)
+      expect(new URLSearchParams(transport.requests[3]?.body).get('subject_token')).toBe(fresh)
+      expect(masked).toEqual([old, fresh, 'dapi-xyz'])
+      expect(result.claims.exp).toBe(NOW / 1000 + 400)
+    })
+
+    it('uses retry-max-attempts and says it gave up', async () => {
+      const jwt = await jwtFor('aud')
+      const { transport, deps } = retrySetup(
+        response(200, { value: jwt }),
+        response(502, 'bad gateway'),
+        response(502, 'bad gateway')
+      )
+      const error = (await rejected(
+        login(inputs({ audience: 'aud', retryMaxAttempts: '2' }), OIDC, deps)
+      )) as ActionError
+      expect(transport.requests).toHaveLength(3)
+      expect(formatError(error)).toContain('Gave up after 2 attempts')
+    })
   })
 })

@@ -18,6 +18,8 @@ function inputs(overrides: Partial<RawInputs> = {}) {
     audience: '',
     scope: '',
     exportEnv: '',
+    retryMaxAttempts: '',
+    timeoutSeconds: '',
     ...overrides
   })
 }

@@ -1,5 +1,6 @@
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import type { HttpRequest, HttpResponse, Transport } from '../../src/http.js'
+import type { Clock } from '../../src/retry.js'
 
 /** The error a synchronous call throws; fails the test when it does not throw. */
 export function thrown(fn: () => unknown): unknown {
@@ -57,3 +58,21 @@ export async function makeJwt(claims: Record<string, unknown>): Promise<string> 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 export const ACCOUNT_ID = '0d26daa6-5e44-4c97-a497-ef015f91254a'
 export const CLIENT_ID = 'a1b2c3d4-e5f6-4789-abcd-0123456789ab'
+
+/** A clock that jumps forward when slept on, recording every wait. */
+export function fakeClock(
+  start = 1_700_000_000_000,
+  random = 0.5
+): Clock & { waits: number[]; time: number } {
+  const clock = {
+    time: start,
+    waits: [] as number[],
+    now: () => clock.time,
+    sleep: async (ms: number) => {
+      clock.waits.push(ms)
+      clock.time += ms
+    },
+    random: () => random
+  }
+  return clock
+}

@@ -1,0 +1,222 @@
+import { describe, expect, it, test } from '@jest/globals'
+import { ActionError } from '../../src/errors.js'
+import {
+  retryAfterMs,
+  transientNetworkCode,
+  transientStatus,
+  withRetries,
+  type Clock
+} from '../../src/retry.js'
+import { fakeClock, rejected } from './support.js'
+
+const transient = (reason: string, retryAfter?: string): ActionError =>
+  new ActionError('exchange-failed', `failed: ${reason}`, {
+    transient: { reason, ...(retryAfter !== undefined && { retryAfter }) }
+  })
+const permanent = new ActionError('exchange-rejected', 'refused')
+
+/** An attempt function answering from a script: errors are thrown, values returned. */
+function script<T>(...answers: Array<T | Error>): { attempt: () => Promise<T>; calls: number } {
+  const state = {
+    calls: 0,
+    attempt: async (): Promise<T> => {
+      const answer = answers[state.calls++]
+      if (answer instanceof Error) throw answer
+      return answer as T
+    }
+  }
+  return state
+}
+
+function options(clock: Clock, overrides: Partial<Parameters<typeof withRetries>[2]> = {}) {
+  const logs: string[] = []
+  return {
+    logs,
+    options: {
+      maxAttempts: 5,
+      deadline: clock.now() + 60_000,
+      attemptTimeoutMs: 20_000,
+      clock,
+      log: (m: string) => logs.push(m),
+      ...overrides
+    }
+  }
+}
+
+describe('transientStatus', () => {
+  test.each([408, 429, 500, 502, 503, 504])('%d is transient', status => {
+    expect(transientStatus(status, '3')).toEqual({ reason: `HTTP ${status}`, retryAfter: '3' })
+  })
+  test.each([400, 401, 403, 404, 409, 501, 302])('%d is permanent', status => {
+    expect(transientStatus(status, undefined)).toBeUndefined()
+  })
+  it("treats GitHub's pending-job 403 as transient", () => {
+    expect(
+      transientStatus(
+        403,
+        undefined,
+        `{"message":"Can't issue ID_TOKEN for job in 'Pending' state"}`
+      )
+    ).toEqual({ reason: 'HTTP 403, job still pending' })
+  })
+})
+
+describe('transientNetworkCode', () => {
+  test.each([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'TIMEOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ENETWORK'
+  ])('%s is transient', code => {
+    expect(transientNetworkCode(code)).toBe(true)
+  })
+  test.each([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'EPROTO',
+    'EBODYTOOLARGE'
+  ])('%s is permanent', code => {
+    expect(transientNetworkCode(code)).toBe(false)
+  })
+})
+
+describe('retryAfterMs', () => {
+  const now = Date.UTC(2026, 10, 28, 12, 0, 0)
+  test.each<[string | undefined, number | undefined]>([
+    ['2', 2000],
+    [' 0 ', 0],
+    ['120', 120_000],
+    [new Date(now + 5000).toUTCString(), 5000],
+    [new Date(now - 5000).toUTCString(), 0],
+    ['soon', undefined],
+    ['', undefined],
+    [undefined, undefined],
+    ['-1', undefined]
+  ])('%j -> %j ms', (header, expected) => {
+    expect(retryAfterMs(header, now)).toBe(expected)
+  })
+})
+
+describe('withRetries', () => {
+  it('returns at once on success, without waiting', async () => {
+    const clock = fakeClock()
+    const s = script('ok')
+    expect(await withRetries('Doing', s.attempt, options(clock).options)).toBe('ok')
+    expect([s.calls, clock.waits]).toEqual([1, []])
+  })
+
+  it('retries transient failures with exponential full-jitter waits and logs each', async () => {
+    const clock = fakeClock(0, 0.5)
+    const s = script<string>(
+      transient('HTTP 503'),
+      transient('ECONNRESET'),
+      transient('HTTP 502'),
+      'ok'
+    )
+    const { options: o, logs } = options(clock)
+    expect(await withRetries('Exchanging', s.attempt, o)).toBe('ok')
+    expect(s.calls).toBe(4)
+    expect(clock.waits).toEqual([250, 500, 1000]) // 0.5 × 500·2^n
+    expect(logs).toEqual([
+      'Exchanging: HTTP 503; retrying in 0.3 s (attempt 2 of 5).',
+      'Exchanging: ECONNRESET; retrying in 0.5 s (attempt 3 of 5).',
+      'Exchanging: HTTP 502; retrying in 1.0 s (attempt 4 of 5).'
+    ])
+  })
+
+  it('caps the backoff at 8 s', async () => {
+    const clock = fakeClock(0, 0.999)
+    const s = script<string>(...Array.from({ length: 7 }, () => transient('HTTP 503')), 'ok')
+    await withRetries('Doing', s.attempt, options(clock, { maxAttempts: 8, deadline: 1e9 }).options)
+    expect(Math.max(...clock.waits)).toBeLessThanOrEqual(8000)
+    expect(clock.waits.at(-1)).toBe(Math.round(0.999 * 8000))
+  })
+
+  it('fails at once on a permanent error', async () => {
+    const clock = fakeClock()
+    const s = script<string>(permanent, 'ok')
+    expect(await rejected(withRetries('Doing', s.attempt, options(clock).options))).toBe(permanent)
+    expect([s.calls, clock.waits]).toEqual([1, []])
+  })
+
+  it('fails at once on an error that is not an ActionError', async () => {
+    const s = script<string>(new TypeError('bug'), 'ok')
+    const error = await rejected(withRetries('Doing', s.attempt, options(fakeClock()).options))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(s.calls).toBe(1)
+  })
+
+  it('waits at least as long as Retry-After asks, plus jitter', async () => {
+    const clock = fakeClock(0, 0.5)
+    const s = script<string>(transient('HTTP 429', '2'), 'ok')
+    const { options: o, logs } = options(clock)
+    await withRetries('Doing', s.attempt, o)
+    expect(clock.waits).toEqual([2250])
+    expect(logs[0]).toContain('as Retry-After asks')
+  })
+
+  it('stops after retry-max-attempts and says so', async () => {
+    const clock = fakeClock(0, 0)
+    const s = script<string>(transient('HTTP 503'), transient('HTTP 503'), transient('HTTP 503'))
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { maxAttempts: 3 }).options)
+    )) as ActionError
+    expect(s.calls).toBe(3)
+    expect(error.message).toBe('failed: HTTP 503')
+    expect(error.details.context).toEqual([
+      'Gave up after 3 attempts in 0.0 s (retry-max-attempts: 3).'
+    ])
+  })
+
+  it('makes a single attempt with retry-max-attempts 1', async () => {
+    const s = script<string>(transient('HTTP 503'), 'ok')
+    await rejected(
+      withRetries('Doing', s.attempt, options(fakeClock(), { maxAttempts: 1 }).options)
+    )
+    expect(s.calls).toBe(1)
+  })
+
+  it('gives up rather than wait past the deadline', async () => {
+    const clock = fakeClock(0, 0.5)
+    const s = script<string>(transient('HTTP 503', '30'), 'ok')
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { deadline: 10_000 }).options)
+    )) as ActionError
+    expect(s.calls).toBe(1)
+    expect(clock.waits).toEqual([])
+    expect(error.details.context?.at(-1)).toBe(
+      'Gave up after 1 attempt in 0.0 s: waiting 30.3 s more would pass timeout-seconds.'
+    )
+  })
+
+  it('fails with deadline-exceeded when no time is left for an attempt', async () => {
+    const clock = fakeClock(0)
+    const s = script<string>('ok')
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { deadline: 0 }).options)
+    )) as ActionError
+    expect(error.code).toBe('deadline-exceeded')
+    expect(s.calls).toBe(0)
+  })
+
+  it('gives each attempt a signal that aborts at the shorter of its timeout and the deadline', async () => {
+    const clock = fakeClock(Date.now())
+    let signal: AbortSignal | undefined
+    await withRetries(
+      'Doing',
+      async s => {
+        signal = s
+        await new Promise(resolve => s.addEventListener('abort', resolve))
+        return 'aborted'
+      },
+      options(clock, { deadline: clock.now() + 50, attemptTimeoutMs: 20_000 }).options
+    )
+    expect(signal?.aborted).toBe(true)
+  })
+})

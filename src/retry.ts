@@ -1,0 +1,133 @@
+import { ActionError } from './errors.js'
+
+/** Why a failure is worth another attempt, and the server's wish about when. */
+export interface Transient {
+  readonly reason: string
+  /** The Retry-After header as received: seconds or an HTTP date. */
+  readonly retryAfter?: string
+}
+
+/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504])
+
+/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
+export function transientStatus(
+  status: number,
+  retryAfter: string | undefined,
+  body = ''
+): Transient | undefined {
+  // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
+  const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body)
+  if (!TRANSIENT_STATUSES.has(status) && !pending) return undefined
+  return {
+    reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
+    ...(retryAfter !== undefined && { retryAfter })
+  }
+}
+
+/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
+export function transientNetworkCode(code: string): boolean {
+  return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID/.test(code)
+}
+
+/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
+export function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined
+  const text = header.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
+  const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  sleep(ms: number): Promise<void>
+  /** A number in [0, 1), for jitter. */
+  random(): number
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+  random: () => Math.random()
+}
+
+export interface RetryOptions {
+  readonly maxAttempts: number
+  /** The step's deadline for all remote work, in milliseconds since the epoch. */
+  readonly deadline: number
+  /** The timeout of one attempt; the deadline shortens it. */
+  readonly attemptTimeoutMs: number
+  readonly baseDelayMs?: number
+  readonly maxDelayMs?: number
+  readonly clock: Clock
+  readonly log: (message: string) => void
+}
+
+/**
+ * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
+ */
+export async function withRetries<T>(
+  what: string,
+  attempt: (signal: AbortSignal) => Promise<T>,
+  options: RetryOptions
+): Promise<T> {
+  const { clock, deadline, maxAttempts } = options
+  const base = options.baseDelayMs ?? 500
+  const cap = options.maxDelayMs ?? 8000
+  const started = clock.now()
+  for (let n = 1; ; n++) {
+    const remaining = deadline - clock.now()
+    if (remaining <= 0) throw deadlineError(what, n - 1)
+    try {
+      return await attempt(
+        AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs)))
+      )
+    } catch (error) {
+      const transient = error instanceof ActionError ? error.transient : undefined
+      if (!transient) throw error
+      const elapsed = ((clock.now() - started) / 1000).toFixed(1)
+      if (n >= maxAttempts)
+        throw annotate(
+          error as ActionError,
+          `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`
+        )
+      const backoff = clock.random() * Math.min(cap, base * 2 ** (n - 1))
+      const asked = retryAfterMs(transient.retryAfter, clock.now())
+      // Never earlier than the server asked; the jitter on top keeps a herd of clients apart.
+      const wait = Math.round((asked ?? 0) + backoff)
+      if (clock.now() + wait >= deadline) {
+        throw annotate(
+          error as ActionError,
+          `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`
+        )
+      }
+      options.log(
+        `${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`
+      )
+      await clock.sleep(wait)
+    }
+  }
+}
+
+function annotate(error: ActionError, line: string): ActionError {
+  return new ActionError(error.code, error.message, {
+    ...error.details,
+    context: [...(error.details.context ?? []), line]
+  })
+}
+
+function deadlineError(what: string, attempts: number): ActionError {
+  return new ActionError(
+    'deadline-exceeded',
+    `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`,
+    {
+      cause:
+        'The server is slow or unreachable, or the earlier requests of this step used up the time.',
+      fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
+    }
+  )
+}
