@@ -247,6 +247,7 @@ describe('failed exchanges', () => {
       'Databricks said: HTTP 502 body "502 Bad Gateway Bad Gateway The proxy could not reach the upstream server."'
     )
     expect(run.error).toContain('[exchange-failed]')
+    expect(world.leaks(run)).toEqual([])
   })
 
   it('says OAuth is not available when the token endpoint is 404', async () => {
@@ -291,6 +292,7 @@ describe('failed exchanges', () => {
       expect(run.error).toContain('[redirect-refused]')
       expect(elsewhere.requests).toHaveLength(0)
       expect(run.outputs).toEqual({})
+      expect(world.leaks(run)).toEqual([])
     } finally {
       await elsewhere.stop()
     }
@@ -337,6 +339,7 @@ describe('failed exchanges', () => {
       `Exchanging the token at Databricks failed: no answer from ${url} (ECONNREFUSED`
     )
     expect(run.error).toContain('Likely cause: Nothing listens at that address and port.')
+    expect(world.leaks(run)).toEqual([])
   })
 
   it('says which runner file could not be written, without printing the token', async () => {
@@ -408,6 +411,7 @@ describe('account console host (real host names, through a CONNECT proxy)', () =
     expect(run.code).toBe(1)
     expect(run.error).toContain('[exchange-not-supported]')
     expect(run.error).toContain('or the account ID is wrong')
+    expect(world.leaks(run)).toEqual([])
   })
 })
 
@@ -432,7 +436,15 @@ describe('before any network call', () => {
       { host: 'dbc-1234.cloud.databricks.com', 'export-env': 'all' },
       "Input 'export-env' is 'all', expected one of: token, none."
     ],
-    [{ host: '' }, "Input 'host' is required."]
+    [{ host: '' }, "Input 'host' is required."],
+    [
+      { host: 'dbc-1234.cloud.databricks.com', 'retry-max-attempts': '0' },
+      "Input 'retry-max-attempts' is '0', expected a whole number from 1 to 20."
+    ],
+    [
+      { host: 'dbc-1234.cloud.databricks.com', 'timeout-seconds': '1m' },
+      "Input 'timeout-seconds' is '1m', expected a number from 1 to 3600."
+    ]
   ])('rejects %j', async (inputs, message) => {
     const before = world.github.server.requests.length + world.databricks.server.requests.length
     const run = await world.run(inputs)
@@ -442,6 +454,7 @@ describe('before any network call', () => {
     expect(world.github.server.requests.length + world.databricks.server.requests.length).toBe(
       before
     )
+    expect(world.leaks(run)).toEqual([])
   })
 
   it('says to add id-token: write when the OIDC variables are missing', async () => {
@@ -457,5 +470,6 @@ describe('before any network call', () => {
     expect(run.error).toContain('id-token: write')
     expect(run.error).toContain('forks')
     expect(world.databricks.server.requests.length).toBe(before)
+    expect(world.leaks(run)).toEqual([])
   })
 })

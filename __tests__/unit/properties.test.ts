@@ -1,0 +1,174 @@
+import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
+import { tokenEndpoint } from '../../src/databricks.js'
+import { InputError } from '../../src/errors.js'
+import { isLoopback, parseHost } from '../../src/host.js'
+import { parseInputs, type RawInputs } from '../../src/inputs.js'
+
+// Whatever a user types, input parsing gives a valid value or an InputError that names the input:
+// never another exception, never plain http to a non-loopback host, never a URL with a path.
+
+const INPUT_NAMES = [
+  'host',
+  'account-id',
+  'client-id',
+  'audience',
+  'scope',
+  'export-env',
+  'retry-max-attempts',
+  'timeout-seconds'
+]
+const UUID = '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5'
+
+/** Strings shaped like what people paste into `host`, and plain garbage. */
+const hostLike = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  fc.webUrl({ withQueryParameters: true, withFragments: true }),
+  fc.domain(),
+  fc
+    .tuple(
+      fc.constantFrom(
+        '',
+        'https://',
+        'http://',
+        'HTTPS://',
+        'ftp://',
+        'file://',
+        '//',
+        'https:/',
+        'javascript:'
+      ),
+      fc.constantFrom('', 'user@', 'a:b@'),
+      fc.oneof(
+        fc.domain(),
+        fc.constantFrom(
+          'localhost',
+          '127.0.0.1',
+          '[::1]',
+          'accounts.cloud.databricks.com',
+          'x.localhost',
+          '127.1',
+          '0x7f000001',
+          '[::ffff:127.0.0.1]',
+          '10.0.0.1',
+          ''
+        )
+      ),
+      fc.constantFrom('', ':443', ':8080', ':0', ':99999', ':abc'),
+      fc.constantFrom(
+        '',
+        '/',
+        '//',
+        '/oidc/v1/token',
+        '/?o=1',
+        '#x',
+        '?',
+        '/%2e%2e/',
+        '\\\\evil.com',
+        ' ',
+        '\t',
+        '\n/x'
+      )
+    )
+    .map(parts => parts.join(''))
+)
+
+function expectInputError(error: unknown, names: readonly string[]): void {
+  expect(error).toBeInstanceOf(InputError)
+  const inputError = error as InputError
+  expect(names).toContain(inputError.input)
+  expect(inputError.message.startsWith(`Input '${inputError.input}' `)).toBe(true)
+  expect(inputError.details.fix).toBeTruthy()
+}
+
+describe('parseHost, for any string', () => {
+  it('gives a bare https URL (or http on loopback), or an InputError naming host', () => {
+    fc.assert(
+      fc.property(hostLike, raw => {
+        let host
+        try {
+          host = parseHost(raw)
+        } catch (error) {
+          expectInputError(error, ['host'])
+          return
+        }
+        const url = new URL(host.url)
+        expect(host.url).toBe(url.origin)
+        expect(url.pathname).toBe('/')
+        expect(url.search + url.hash + url.username + url.password).toBe('')
+        expect(
+          url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))
+        ).toBe(true)
+        expect(host.hostname).toBe(url.hostname)
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  it('gives token endpoints whose only path is the endpoint', () => {
+    fc.assert(
+      fc.property(hostLike, raw => {
+        let host
+        try {
+          host = parseHost(raw)
+        } catch {
+          return
+        }
+        const endpoint = new URL(tokenEndpoint(host, UUID))
+        expect(endpoint.origin).toBe(host.url)
+        expect(endpoint.pathname).toBe(
+          host.kind === 'account' ? `/oidc/accounts/${UUID}/v1/token` : '/oidc/v1/token'
+        )
+        expect(endpoint.search + endpoint.hash).toBe('')
+      }),
+      { numRuns: 2000 }
+    )
+  })
+})
+
+describe('parseInputs, for any strings', () => {
+  const field = fc.oneof(
+    fc.string(),
+    fc.constant(''),
+    fc.constant(UUID),
+    fc.stringMatching(/^\s*\d{1,4}(\.\d)?\s*$/),
+    fc.constantFrom('token', 'none', 'all-apis sql')
+  )
+  const raw: fc.Arbitrary<RawInputs> = fc.record({
+    host: hostLike,
+    accountId: field,
+    clientId: field,
+    audience: field,
+    scope: field,
+    exportEnv: field,
+    retryMaxAttempts: field,
+    timeoutSeconds: field
+  })
+
+  it('gives valid inputs or an InputError that names one of the inputs', () => {
+    fc.assert(
+      fc.property(raw, input => {
+        let parsed
+        try {
+          parsed = parseInputs(input)
+        } catch (error) {
+          expectInputError(error, INPUT_NAMES)
+          return
+        }
+        expect(parsed.host.kind === 'account' ? parsed.accountId : 'ok').toBeDefined()
+        expect(
+          Number.isInteger(parsed.retryMaxAttempts) &&
+            parsed.retryMaxAttempts >= 1 &&
+            parsed.retryMaxAttempts <= 20
+        ).toBe(true)
+        expect(parsed.timeoutSeconds >= 1 && parsed.timeoutSeconds <= 3600).toBe(true)
+        expect(['token', 'none']).toContain(parsed.exportEnv)
+        expect(parsed.scopes.length).toBeGreaterThan(0)
+        for (const scope of parsed.scopes) expect(scope).toMatch(/^[\x21\x23-\x5b\x5d-\x7e]+$/)
+        if (parsed.audience !== undefined) expect(parsed.audience).not.toMatch(/\s/)
+      }),
+      { numRuns: 3000 }
+    )
+  })
+})
