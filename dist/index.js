@@ -31594,10 +31594,11 @@ async function withRetries(what, attempt, options) {
             const elapsed = ((clock.now() - started) / 1000).toFixed(1);
             if (n >= maxAttempts)
                 throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
-            const backoff = clock.random() * Math.min(cap, base * 2 ** (n - 1));
             const asked = retryAfterMs(transient.retryAfter, clock.now());
-            // Never earlier than the server asked; the jitter on top keeps a herd of clients apart.
-            const wait = Math.round((asked ?? 0) + backoff);
+            // Never earlier than the server asked. The jitter on top grows from the larger of the base and
+            // Retry-After, so that a herd refused in the same second does not come back in the same second.
+            const unit = Math.max(base, asked ?? 0);
+            const wait = Math.round((asked ?? 0) + clock.random() * Math.min(cap, unit * 2 ** (n - 1)));
             if (clock.now() + wait >= deadline) {
                 throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
             }

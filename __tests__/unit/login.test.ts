@@ -165,9 +165,9 @@ describe('login', () => {
       const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(result.token.accessToken).toBe('dapi-xyz')
       expect(transport.requests).toHaveLength(5)
-      expect(clock.waits).toEqual([1250, 500, 1000])
+      expect(clock.waits).toEqual([1500, 500, 1000])
       expect(logs.info.filter(l => l.includes('retrying'))).toEqual([
-        'Exchanging the token at Databricks: HTTP 503; retrying in 1.3 s (attempt 2 of 5), as Retry-After asks.',
+        'Exchanging the token at Databricks: HTTP 503; retrying in 1.5 s (attempt 2 of 5), as Retry-After asks.',
         'Exchanging the token at Databricks: ECONNRESET; retrying in 0.5 s (attempt 3 of 5).',
         'Exchanging the token at Databricks: HTTP 503; retrying in 1.0 s (attempt 4 of 5).'
       ])

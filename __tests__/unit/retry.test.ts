@@ -157,8 +157,16 @@ describe('withRetries', () => {
     const s = script<string>(transient('HTTP 429', '2'), 'ok')
     const { options: o, logs } = options(clock)
     await withRetries('Doing', s.attempt, o)
-    expect(clock.waits).toEqual([2250])
+    expect(clock.waits).toEqual([3000]) // 2 s + 0.5 × 2 s
     expect(logs[0]).toContain('as Retry-After asks')
+  })
+
+  it('widens the jitter after Retry-After so that a refused herd spreads out', async () => {
+    const clock = fakeClock(0, 0.999)
+    const s = script<string>(...Array.from({ length: 4 }, () => transient('HTTP 429', '1')), 'ok')
+    await withRetries('Doing', s.attempt, options(clock).options)
+    // Each wait is the 1 s asked for plus up to 1, 2, 4, then 8 s (capped): the window doubles.
+    expect(clock.waits).toEqual([1999, 2998, 4996, 8992])
   })
 
   it('stops after retry-max-attempts and says so', async () => {
@@ -191,7 +199,7 @@ describe('withRetries', () => {
     expect(s.calls).toBe(1)
     expect(clock.waits).toEqual([])
     expect(error.details.context?.at(-1)).toBe(
-      'Gave up after 1 attempt in 0.0 s: waiting 30.3 s more would pass timeout-seconds.'
+      'Gave up after 1 attempt in 0.0 s: waiting 34.0 s more would pass timeout-seconds.'
     )
   })
 
