@@ -2340,7 +2340,7 @@ module.exports = {
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
+const diagnosticsChannel = __nccwpck_require__(5434)
 const util = __nccwpck_require__(7975)
 
 const undiciDebugLog = util.debuglog('undici')
@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9087);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3053);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9087:
+/***/ 3053:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28418,7 +28418,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -29792,7 +29792,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -31231,7 +31231,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -31239,15 +31239,15 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
  * @param message notice issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function core_notice(message, properties = {}) {
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31341,7 +31341,33 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/errors.ts
+/**
+ * Every failure the action reports is an ActionError: a stable code (listed in
+ * docs/troubleshooting.md), what happened, the likely cause and the fix.
+ */
+const ERROR_CODES = (/* unused pure expression or super */ null && ([
+    'input-invalid',
+    'id-token-permission-missing',
+    'github-oidc-failed',
+    'github-oidc-invalid-response',
+    'network-failed',
+    'redirect-refused',
+    'deadline-exceeded',
+    'exchange-rejected',
+    'exchange-not-supported',
+    'exchange-failed',
+    'exchange-invalid-response',
+    'verify-failed',
+    'config-file-failed',
+    'runner-files-failed'
+]));
 class ActionError extends Error {
     code;
     details;
@@ -31387,6 +31413,78 @@ function redact(text, secrets) {
             out = out.split(secret).join('***');
     }
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/config-file.ts
+
+
+
+
+/** Where the Databricks CLI and SDKs read profiles from. */
+function configFilePath(env) {
+    const configured = env['DATABRICKS_CONFIG_FILE'];
+    return configured !== undefined && configured !== ''
+        ? configured
+        : (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.databrickscfg');
+}
+/**
+ * The INI text with profile `[name]` replaced by (or extended with) these fields; every other line
+ * of the file stays as it was, comments and other profiles included.
+ */
+function replaceProfile(text, name, fields) {
+    const section = [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)];
+    const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
+    const header = (line) => /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
+    const start = lines.findIndex(line => header(line) === name);
+    if (start === -1) {
+        const separator = lines.length > 0 && lines.at(-1)?.trim() !== '' ? [''] : [];
+        return [...lines, ...separator, ...section].join('\n') + '\n';
+    }
+    let end = lines.findIndex((line, i) => i > start && header(line) !== undefined);
+    if (end === -1)
+        end = lines.length;
+    // Keep the blank line that separated the old profile from the next one.
+    const trailingBlank = end < lines.length && lines[end - 1]?.trim() === '' ? [''] : [];
+    return ([...lines.slice(0, start), ...section, ...trailingBlank, ...lines.slice(end)].join('\n') + '\n');
+}
+/** Write profile `name` into the config file at `path`: mode 0600, never through a symlink. */
+function writeProfile(path, name, fields) {
+    const fail = (problem, cause) => new ActionError('config-file-failed', `Writing profile [${name}] to ${path} failed: ${problem}.`, {
+        cause,
+        fix: 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.'
+    });
+    let existing = '';
+    let stat;
+    try {
+        stat = (0,external_node_fs_namespaceObject.lstatSync)(path);
+    }
+    catch {
+        stat = undefined;
+    }
+    if (stat?.isSymbolicLink())
+        throw fail('it is a symbolic link', 'A link there could redirect the profile into another file; the action refuses to follow it.');
+    if (stat && !stat.isFile())
+        throw fail('it is not a regular file', 'Something other than a config file is at that path.');
+    try {
+        if (stat)
+            existing = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        // Written beside the target, then renamed: a reader never sees half a file, and the mode is 0600
+        // from the first byte.
+        const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.databrickscfg-${process.pid}-${Date.now()}.tmp`);
+        const fd = (0,external_node_fs_namespaceObject.openSync)(temporary, 'wx', 0o600);
+        try {
+            (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing, name, fields));
+            (0,external_node_fs_namespaceObject.fsyncSync)(fd);
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.closeSync)(fd);
+        }
+        (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o600);
+    }
+    catch (error) {
+        throw fail(error.message, 'The directory is missing or not writable.');
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/host.ts
@@ -31958,7 +32056,9 @@ async function requestIdToken(env, audience, transport, signal) {
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EXPORT_MODES = ['token', 'none'];
+const EXPORT_MODES = ['token', 'oidc', 'none'];
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
 function parseInputs(raw) {
     const host = parseHost(raw.host);
     const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
@@ -31978,10 +32078,35 @@ function parseInputs(raw) {
     }
     const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim();
     if (!EXPORT_MODES.includes(exportEnv)) {
-        throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, or 'none' to export nothing.");
+        throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing.");
     }
     const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
     const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
+    const verify = booleanInput('verify', raw.verify, false);
+    const summary = booleanInput('summary', raw.summary, true);
+    // The token itself is never echoed: it is a secret even when malformed.
+    const subjectToken = raw.subjectToken.trim();
+    if (subjectToken !== '' && !JWT.test(subjectToken)) {
+        throw new InputError('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
+    }
+    const configProfile = raw.configProfile.trim();
+    if (configProfile !== '' && !PROFILE.test(configProfile)) {
+        throw new InputError('config-profile', `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
+    }
+    // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
+    for (const [input, wanted, purpose] of [
+        ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
+        ['config-profile', configProfile !== '', 'config-profile']
+    ]) {
+        if (!wanted)
+            continue;
+        if (clientId === undefined) {
+            throw new InputError('client-id', `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`, `Set client-id to the service principal's application ID, or use export-env: token.`);
+        }
+        if (subjectToken !== '') {
+            throw new InputError(input, `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`, `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`);
+        }
+    }
     return {
         host,
         ...(accountId !== undefined && { accountId }),
@@ -31990,7 +32115,11 @@ function parseInputs(raw) {
         scopes,
         exportEnv: exportEnv,
         retryMaxAttempts,
-        timeoutSeconds
+        timeoutSeconds,
+        verify,
+        summary,
+        ...(subjectToken !== '' && { subjectToken }),
+        ...(configProfile !== '' && { configProfile })
     };
 }
 function optionalUuid(input, raw, what) {
@@ -32016,6 +32145,17 @@ function boundedNumber(input, raw, fallback, min, max, integer) {
         throw new InputError(input, `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
     }
     return value;
+}
+/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
+function booleanInput(input, raw, fallback) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new InputError(input, `is '${printable(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/audience.ts
@@ -32515,7 +32655,65 @@ function rejectionHint(rejection, ctx) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/identity.ts
+
+
+
+
+function scimMeUrl(host) {
+    return `${host.url}/api/2.0/preview/scim/v2/Me`;
+}
+/** Ask the workspace who the token is (SCIM Me), as any later step's first call would. */
+async function fetchIdentity(host, token, transport, signal) {
+    const what = 'Verifying the token (SCIM Me)';
+    const url = scimMeUrl(host);
+    let response;
+    try {
+        response = await transport({
+            method: 'GET',
+            url,
+            headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+            ...(signal && { signal })
+        });
+    }
+    catch (error) {
+        throw describeTransportFailure(what, host.url, error);
+    }
+    if (response.status >= 300 && response.status < 400)
+        throw redirectRefused(what, response.status, response.headers['location']);
+    if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after']);
+        throw new ActionError('verify-failed', `${what} failed: HTTP ${response.status} from ${url}.`, {
+            context: [`Response: ${excerpt(response.body)}`],
+            cause: response.status === 401
+                ? 'The workspace does not accept the new token: the service principal is not assigned to this workspace, or the token is for another host.'
+                : response.status === 403
+                    ? 'The service principal may not use this workspace or its APIs (workspace access, IP access lists).'
+                    : 'The workspace API did not answer as expected.',
+            fix: 'Assign the service principal to the workspace (account console → Workspaces → Permissions) and grant it workspace access, or set verify: false.',
+            ...(transient && { transient })
+        });
+    }
+    let body;
+    try {
+        body = JSON.parse(response.body);
+    }
+    catch {
+        body = undefined;
+    }
+    const userName = body?.['userName'];
+    if (typeof userName !== 'string' || userName === '') {
+        throw new ActionError('verify-failed', `${what} failed: the answer has no userName.`, {
+            cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
+            fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
+        });
+    }
+    const displayName = body?.['displayName'];
+    return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) };
+}
+
 ;// CONCATENATED MODULE: ./src/login.ts
+
 
 
 
@@ -32539,23 +32737,40 @@ async function login(inputs, oidc, deps) {
         log: message => log.info(message)
     });
     const endpoint = tokenEndpoint(inputs.host, inputs.accountId);
-    const audience = await resolveAudience({
-        host: inputs.host,
-        tokenEndpoint: endpoint,
-        ...(inputs.audience !== undefined && { audience: inputs.audience }),
-        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-    }, 
-    // The metadata only picks a default, so it gets a quarter of the time, not all of it.
-    () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), message => log.warning(message));
+    let audience;
+    let requestJwt;
+    const given = inputs.subjectToken;
+    if (given !== undefined) {
+        // A token from elsewhere is exchanged as it is: no GitHub request, and none to refresh it.
+        const claims = readClaims(given);
+        audience = {
+            audience: claims.aud ?? '(none)',
+            source: 'subject-token',
+            reason: "the 'aud' claim of the subject-token input"
+        };
+        requestJwt = async () => ({ jwt: given, claims });
+    }
+    else {
+        if (oidc === undefined)
+            throw new Error('login needs the runner OIDC variables or a subject token');
+        audience = await resolveAudience({
+            host: inputs.host,
+            tokenEndpoint: endpoint,
+            ...(inputs.audience !== undefined && { audience: inputs.audience }),
+            ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+        }, 
+        // The metadata only picks a default, so it gets a quarter of the time, not all of it.
+        () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), message => log.warning(message));
+        requestJwt = async () => {
+            const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, audience.audience, transport, signal));
+            mask(jwt);
+            return { jwt, claims: readClaims(jwt) };
+        };
+    }
     log.info(`Audience: ${audience.audience} (${audience.reason}).`);
-    const requestJwt = async () => {
-        const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, audience.audience, transport, signal));
-        mask(jwt);
-        return { jwt, claims: readClaims(jwt) };
-    };
     let subject = await requestJwt();
     const claims = subject.claims;
-    log.info(`GitHub OIDC token issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
+    log.info(`${given !== undefined ? 'Subject token' : 'GitHub OIDC token'} issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
     log.info(`Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`);
     const context = {
         endpoint,
@@ -32567,7 +32782,8 @@ async function login(inputs, oidc, deps) {
     };
     const token = await retrying('Exchanging the token at Databricks', async (signal) => {
         // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
-        if (subject.claims.exp !== undefined &&
+        if (given === undefined &&
+            subject.claims.exp !== undefined &&
             clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
             subject = await requestJwt();
         try {
@@ -32587,10 +32803,30 @@ async function login(inputs, oidc, deps) {
     const expiresAt = token.expiresIn !== undefined
         ? now + token.expiresIn * 1000
         : (subject.claims.exp ?? now / 1000) * 1000;
-    return { endpoint, audience, claims: subject.claims, token, expiresAt };
+    let identity;
+    if (inputs.verify && inputs.host.kind === 'account') {
+        log.info('verify: skipped: the account console has no SCIM Me endpoint to ask.');
+    }
+    else if (inputs.verify) {
+        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal));
+        log.info(`Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`);
+    }
+    return {
+        endpoint,
+        audience,
+        claims: subject.claims,
+        token,
+        expiresAt,
+        ...(identity && { identity })
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/publish.ts
+/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
+const SHORT_LIVED_MS = 10 * 60 * 1000;
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 /** What the step hands to later steps: outputs always, environment variables per export-env. */
 function publication(inputs, result, now) {
     const { token } = result;
@@ -32600,11 +32836,13 @@ function publication(inputs, result, now) {
         'token-type': token.tokenType,
         scope: token.scope ?? inputs.scopes.join(' '),
         'expires-in': String(expiresIn),
-        'expires-at': new Date(result.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        'expires-at': isoSeconds(result.expiresAt),
         host: inputs.host.url,
         audience: result.audience.audience,
         subject: result.claims.sub ?? ''
     };
+    if (result.identity)
+        outputs['user-name'] = result.identity.userName;
     const env = {};
     if (inputs.exportEnv === 'token') {
         env['DATABRICKS_HOST'] = inputs.host.url;
@@ -32615,7 +32853,77 @@ function publication(inputs, result, now) {
         if (inputs.host.kind === 'account' && inputs.accountId !== undefined)
             env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId;
     }
+    if (inputs.exportEnv === 'oidc') {
+        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
+        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
+        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
+        if (inputs.accountId !== undefined)
+            env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId;
+    }
     return { outputs, env };
+}
+/** The profile written by config-profile, in the keys the Databricks CLI and SDKs read. */
+function profileFields(inputs, result) {
+    return [
+        ['host', inputs.host.url],
+        ['auth_type', 'github-oidc'],
+        ['client_id', inputs.clientId ?? ''],
+        ...(inputs.accountId !== undefined ? [['account_id', inputs.accountId]] : []),
+        ['audience', result.audience.audience]
+    ];
+}
+/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
+function expiryNotice(inputs, result, now) {
+    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
+        return undefined;
+    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.');
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+
+
+const summary_EXPORT_MODES = {
+    token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
+    oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
+    none: 'none: outputs only'
+};
+/** The job summary: what was logged in where, as whom, until when. Holds no secret. */
+function summaryMarkdown(inputs, result) {
+    const rows = [
+        [
+            'Host',
+            `${inputs.host.url} (${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`
+        ],
+        ['Federation policy', policyDescription(inputs.clientId).replace(/ \(.*\)$/, '')],
+        ['Audience', `${result.audience.audience} (${result.audience.reason})`],
+        ['GitHub token subject', result.claims.sub ?? '(none)'],
+        ['Token expires', isoSeconds(result.expiresAt)],
+        ['Export', summary_EXPORT_MODES[inputs.exportEnv]],
+        ...(inputs.configProfile !== undefined
+            ? [['Config profile', inputs.configProfile]]
+            : []),
+        [
+            'Identity',
+            result.identity
+                ? `${result.identity.displayName ?? result.identity.userName} (${result.identity.userName}), verified with SCIM Me`
+                : inputs.verify && inputs.host.kind === 'account'
+                    ? 'not verified: the account console has no SCIM Me'
+                    : 'not verified (set verify: true)'
+        ]
+    ];
+    const cell = (text) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return [
+        '### Databricks login',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`),
+        ''
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -32627,8 +32935,10 @@ function publication(inputs, result, now) {
 
 
 
+
+
 const USER_AGENT = 'databricks-oidc-login/0.1.0';
-/** The only module that talks to the runner: inputs in, outputs, env and log out. */
+/** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
 async function run(env = process.env) {
     const secrets = new Set();
     const mask = (secret) => {
@@ -32636,9 +32946,14 @@ async function run(env = process.env) {
         core_setSecret(secret);
     };
     try {
-        const inputs = parseInputs(readRawInputs());
-        const oidc = readOidcEnv(env);
-        mask(oidc.requestToken);
+        const raw = readRawInputs();
+        // A subject token is a secret from the moment it is read, valid or not.
+        if (raw.subjectToken.trim() !== '')
+            mask(raw.subjectToken.trim());
+        const inputs = parseInputs(raw);
+        const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
+        if (oidc)
+            mask(oidc.requestToken);
         const log = { info: info, warning: warning, debug: core_debug };
         const result = await login(inputs, oidc, {
             transport: createTransport(USER_AGENT),
@@ -32646,7 +32961,14 @@ async function run(env = process.env) {
             mask,
             clock: realClock
         });
-        const { outputs, env: exported } = publication(inputs, result, realClock.now());
+        // The profile first: if it can't be written, the step fails having exported nothing.
+        if (inputs.configProfile !== undefined) {
+            const path = configFilePath(env);
+            writeProfile(path, inputs.configProfile, profileFields(inputs, result));
+            info(`Wrote profile [${inputs.configProfile}] to ${path}: use it with databricks --profile ${inputs.configProfile}.`);
+        }
+        const now = realClock.now();
+        const { outputs, env: exported } = publication(inputs, result, now);
         try {
             for (const [name, value] of Object.entries(outputs))
                 setOutput(name, value);
@@ -32659,12 +32981,26 @@ async function run(env = process.env) {
                 fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
             });
         }
-        info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs.scope}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
+        info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
         if (Object.keys(exported).length > 0)
             info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
+        const notice = expiryNotice(inputs, result, now);
+        if (notice)
+            core_notice(notice);
+        if (inputs.summary)
+            await writeSummary(summaryMarkdown(inputs, result));
     }
     catch (error) {
         setFailed(redact(formatError(error), secrets));
+    }
+}
+/** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
+async function writeSummary(markdown) {
+    try {
+        await summary.addRaw(markdown).write();
+    }
+    catch (error) {
+        warning(`The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`);
     }
 }
 function readRawInputs() {
@@ -32676,7 +33012,11 @@ function readRawInputs() {
         scope: getInput('scope'),
         exportEnv: getInput('export-env'),
         retryMaxAttempts: getInput('retry-max-attempts'),
-        timeoutSeconds: getInput('timeout-seconds')
+        timeoutSeconds: getInput('timeout-seconds'),
+        verify: getInput('verify'),
+        summary: getInput('summary'),
+        subjectToken: getInput('subject-token'),
+        configProfile: getInput('config-profile')
     };
 }
 
@@ -32753,7 +33093,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
-/***/ 3053:
+/***/ 5434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");

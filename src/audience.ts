@@ -1,7 +1,8 @@
 import { formatError } from './errors.js'
 import type { Host } from './host.js'
 
-export type AudienceSource = 'input' | 'host-metadata' | 'account-id' | 'token-endpoint'
+export type AudienceSource =
+  'input' | 'host-metadata' | 'account-id' | 'token-endpoint' | 'subject-token'
 
 export interface AudienceChoice {
   readonly audience: string

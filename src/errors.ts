@@ -1,22 +1,27 @@
+import type { Transient } from './retry.js'
+
 /**
  * Every failure the action reports is an ActionError: a stable code (listed in
  * docs/troubleshooting.md), what happened, the likely cause and the fix.
  */
-export type ErrorCode =
-  | 'input-invalid'
-  | 'id-token-permission-missing'
-  | 'github-oidc-failed'
-  | 'github-oidc-invalid-response'
-  | 'network-failed'
-  | 'redirect-refused'
-  | 'exchange-rejected'
-  | 'exchange-not-supported'
-  | 'exchange-failed'
-  | 'exchange-invalid-response'
-  | 'runner-files-failed'
-  | 'deadline-exceeded'
+export const ERROR_CODES = [
+  'input-invalid',
+  'id-token-permission-missing',
+  'github-oidc-failed',
+  'github-oidc-invalid-response',
+  'network-failed',
+  'redirect-refused',
+  'deadline-exceeded',
+  'exchange-rejected',
+  'exchange-not-supported',
+  'exchange-failed',
+  'exchange-invalid-response',
+  'verify-failed',
+  'config-file-failed',
+  'runner-files-failed'
+] as const
 
-import type { Transient } from './retry.js'
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 export interface ErrorDetails {
   /** Why this most likely happened. */

@@ -11,9 +11,13 @@ export interface RawInputs {
   readonly exportEnv: string
   readonly retryMaxAttempts: string
   readonly timeoutSeconds: string
+  readonly verify: string
+  readonly summary: string
+  readonly subjectToken: string
+  readonly configProfile: string
 }
 
-export type ExportMode = 'token' | 'none'
+export type ExportMode = 'token' | 'oidc' | 'none'
 
 /** The inputs, validated once. */
 export interface Inputs {
@@ -28,10 +32,19 @@ export interface Inputs {
   readonly retryMaxAttempts: number
   /** The deadline for all of the step's remote work, retries and waits included. */
   readonly timeoutSeconds: number
+  /** Ask Databricks who the token is (SCIM Me). */
+  readonly verify: boolean
+  readonly summary: boolean
+  /** A JWT to exchange instead of requesting one from GitHub. A secret. */
+  readonly subjectToken?: string
+  /** A profile to write to the Databricks config file for the CLI's github-oidc auth. */
+  readonly configProfile?: string
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const EXPORT_MODES: readonly ExportMode[] = ['token', 'none']
+const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'none']
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/
 
 export function parseInputs(raw: RawInputs): Inputs {
   const host = parseHost(raw.host)
@@ -71,11 +84,51 @@ export function parseInputs(raw: RawInputs): Inputs {
     throw new InputError(
       'export-env',
       `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`,
-      "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, or 'none' to export nothing."
+      "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing."
     )
   }
   const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true)
   const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false)
+  const verify = booleanInput('verify', raw.verify, false)
+  const summary = booleanInput('summary', raw.summary, true)
+  // The token itself is never echoed: it is a secret even when malformed.
+  const subjectToken = raw.subjectToken.trim()
+  if (subjectToken !== '' && !JWT.test(subjectToken)) {
+    throw new InputError(
+      'subject-token',
+      'is not a JWT (three base64url parts separated by dots).',
+      'Pass the identity token itself, for example the output of the step that minted it.'
+    )
+  }
+  const configProfile = raw.configProfile.trim()
+  if (configProfile !== '' && !PROFILE.test(configProfile)) {
+    throw new InputError(
+      'config-profile',
+      `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`,
+      'Use a simple name such as prod or workspace-eu.'
+    )
+  }
+  // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
+  for (const [input, wanted, purpose] of [
+    ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
+    ['config-profile', configProfile !== '', 'config-profile']
+  ] as const) {
+    if (!wanted) continue
+    if (clientId === undefined) {
+      throw new InputError(
+        'client-id',
+        `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`,
+        `Set client-id to the service principal's application ID, or use export-env: token.`
+      )
+    }
+    if (subjectToken !== '') {
+      throw new InputError(
+        input,
+        `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`,
+        `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`
+      )
+    }
+  }
   return {
     host,
     ...(accountId !== undefined && { accountId }),
@@ -84,7 +137,11 @@ export function parseInputs(raw: RawInputs): Inputs {
     scopes,
     exportEnv: exportEnv as ExportMode,
     retryMaxAttempts,
-    timeoutSeconds
+    timeoutSeconds,
+    verify,
+    summary,
+    ...(subjectToken !== '' && { subjectToken }),
+    ...(configProfile !== '' && { configProfile })
   }
 }
 
@@ -127,4 +184,17 @@ function boundedNumber(
     )
   }
   return value
+}
+
+/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
+function booleanInput(input: string, raw: string, fallback: boolean): boolean {
+  const text = raw.trim()
+  if (text === '') return fallback
+  if (['true', 'True', 'TRUE'].includes(text)) return true
+  if (['false', 'False', 'FALSE'].includes(text)) return false
+  throw new InputError(
+    input,
+    `is '${printable(text)}', expected true or false.`,
+    `Set ${input} to true or false, or leave it unset for ${fallback}.`
+  )
 }

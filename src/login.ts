@@ -10,6 +10,7 @@ import {
 import { explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
+import { fetchIdentity, type Identity } from './identity.js'
 import type { Inputs } from './inputs.js'
 import { withRetries, type Clock } from './retry.js'
 
@@ -35,6 +36,8 @@ export interface LoginResult {
   readonly token: DatabricksToken
   /** When the Databricks token stops working, in milliseconds since the epoch. */
   readonly expiresAt: number
+  /** Who the token is, when verify asked the workspace. */
+  readonly identity?: Identity
 }
 
 /** The longest single request; the step's deadline (timeout-seconds) shortens it. */
@@ -43,7 +46,11 @@ const ATTEMPT_TIMEOUT_MS = 20_000
 const JWT_MIN_LIFETIME_S = 60
 
 /** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
-export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Promise<LoginResult> {
+export async function login(
+  inputs: Inputs,
+  oidc: OidcEnv | undefined,
+  deps: LoginDeps
+): Promise<LoginResult> {
   const { transport, log, mask, clock } = deps
   const started = clock.now()
   const deadline = started + inputs.timeoutSeconds * 1000
@@ -61,35 +68,51 @@ export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Pro
     })
   const endpoint = tokenEndpoint(inputs.host, inputs.accountId)
 
-  const audience = await resolveAudience(
-    {
-      host: inputs.host,
-      tokenEndpoint: endpoint,
-      ...(inputs.audience !== undefined && { audience: inputs.audience }),
-      ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-    },
-    // The metadata only picks a default, so it gets a quarter of the time, not all of it.
-    () =>
-      retrying(
-        'Reading the host metadata',
-        signal => fetchDefaultAudience(inputs.host, transport, signal),
-        started + inputs.timeoutSeconds * 250
-      ),
-    message => log.warning(message)
-  )
+  let audience: AudienceChoice
+  let requestJwt: () => Promise<{ jwt: string; claims: TokenClaims }>
+  const given = inputs.subjectToken
+  if (given !== undefined) {
+    // A token from elsewhere is exchanged as it is: no GitHub request, and none to refresh it.
+    const claims = readClaims(given)
+    audience = {
+      audience: claims.aud ?? '(none)',
+      source: 'subject-token',
+      reason: "the 'aud' claim of the subject-token input"
+    }
+    requestJwt = async () => ({ jwt: given, claims })
+  } else {
+    if (oidc === undefined)
+      throw new Error('login needs the runner OIDC variables or a subject token')
+    audience = await resolveAudience(
+      {
+        host: inputs.host,
+        tokenEndpoint: endpoint,
+        ...(inputs.audience !== undefined && { audience: inputs.audience }),
+        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+      },
+      // The metadata only picks a default, so it gets a quarter of the time, not all of it.
+      () =>
+        retrying(
+          'Reading the host metadata',
+          signal => fetchDefaultAudience(inputs.host, transport, signal),
+          started + inputs.timeoutSeconds * 250
+        ),
+      message => log.warning(message)
+    )
+    requestJwt = async () => {
+      const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
+        requestIdToken(oidc, audience.audience, transport, signal)
+      )
+      mask(jwt)
+      return { jwt, claims: readClaims(jwt) }
+    }
+  }
   log.info(`Audience: ${audience.audience} (${audience.reason}).`)
 
-  const requestJwt = async (): Promise<{ jwt: string; claims: TokenClaims }> => {
-    const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
-      requestIdToken(oidc, audience.audience, transport, signal)
-    )
-    mask(jwt)
-    return { jwt, claims: readClaims(jwt) }
-  }
   let subject = await requestJwt()
   const claims = subject.claims
   log.info(
-    `GitHub OIDC token issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`
+    `${given !== undefined ? 'Subject token' : 'GitHub OIDC token'} issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`
   )
 
   log.info(
@@ -106,6 +129,7 @@ export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Pro
   const token = await retrying('Exchanging the token at Databricks', async signal => {
     // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
     if (
+      given === undefined &&
       subject.claims.exp !== undefined &&
       clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S
     )
@@ -132,5 +156,24 @@ export async function login(inputs: Inputs, oidc: OidcEnv, deps: LoginDeps): Pro
     token.expiresIn !== undefined
       ? now + token.expiresIn * 1000
       : (subject.claims.exp ?? now / 1000) * 1000
-  return { endpoint, audience, claims: subject.claims, token, expiresAt }
+
+  let identity: Identity | undefined
+  if (inputs.verify && inputs.host.kind === 'account') {
+    log.info('verify: skipped: the account console has no SCIM Me endpoint to ask.')
+  } else if (inputs.verify) {
+    identity = await retrying('Verifying the token (SCIM Me)', signal =>
+      fetchIdentity(inputs.host, token.accessToken, transport, signal)
+    )
+    log.info(
+      `Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`
+    )
+  }
+  return {
+    endpoint,
+    audience,
+    claims: subject.claims,
+    token,
+    expiresAt,
+    ...(identity && { identity })
+  }
 }

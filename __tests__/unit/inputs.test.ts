@@ -16,6 +16,10 @@ function raw(overrides: Partial<RawInputs> = {}): RawInputs {
     exportEnv: '',
     retryMaxAttempts: '',
     timeoutSeconds: '',
+    verify: '',
+    summary: '',
+    subjectToken: '',
+    configProfile: '',
     ...overrides
   }
 }
@@ -33,7 +37,9 @@ describe('parseInputs defaults', () => {
       scopes: ['all-apis'],
       exportEnv: 'token',
       retryMaxAttempts: 5,
-      timeoutSeconds: 60
+      timeoutSeconds: 60,
+      verify: false,
+      summary: true
     })
   })
 
@@ -48,7 +54,10 @@ describe('parseInputs defaults', () => {
           scope: ' all-apis  sql ',
           exportEnv: ' none ',
           retryMaxAttempts: ' 1 ',
-          timeoutSeconds: ' 2.5 '
+          timeoutSeconds: ' 2.5 ',
+          verify: 'true',
+          summary: 'False',
+          configProfile: ' prod '
         })
       )
     ).toStrictEqual({
@@ -59,6 +68,9 @@ describe('parseInputs defaults', () => {
       scopes: ['all-apis', 'sql'],
       retryMaxAttempts: 1,
       timeoutSeconds: 2.5,
+      verify: true,
+      summary: false,
+      configProfile: 'prod',
       exportEnv: 'none'
     })
   })
@@ -141,15 +153,16 @@ describe('parseInputs export-env', () => {
     ['  ', 'token'],
     ['token', 'token'],
     ['none', 'none'],
+    ['oidc', 'oidc'],
     [' token ', 'token']
   ])('%j -> %s', (exportEnv, mode) => {
-    expect(parseInputs(raw({ exportEnv })).exportEnv).toBe(mode)
+    expect(parseInputs(raw({ exportEnv, clientId: CLIENT_ID })).exportEnv).toBe(mode)
   })
 
   test.each(['env', 'true', 'github-oidc', 'token none'])('%j is refused', exportEnv => {
     const error = inputError({ exportEnv })
     expect(error.input).toBe('export-env')
-    expect(error.message).toContain('expected one of: token, none')
+    expect(error.message).toContain('expected one of: token, oidc, none')
   })
 })
 
@@ -227,5 +240,76 @@ describe('retry-max-attempts and timeout-seconds', () => {
   ])('%j attempts and %j seconds parse', (attempts, seconds, wantAttempts, wantSeconds) => {
     const inputs = parseInputs(raw({ retryMaxAttempts: attempts, timeoutSeconds: seconds }))
     expect([inputs.retryMaxAttempts, inputs.timeoutSeconds]).toEqual([wantAttempts, wantSeconds])
+  })
+})
+
+describe('long-job modes, verify, summary, subject-token', () => {
+  const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
+
+  test.each<[string, Partial<RawInputs>, string, RegExp]>([
+    [
+      'export-env: oidc without client-id',
+      { exportEnv: 'oidc' },
+      'client-id',
+      /is required with export-env: oidc/
+    ],
+    [
+      'config-profile without client-id',
+      { configProfile: 'prod' },
+      'client-id',
+      /is required with config-profile/
+    ],
+    [
+      'export-env: oidc with subject-token',
+      { exportEnv: 'oidc', clientId: CLIENT_ID, subjectToken: JWT },
+      'export-env',
+      /can't be combined with subject-token/
+    ],
+    [
+      'config-profile with subject-token',
+      { configProfile: 'p', clientId: CLIENT_ID, subjectToken: JWT },
+      'config-profile',
+      /can't be combined with subject-token/
+    ],
+    [
+      'a profile name with a space',
+      { configProfile: 'my prod', clientId: CLIENT_ID },
+      'config-profile',
+      /expected a profile name/
+    ],
+    [
+      'a profile name with a bracket',
+      { configProfile: 'x]', clientId: CLIENT_ID },
+      'config-profile',
+      /expected a profile name/
+    ],
+    ['verify: yes', { verify: 'yes' }, 'verify', /is 'yes', expected true or false/],
+    ['summary: 1', { summary: '1' }, 'summary', /is '1', expected true or false/],
+    [
+      'a subject token that is no JWT',
+      { subjectToken: 'secret-not-a-jwt' },
+      'subject-token',
+      /is not a JWT/
+    ]
+  ])('refuses %s', (_name, overrides, input, message) => {
+    const error = inputError(overrides)
+    expect(error.input).toBe(input)
+    expect(error.message).toMatch(message)
+    expect(error.message).not.toContain('secret-not-a-jwt')
+  })
+
+  it('keeps a subject token and needs no other input for it', () => {
+    expect(parseInputs(raw({ subjectToken: ` ${JWT} ` })).subjectToken).toBe(JWT)
+  })
+
+  test.each<[string, boolean]>([
+    ['true', true],
+    ['True', true],
+    ['TRUE', true],
+    ['false', false],
+    ['False', false],
+    ['FALSE', false]
+  ])('verify %j -> %s', (verify, expected) => {
+    expect(parseInputs(raw({ verify })).verify).toBe(expected)
   })
 })

@@ -34,6 +34,10 @@ function inputs(overrides: Partial<RawInputs> = {}) {
     exportEnv: '',
     retryMaxAttempts: '',
     timeoutSeconds: '',
+    verify: '',
+    summary: '',
+    subjectToken: '',
+    configProfile: '',
     ...overrides
   })
 }

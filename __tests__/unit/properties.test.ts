@@ -16,7 +16,11 @@ const INPUT_NAMES = [
   'scope',
   'export-env',
   'retry-max-attempts',
-  'timeout-seconds'
+  'timeout-seconds',
+  'verify',
+  'summary',
+  'subject-token',
+  'config-profile'
 ]
 const UUID = '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5'
 
@@ -143,7 +147,11 @@ describe('parseInputs, for any strings', () => {
     scope: field,
     exportEnv: field,
     retryMaxAttempts: field,
-    timeoutSeconds: field
+    timeoutSeconds: field,
+    verify: fc.oneof(field, fc.constantFrom('true', 'false', 'True', 'FALSE')),
+    summary: fc.oneof(field, fc.constantFrom('true', 'false')),
+    subjectToken: fc.oneof(field, fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')),
+    configProfile: fc.oneof(field, fc.constantFrom('prod', 'dev-eu', 'a b', '[x]'))
   })
 
   it('gives valid inputs or an InputError that names one of the inputs', () => {
@@ -154,6 +162,10 @@ describe('parseInputs, for any strings', () => {
           parsed = parseInputs(input)
         } catch (error) {
           expectInputError(error, INPUT_NAMES)
+          // A subject token is a secret: no message may quote it.
+          const token = input.subjectToken.trim()
+          if ((error as InputError).input === 'subject-token')
+            expect((error as InputError).message).not.toContain(token)
           return
         }
         expect(parsed.host.kind === 'account' ? parsed.accountId : 'ok').toBeDefined()
@@ -163,7 +175,9 @@ describe('parseInputs, for any strings', () => {
             parsed.retryMaxAttempts <= 20
         ).toBe(true)
         expect(parsed.timeoutSeconds >= 1 && parsed.timeoutSeconds <= 3600).toBe(true)
-        expect(['token', 'none']).toContain(parsed.exportEnv)
+        expect(['token', 'oidc', 'none']).toContain(parsed.exportEnv)
+        if (parsed.exportEnv === 'oidc' || parsed.configProfile !== undefined)
+          expect(parsed.clientId).toBeDefined()
         expect(parsed.scopes.length).toBeGreaterThan(0)
         for (const scope of parsed.scopes) expect(scope).toMatch(/^[\x21\x23-\x5b\x5d-\x7e]+$/)
         if (parsed.audience !== undefined) expect(parsed.audience).not.toMatch(/\s/)

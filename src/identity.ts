@@ -1,0 +1,70 @@
+import { excerpt } from './databricks.js'
+import { ActionError } from './errors.js'
+import type { Host } from './host.js'
+import type { Transport } from './http.js'
+import { describeTransportFailure, redirectRefused } from './remote.js'
+import { transientStatus } from './retry.js'
+
+export interface Identity {
+  /** For a service principal, its application ID. */
+  readonly userName: string
+  readonly displayName?: string
+}
+
+export function scimMeUrl(host: Host): string {
+  return `${host.url}/api/2.0/preview/scim/v2/Me`
+}
+
+/** Ask the workspace who the token is (SCIM Me), as any later step's first call would. */
+export async function fetchIdentity(
+  host: Host,
+  token: string,
+  transport: Transport,
+  signal?: AbortSignal
+): Promise<Identity> {
+  const what = 'Verifying the token (SCIM Me)'
+  const url = scimMeUrl(host)
+  let response
+  try {
+    response = await transport({
+      method: 'GET',
+      url,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      ...(signal && { signal })
+    })
+  } catch (error) {
+    throw describeTransportFailure(what, host.url, error)
+  }
+  if (response.status >= 300 && response.status < 400)
+    throw redirectRefused(what, response.status, response.headers['location'])
+  if (response.status !== 200) {
+    const transient = transientStatus(response.status, response.headers['retry-after'])
+    throw new ActionError('verify-failed', `${what} failed: HTTP ${response.status} from ${url}.`, {
+      context: [`Response: ${excerpt(response.body)}`],
+      cause:
+        response.status === 401
+          ? 'The workspace does not accept the new token: the service principal is not assigned to this workspace, or the token is for another host.'
+          : response.status === 403
+            ? 'The service principal may not use this workspace or its APIs (workspace access, IP access lists).'
+            : 'The workspace API did not answer as expected.',
+      fix: 'Assign the service principal to the workspace (account console → Workspaces → Permissions) and grant it workspace access, or set verify: false.',
+      ...(transient && { transient })
+    })
+  }
+  let body: Record<string, unknown> | undefined
+  try {
+    body = JSON.parse(response.body) as Record<string, unknown>
+  } catch {
+    body = undefined
+  }
+  const userName = body?.['userName']
+  if (typeof userName !== 'string' || userName === '') {
+    throw new ActionError('verify-failed', `${what} failed: the answer has no userName.`, {
+      cause:
+        'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
+      fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
+    })
+  }
+  const displayName = body?.['displayName']
+  return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) }
+}
