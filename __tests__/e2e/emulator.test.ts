@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { DEFAULT_JOB } from '../../emulator/index.js'
+import { runScript } from '../support/child.js'
 import { ACCOUNT_ID, REAL_HOSTS, SP_ID, World } from '../support/world.js'
 
 // The committed bundle against the emulator over HTTPS (a CA made for this run, trusted through
@@ -372,38 +369,18 @@ describe('a real Databricks SDK with what the action exported', () => {
       'DATABRICKS_HOST',
       'DATABRICKS_TOKEN'
     ])
-    const me = await sdkMe(run.env, world.emulator.caFile!)
+    const me = await runScript('sdk-me.mjs', {
+      ...run.env,
+      NODE_EXTRA_CA_CERTS: world.emulator.caFile!
+    })
     expect(me).toEqual({ code: 0, result: { userName: SP_ID, displayName: 'deploy-bot' } })
 
     world.databricks.clockOffsetSeconds = 301
-    const expired = await sdkMe(run.env, world.emulator.caFile!)
+    const expired = await runScript('sdk-me.mjs', {
+      ...run.env,
+      NODE_EXTRA_CA_CERTS: world.emulator.caFile!
+    })
     expect(expired.code).toBe(1)
     expect(expired.result).toEqual({ error: 'Token expired.', status: 401 })
   })
 })
-
-/** Run the SDK in a child process with only the exported environment (and trust in the CA). */
-async function sdkMe(
-  env: Record<string, string>,
-  caFile: string
-): Promise<{ code: number | null; result: unknown }> {
-  const script = resolve(import.meta.dirname, '..', 'support', 'sdk-me.mjs')
-  const home = mkdtempSync(join(tmpdir(), 'sdk-home-'))
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: home, NODE_EXTRA_CA_CERTS: caFile, ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    child.on('error', fail)
-    child.on('close', code => {
-      const last = out.trim().split('\n').at(-1) ?? ''
-      try {
-        done({ code, result: JSON.parse(last) })
-      } catch {
-        done({ code, result: out })
-      }
-    })
-  })
-}
