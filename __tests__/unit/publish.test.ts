@@ -2,8 +2,8 @@ import { describe, expect, it, test } from '@jest/globals'
 import type { DatabricksToken } from '../../src/databricks.js'
 import { parseInputs, type RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
-import { publication } from '../../src/publish.js'
-import { ACCOUNT_ID, GITHUB_ISSUER } from './support.js'
+import { expiryNotice, profileFields, publication, SHORT_LIVED_MS } from '../../src/publish.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER } from './support.js'
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -122,5 +122,129 @@ describe('publication env', () => {
     expect(
       publication(inputs({ ...overrides, exportEnv: 'none' }), result(), NOW).env
     ).toStrictEqual({})
+  })
+})
+
+describe('publication env with export-env oidc', () => {
+  it('exports what the SDKs need to re-exchange, and no token', () => {
+    const { env, outputs } = publication(
+      inputs({ exportEnv: 'oidc', clientId: CLIENT_ID }),
+      result(),
+      NOW
+    )
+    expect(env).toStrictEqual({
+      DATABRICKS_HOST: WORKSPACE,
+      DATABRICKS_AUTH_TYPE: 'github-oidc',
+      DATABRICKS_CLIENT_ID: CLIENT_ID,
+      DATABRICKS_TOKEN_AUDIENCE: 'the-audience'
+    })
+    expect(env).not.toHaveProperty('DATABRICKS_TOKEN')
+    expect(Object.values(env)).not.toContain('dapi-access')
+    // The token is still a step output.
+    expect(outputs.token).toBe('dapi-access')
+  })
+
+  it('exports the audience that was used, not the audience input', () => {
+    const used: LoginResult = {
+      ...result(),
+      audience: { audience: 'resolved-aud', source: 'host-metadata', reason: 'published' }
+    }
+    const { env } = publication(
+      inputs({ exportEnv: 'oidc', clientId: CLIENT_ID, audience: 'typed-aud' }),
+      used,
+      NOW
+    )
+    expect(env['DATABRICKS_TOKEN_AUDIENCE']).toBe('resolved-aud')
+  })
+
+  test.each<[string, Partial<RawInputs>, string]>([
+    ['a workspace', { accountId: ACCOUNT_ID }, WORKSPACE],
+    ['an account host', { host: ACCOUNT_HOST, accountId: ACCOUNT_ID }, ACCOUNT_HOST]
+  ])('exports the account ID when account-id is set, on %s', (_name, overrides, host) => {
+    const { env } = publication(
+      inputs({ ...overrides, exportEnv: 'oidc', clientId: CLIENT_ID }),
+      result(),
+      NOW
+    )
+    expect(env).toStrictEqual({
+      DATABRICKS_HOST: host,
+      DATABRICKS_AUTH_TYPE: 'github-oidc',
+      DATABRICKS_CLIENT_ID: CLIENT_ID,
+      DATABRICKS_TOKEN_AUDIENCE: 'the-audience',
+      DATABRICKS_ACCOUNT_ID: ACCOUNT_ID
+    })
+  })
+})
+
+describe('publication user-name output', () => {
+  it('is given only with a verified identity', () => {
+    const verified: LoginResult = {
+      ...result(),
+      identity: { userName: CLIENT_ID, displayName: 'deploy-bot' }
+    }
+    expect(publication(inputs(), verified, NOW).outputs['user-name']).toBe(CLIENT_ID)
+    expect(publication(inputs(), result(), NOW).outputs).not.toHaveProperty('user-name')
+  })
+})
+
+describe('profileFields', () => {
+  it('gives host, auth type, client ID and audience, in that order', () => {
+    expect(profileFields(inputs({ clientId: CLIENT_ID, configProfile: 'prod' }), result())).toEqual(
+      [
+        ['host', WORKSPACE],
+        ['auth_type', 'github-oidc'],
+        ['client_id', CLIENT_ID],
+        ['audience', 'the-audience']
+      ]
+    )
+  })
+
+  test.each<[string, Partial<RawInputs>, string]>([
+    ['a workspace', { accountId: ACCOUNT_ID }, WORKSPACE],
+    ['an account host', { host: ACCOUNT_HOST, accountId: ACCOUNT_ID }, ACCOUNT_HOST]
+  ])('adds account_id before the audience when account-id is set, on %s', (_n, overrides, host) => {
+    expect(
+      profileFields(inputs({ ...overrides, clientId: CLIENT_ID, configProfile: 'prod' }), result())
+    ).toEqual([
+      ['host', host],
+      ['auth_type', 'github-oidc'],
+      ['client_id', CLIENT_ID],
+      ['account_id', ACCOUNT_ID],
+      ['audience', 'the-audience']
+    ])
+  })
+})
+
+describe('expiryNotice', () => {
+  it('warns about a token that dies within 10 minutes with export-env token', () => {
+    const notice = expiryNotice(inputs(), result({}, NOW + 300_000), NOW)
+    expect(notice).toBe(
+      'The Databricks token expires at 2025-01-15T12:05:00Z (in 300 s), with the GitHub token it was exchanged for. ' +
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.'
+    )
+  })
+
+  test.each<[string, number, string]>([
+    ['just under 10 minutes', NOW + SHORT_LIVED_MS - 1_000, '(in 599 s)'],
+    ['already expired', NOW - 5_000, '(in 0 s)']
+  ])('warns for a token that lives %s', (_name, expiresAt, expected) => {
+    const notice = expiryNotice(inputs({ exportEnv: 'token' }), result({}, expiresAt), NOW)
+    expect(notice).toContain(expected)
+    expect(notice).toContain('export-env: oidc')
+  })
+
+  test.each<[string, number]>([
+    ['exactly 10 minutes', NOW + SHORT_LIVED_MS],
+    ['an hour', NOW + 3_600_000]
+  ])('says nothing for a token that lives %s', (_name, expiresAt) => {
+    expect(expiryNotice(inputs({ exportEnv: 'token' }), result({}, expiresAt), NOW)).toBeUndefined()
+  })
+
+  test.each<[string, Partial<RawInputs>]>([
+    ['oidc', { exportEnv: 'oidc', clientId: CLIENT_ID }],
+    ['none', { exportEnv: 'none' }]
+  ])('says nothing with export-env %s', (_name, overrides) => {
+    expect(SHORT_LIVED_MS).toBe(600_000)
+    expect(expiryNotice(inputs(overrides), result({}, NOW + 60_000), NOW)).toBeUndefined()
   })
 })
