@@ -1,27 +1,13 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { InputError } from '../../src/errors.js'
 import { parseInputs, type RawInputs } from '../../src/inputs.js'
-import { ACCOUNT_ID, CLIENT_ID, thrown } from './support.js'
+import { ACCOUNT_ID, CLIENT_ID, rawInputs, thrown } from './support.js'
 
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
 const ACCOUNT_HOST = 'https://accounts.cloud.databricks.com'
 
 function raw(overrides: Partial<RawInputs> = {}): RawInputs {
-  return {
-    host: WORKSPACE,
-    accountId: '',
-    clientId: '',
-    audience: '',
-    scope: '',
-    exportEnv: '',
-    retryMaxAttempts: '',
-    timeoutSeconds: '',
-    verify: '',
-    summary: '',
-    subjectToken: '',
-    configProfile: '',
-    ...overrides
-  }
+  return rawInputs({ host: WORKSPACE, ...overrides })
 }
 
 function inputError(overrides: Partial<RawInputs>): InputError {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
-import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import type { RawInputs } from '../../src/inputs.js'
 import { login, type LoginDeps } from '../../src/login.js'
 import type { HttpResponse } from '../../src/http.js'
 import {
@@ -10,6 +10,7 @@ import {
   GITHUB_ISSUER,
   makeJwt,
   fakeClock,
+  inputsFor,
   rejected,
   response
 } from './support.js'
@@ -24,23 +25,7 @@ const OIDC = {
 const NOW = 1_700_000_000_000
 const SUB = 'repo:octo-org/app:ref:refs/heads/main'
 
-function inputs(overrides: Partial<RawInputs> = {}) {
-  return parseInputs({
-    host: WORKSPACE,
-    accountId: '',
-    clientId: '',
-    audience: '',
-    scope: '',
-    exportEnv: '',
-    retryMaxAttempts: '',
-    timeoutSeconds: '',
-    verify: '',
-    summary: '',
-    subjectToken: '',
-    configProfile: '',
-    ...overrides
-  })
-}
+const inputs = (overrides: Partial<RawInputs> = {}) => inputsFor({ host: WORKSPACE, ...overrides })
 
 function setup(...answers: Array<HttpResponse | Error>) {
   const transport = fakeTransport(...answers)

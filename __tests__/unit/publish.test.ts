@@ -1,32 +1,16 @@
 import { describe, expect, it, test } from '@jest/globals'
 import type { DatabricksToken } from '../../src/databricks.js'
-import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import type { RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
 import { expiryNotice, profileFields, publication, SHORT_LIVED_MS } from '../../src/publish.js'
-import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER } from './support.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor } from './support.js'
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
 const ACCOUNT_HOST = 'https://accounts.cloud.databricks.com'
 const SUB = 'repo:octo-org/app:environment:prod'
 
-function inputs(overrides: Partial<RawInputs> = {}) {
-  return parseInputs({
-    host: WORKSPACE,
-    accountId: '',
-    clientId: '',
-    audience: '',
-    scope: '',
-    exportEnv: '',
-    retryMaxAttempts: '',
-    timeoutSeconds: '',
-    verify: '',
-    summary: '',
-    subjectToken: '',
-    configProfile: '',
-    ...overrides
-  })
-}
+const inputs = (overrides: Partial<RawInputs> = {}) => inputsFor({ host: WORKSPACE, ...overrides })
 
 function result(
   token: Partial<DatabricksToken> = {},

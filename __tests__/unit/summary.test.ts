@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it, test } from '@jest/globals'
 import type { Identity } from '../../src/identity.js'
-import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import type { RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
 import { summaryMarkdown } from '../../src/summary.js'
-import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, makeJwt } from './support.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor, makeJwt } from './support.js'
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -12,23 +12,7 @@ const SUB = 'repo:octo-org/app:environment:prod'
 const ACCESS_TOKEN = 'dapi-access-token-secret'
 const REASON = "from the 'audience' input"
 
-function inputs(overrides: Partial<RawInputs> = {}) {
-  return parseInputs({
-    host: WORKSPACE,
-    accountId: '',
-    clientId: '',
-    audience: '',
-    scope: '',
-    exportEnv: '',
-    retryMaxAttempts: '',
-    timeoutSeconds: '',
-    verify: '',
-    summary: '',
-    subjectToken: '',
-    configProfile: '',
-    ...overrides
-  })
-}
+const inputs = (overrides: Partial<RawInputs> = {}) => inputsFor({ host: WORKSPACE, ...overrides })
 
 function result(overrides: Partial<LoginResult> = {}): LoginResult {
   return {

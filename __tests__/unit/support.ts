@@ -1,6 +1,7 @@
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import type { HttpRequest, HttpResponse, Transport } from '../../src/http.js'
 import type { Clock } from '../../src/retry.js'
+import { parseInputs, type Inputs, type RawInputs } from '../../src/inputs.js'
 
 /** The error a synchronous call throws; fails the test when it does not throw. */
 export function thrown(fn: () => unknown): unknown {
@@ -75,4 +76,28 @@ export function fakeClock(
     random: () => random
   }
   return clock
+}
+
+/** Raw inputs as the runner gives them when only `host` is set; override what a test needs. */
+export function rawInputs(overrides: Partial<RawInputs> = {}): RawInputs {
+  return {
+    host: 'https://dbc-1234.cloud.databricks.com',
+    accountId: '',
+    clientId: '',
+    audience: '',
+    scope: '',
+    exportEnv: '',
+    retryMaxAttempts: '',
+    timeoutSeconds: '',
+    verify: '',
+    summary: '',
+    subjectToken: '',
+    configProfile: '',
+    ...overrides
+  }
+}
+
+/** Parsed inputs for a workspace, with overrides. */
+export function inputsFor(overrides: Partial<RawInputs> = {}): Inputs {
+  return parseInputs(rawInputs(overrides))
 }
