@@ -31780,6 +31780,30 @@ function redirectRefused(what, status, location) {
         fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
     });
 }
+/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
+async function send(what, transport, request) {
+    try {
+        return await transport(request);
+    }
+    catch (error) {
+        throw describeTransportFailure(what, new URL(request.url).origin, error);
+    }
+}
+/** A body parsed as JSON, or undefined when it is not JSON. */
+function parseJson(body) {
+    try {
+        return JSON.parse(body);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The value when it is a JSON object: not an array, not null. */
+function asRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/databricks.ts
 
@@ -31807,18 +31831,12 @@ function hostMetadataUrl(host) {
 async function fetchDefaultAudience(host, transport, signal) {
     const url = hostMetadataUrl(host);
     const what = 'Reading the host metadata';
-    let response;
-    try {
-        response = await transport({
-            method: 'GET',
-            url,
-            headers: { accept: 'application/json' },
-            ...(signal && { signal })
-        });
-    }
-    catch (error) {
-        throw describeTransportFailure(what, host.url, error);
-    }
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        ...(signal && { signal })
+    });
     if (response.status === 404)
         return undefined;
     if (response.status >= 300 && response.status < 400)
@@ -31830,15 +31848,11 @@ async function fetchDefaultAudience(host, transport, signal) {
             ...(transient && { transient })
         });
     }
-    let audiences;
-    try {
-        audiences = JSON.parse(response.body)['token_federation_default_oidc_audiences'];
+    const metadata = asRecord(parseJson(response.body));
+    if (metadata === undefined) {
+        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${excerpt(response.body)}`] });
     }
-    catch {
-        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not JSON.`, {
-            context: [`Response: ${excerpt(response.body)}`]
-        });
-    }
+    const audiences = metadata['token_federation_default_oidc_audiences'];
     const first = Array.isArray(audiences) ? audiences[0] : undefined;
     return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined;
 }
@@ -31875,19 +31889,13 @@ class ExchangeRejection extends Error {
  * with ActionError otherwise.
  */
 async function exchangeToken(request, transport, mask, signal) {
-    let response;
-    try {
-        response = await transport({
-            method: 'POST',
-            url: request.endpoint,
-            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-            body: exchangeForm(request),
-            ...(signal && { signal })
-        });
-    }
-    catch (error) {
-        throw describeTransportFailure('Exchanging the token at Databricks', new URL(request.endpoint).origin, error);
-    }
+    const response = await send('Exchanging the token at Databricks', transport, {
+        method: 'POST',
+        url: request.endpoint,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: exchangeForm(request),
+        ...(signal && { signal })
+    });
     if (response.status !== 200) {
         throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
     }
@@ -31895,16 +31903,8 @@ async function exchangeToken(request, transport, mask, signal) {
 }
 /** Parse a 200 answer of the token endpoint; the token is masked before any check can fail. */
 function parseTokenResponse(body, mask) {
-    let json;
-    try {
-        json = JSON.parse(body);
-    }
-    catch {
-        json = undefined;
-    }
-    const record = typeof json === 'object' && json !== null && !Array.isArray(json)
-        ? json
-        : undefined;
+    const json = parseJson(body);
+    const record = asRecord(json);
     const accessToken = record?.['access_token'];
     if (typeof accessToken === 'string' && accessToken !== '')
         mask(accessToken);
@@ -31942,15 +31942,8 @@ function parseTokenResponse(body, mask) {
 }
 /** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
 function parseErrorBody(body) {
-    let json;
-    try {
-        json = JSON.parse(body);
-    }
-    catch {
-        json = undefined;
-    }
-    if (typeof json === 'object' && json !== null) {
-        const record = json;
+    const record = asRecord(parseJson(body));
+    if (record !== undefined) {
         for (const [codeKey, textKey] of [
             ['error', 'error_description'],
             ['errorCode', 'errorSummary'],
@@ -32036,18 +32029,12 @@ function idTokenUrl(requestUrl, audience) {
 async function requestIdToken(env, audience, transport, signal) {
     const url = idTokenUrl(env.requestUrl, audience);
     const what = 'Requesting the GitHub OIDC token';
-    let response;
-    try {
-        response = await transport({
-            method: 'GET',
-            url,
-            headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-            ...(signal && { signal })
-        });
-    }
-    catch (error) {
-        throw describeTransportFailure(what, new URL(url).origin, error);
-    }
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
     if (response.status !== 200) {
         const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
         throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
@@ -32061,13 +32048,7 @@ async function requestIdToken(env, audience, transport, signal) {
             ...(transient && { transient })
         });
     }
-    let value;
-    try {
-        value = JSON.parse(response.body).value;
-    }
-    catch {
-        value = undefined;
-    }
+    const value = asRecord(parseJson(response.body))?.['value'];
     if (typeof value !== 'string' || value.split('.').length !== 3) {
         throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
             cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
@@ -32692,18 +32673,12 @@ function scimMeUrl(host) {
 async function fetchIdentity(host, token, transport, signal) {
     const what = 'Verifying the token (SCIM Me)';
     const url = scimMeUrl(host);
-    let response;
-    try {
-        response = await transport({
-            method: 'GET',
-            url,
-            headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-            ...(signal && { signal })
-        });
-    }
-    catch (error) {
-        throw describeTransportFailure(what, host.url, error);
-    }
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
     if (response.status >= 300 && response.status < 400)
         throw redirectRefused(what, response.status, response.headers['location']);
     if (response.status !== 200) {
@@ -32719,13 +32694,7 @@ async function fetchIdentity(host, token, transport, signal) {
             ...(transient && { transient })
         });
     }
-    let body;
-    try {
-        body = JSON.parse(response.body);
-    }
-    catch {
-        body = undefined;
-    }
+    const body = asRecord(parseJson(response.body));
     const userName = body?.['userName'];
     if (typeof userName !== 'string' || userName === '') {
         throw new ActionError('verify-failed', `${what} failed: the answer has no userName.`, {

@@ -1,8 +1,8 @@
 import { ActionError } from './errors.js'
 import type { Host } from './host.js'
 import { printable } from './host.js'
-import type { HttpResponse, Transport } from './http.js'
-import { describeTransportFailure, redirectRefused } from './remote.js'
+import type { Transport } from './http.js'
+import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -32,17 +32,12 @@ export async function fetchDefaultAudience(
 ): Promise<string | undefined> {
   const url = hostMetadataUrl(host)
   const what = 'Reading the host metadata'
-  let response: HttpResponse
-  try {
-    response = await transport({
-      method: 'GET',
-      url,
-      headers: { accept: 'application/json' },
-      ...(signal && { signal })
-    })
-  } catch (error) {
-    throw describeTransportFailure(what, host.url, error)
-  }
+  const response = await send(what, transport, {
+    method: 'GET',
+    url,
+    headers: { accept: 'application/json' },
+    ...(signal && { signal })
+  })
   if (response.status === 404) return undefined
   if (response.status >= 300 && response.status < 400)
     throw redirectRefused(what, response.status, response.headers['location'])
@@ -54,16 +49,15 @@ export async function fetchDefaultAudience(
     })
   }
 
-  let audiences: unknown
-  try {
-    audiences = (JSON.parse(response.body) as Record<string, unknown>)[
-      'token_federation_default_oidc_audiences'
-    ]
-  } catch {
-    throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not JSON.`, {
-      context: [`Response: ${excerpt(response.body)}`]
-    })
+  const metadata = asRecord(parseJson(response.body))
+  if (metadata === undefined) {
+    throw new ActionError(
+      'exchange-invalid-response',
+      `${what} failed: the answer is not a JSON object.`,
+      { context: [`Response: ${excerpt(response.body)}`] }
+    )
   }
+  const audiences = metadata['token_federation_default_oidc_audiences']
   const first: unknown = Array.isArray(audiences) ? audiences[0] : undefined
   return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined
 }
@@ -120,22 +114,13 @@ export async function exchangeToken(
   mask: (secret: string) => void,
   signal?: AbortSignal
 ): Promise<DatabricksToken> {
-  let response: HttpResponse
-  try {
-    response = await transport({
-      method: 'POST',
-      url: request.endpoint,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: exchangeForm(request),
-      ...(signal && { signal })
-    })
-  } catch (error) {
-    throw describeTransportFailure(
-      'Exchanging the token at Databricks',
-      new URL(request.endpoint).origin,
-      error
-    )
-  }
+  const response = await send('Exchanging the token at Databricks', transport, {
+    method: 'POST',
+    url: request.endpoint,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: exchangeForm(request),
+    ...(signal && { signal })
+  })
   if (response.status !== 200) {
     throw new ExchangeRejection(
       response.status,
@@ -149,16 +134,8 @@ export async function exchangeToken(
 
 /** Parse a 200 answer of the token endpoint; the token is masked before any check can fail. */
 export function parseTokenResponse(body: string, mask: (secret: string) => void): DatabricksToken {
-  let json: unknown
-  try {
-    json = JSON.parse(body)
-  } catch {
-    json = undefined
-  }
-  const record =
-    typeof json === 'object' && json !== null && !Array.isArray(json)
-      ? (json as Record<string, unknown>)
-      : undefined
+  const json = parseJson(body)
+  const record = asRecord(json)
   const accessToken = record?.['access_token']
   if (typeof accessToken === 'string' && accessToken !== '') mask(accessToken)
   const invalid = (problem: string): ActionError =>
@@ -209,14 +186,8 @@ export interface DatabricksError {
 
 /** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
 export function parseErrorBody(body: string): DatabricksError {
-  let json: unknown
-  try {
-    json = JSON.parse(body)
-  } catch {
-    json = undefined
-  }
-  if (typeof json === 'object' && json !== null) {
-    const record = json as Record<string, unknown>
+  const record = asRecord(parseJson(body))
+  if (record !== undefined) {
     for (const [codeKey, textKey] of [
       ['error', 'error_description'],
       ['errorCode', 'errorSummary'],

@@ -1,7 +1,7 @@
 import { ActionError } from './errors.js'
 import { excerpt } from './databricks.js'
 import type { Transport } from './http.js'
-import { describeTransportFailure } from './remote.js'
+import { asRecord, parseJson, send } from './remote.js'
 import { transientStatus } from './retry.js'
 
 /** What the runner gives a job that has `permissions: id-token: write`. */
@@ -63,17 +63,12 @@ export async function requestIdToken(
 ): Promise<string> {
   const url = idTokenUrl(env.requestUrl, audience)
   const what = 'Requesting the GitHub OIDC token'
-  let response
-  try {
-    response = await transport({
-      method: 'GET',
-      url,
-      headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-      ...(signal && { signal })
-    })
-  } catch (error) {
-    throw describeTransportFailure(what, new URL(url).origin, error)
-  }
+  const response = await send(what, transport, {
+    method: 'GET',
+    url,
+    headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+    ...(signal && { signal })
+  })
   if (response.status !== 200) {
     const transient = transientStatus(
       response.status,
@@ -92,12 +87,7 @@ export async function requestIdToken(
     })
   }
 
-  let value: unknown
-  try {
-    value = (JSON.parse(response.body) as { value?: unknown }).value
-  } catch {
-    value = undefined
-  }
+  const value = asRecord(parseJson(response.body))?.['value']
   if (typeof value !== 'string' || value.split('.').length !== 3) {
     throw new ActionError(
       'github-oidc-invalid-response',

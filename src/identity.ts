@@ -2,7 +2,7 @@ import { excerpt } from './databricks.js'
 import { ActionError } from './errors.js'
 import type { Host } from './host.js'
 import type { Transport } from './http.js'
-import { describeTransportFailure, redirectRefused } from './remote.js'
+import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
 
 export interface Identity {
@@ -24,17 +24,12 @@ export async function fetchIdentity(
 ): Promise<Identity> {
   const what = 'Verifying the token (SCIM Me)'
   const url = scimMeUrl(host)
-  let response
-  try {
-    response = await transport({
-      method: 'GET',
-      url,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      ...(signal && { signal })
-    })
-  } catch (error) {
-    throw describeTransportFailure(what, host.url, error)
-  }
+  const response = await send(what, transport, {
+    method: 'GET',
+    url,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    ...(signal && { signal })
+  })
   if (response.status >= 300 && response.status < 400)
     throw redirectRefused(what, response.status, response.headers['location'])
   if (response.status !== 200) {
@@ -51,12 +46,7 @@ export async function fetchIdentity(
       ...(transient && { transient })
     })
   }
-  let body: Record<string, unknown> | undefined
-  try {
-    body = JSON.parse(response.body) as Record<string, unknown>
-  } catch {
-    body = undefined
-  }
+  const body = asRecord(parseJson(response.body))
   const userName = body?.['userName']
   if (typeof userName !== 'string' || userName === '') {
     throw new ActionError('verify-failed', `${what} failed: the answer has no userName.`, {

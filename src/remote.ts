@@ -1,5 +1,5 @@
 import { ActionError } from './errors.js'
-import { TransportError } from './http.js'
+import { TransportError, type HttpRequest, type HttpResponse, type Transport } from './http.js'
 import { transientNetworkCode } from './retry.js'
 
 /** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
@@ -57,4 +57,33 @@ export function redirectRefused(
       fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
     }
   )
+}
+
+/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
+export async function send(
+  what: string,
+  transport: Transport,
+  request: HttpRequest
+): Promise<HttpResponse> {
+  try {
+    return await transport(request)
+  } catch (error) {
+    throw describeTransportFailure(what, new URL(request.url).origin, error)
+  }
+}
+
+/** A body parsed as JSON, or undefined when it is not JSON. */
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** The value when it is a JSON object: not an array, not null. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }

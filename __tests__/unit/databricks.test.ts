@@ -160,7 +160,13 @@ describe('fetchDefaultAudience', () => {
       'a body that is not JSON',
       response(200, '<html>hi</html>'),
       'exchange-invalid-response',
-      /not JSON/
+      /the answer is not a JSON object/
+    ],
+    [
+      'JSON null',
+      response(200, 'null'),
+      'exchange-invalid-response',
+      /the answer is not a JSON object/
     ],
     [
       'a transport failure',
