@@ -2340,7 +2340,7 @@ module.exports = {
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(5434)
+const diagnosticsChannel = __nccwpck_require__(3053)
 const util = __nccwpck_require__(7975)
 
 const undiciDebugLog = util.debuglog('undici')
@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3053);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9285);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3053:
+/***/ 9285:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31341,6 +31341,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -31390,29 +31392,132 @@ class InputError extends ActionError {
         this.input = input;
     }
 }
-/** The text a user sees in the log for an error: one read gives what, why and how to fix. */
-function formatError(error) {
+/**
+ * The lines a user sees in the log for an error: one read gives what, why and how to fix. Each
+ * element is one line; the log escapes any line break inside one.
+ */
+function errorLines(error) {
     if (!(error instanceof ActionError)) {
         const text = error instanceof Error ? error.message : String(error);
-        return `Unexpected error: ${text}\nFix: This is a bug in the action; please report it with this log.`;
+        return [
+            `Unexpected error: ${text}`,
+            'Fix: This is a bug in the action; please report it with this log.'
+        ];
     }
     const lines = [`${error.message} [${error.code}]`];
     for (const line of error.details.context ?? [])
         lines.push(`  ${line}`);
     if (error.details.cause)
         lines.push(`Likely cause: ${error.details.cause}`);
-    if (error.details.fix)
-        lines.push(`Fix: ${error.details.fix}`);
-    return lines.join('\n');
+    const [fix, ...more] = typeof error.details.fix === 'string' ? [error.details.fix] : (error.details.fix ?? []);
+    if (fix !== undefined)
+        lines.push(`Fix: ${fix}`, ...more);
+    return lines;
 }
-/** Replace every known secret in a text, so no error path can print one. */
-function redact(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        if (secret.length >= 4)
-            out = out.split(secret).join('***');
+/** The same lines as one text, for tests and for reading. */
+function formatError(error) {
+    return errorLines(error).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/safe-text.ts
+/**
+ * What may be printed. Claims, metadata, token responses and error bodies come from outside the
+ * workflow, and the runner reads every line a step prints as a possible workflow command:
+ * `::name::` at the start of a line after leading white space, and the older `##[name]` anywhere in
+ * a line (actions/runner src/Runner.Common/ActionCommand.cs, TryParseV2 and TryParse, both tried by
+ * src/Runner.Worker/ActionCommandManager.cs). `::stop-commands::` there would switch off the later
+ * `::add-mask::` of the Databricks token. So every line the action prints is made safe here, in one
+ * place, whatever it holds: a line break the action means is a separate line, never a character.
+ */
+/** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/** Control characters shown escaped (`\n`, `\u0000`), so that text stays on its line. */
+function escapeControl(text) {
+    return text.replace(CONTROL, c => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function hasControl(text) {
+    return new RegExp(CONTROL.source).test(text);
+}
+/** Secret fragments this long or longer are redacted wherever they appear. */
+const FRAGMENT_LENGTH = 8;
+/**
+ * The secrets of a run, and their removal from text. A secret is replaced whole, and so is every
+ * run of text that shares 8 or more characters with one: an excerpt that cut, escaped or
+ * tag-stripped an echoed token still shows none of it.
+ */
+class Secrets {
+    #whole = new Set();
+    #windows = new Set();
+    add(secret) {
+        if (secret.length < 4 || this.#whole.has(secret))
+            return;
+        this.#whole.add(secret);
+        for (let i = 0; i + FRAGMENT_LENGTH <= secret.length; i++)
+            this.#windows.add(secret.slice(i, i + FRAGMENT_LENGTH));
     }
-    return out;
+    get values() {
+        return [...this.#whole];
+    }
+    redact(text) {
+        let out = text;
+        for (const secret of [...this.#whole].sort((a, b) => b.length - a.length))
+            out = out.split(secret).join('***');
+        if (this.#windows.size === 0 || out.length < FRAGMENT_LENGTH)
+            return out;
+        const hit = new Uint8Array(out.length);
+        let found = false;
+        for (let i = 0; i + FRAGMENT_LENGTH <= out.length; i++) {
+            if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH))) {
+                hit.fill(1, i, i + FRAGMENT_LENGTH);
+                found = true;
+            }
+        }
+        if (!found)
+            return out;
+        let result = '';
+        for (let i = 0; i < out.length; i++) {
+            if (hit[i] === 0)
+                result += out[i];
+            else if (i === 0 || hit[i - 1] === 0)
+                result += '***';
+        }
+        return result;
+    }
+}
+/**
+ * One line as it may reach the runner's log: secrets redacted, control characters escaped, and
+ * neither a leading `::` nor a `##[` left that the runner would take for a command. Ordinary text
+ * passes unchanged.
+ */
+function logLine(text, secrets) {
+    const line = escapeControl(secrets ? secrets.redact(text) : text).replace(/##\[/g, '\\x23#[');
+    // .NET's TrimStart drops Unicode white space; \s covers it.
+    const lead = /^\s*/.exec(line)?.[0].length ?? 0;
+    return line.startsWith('::', lead) ? `${line.slice(0, lead)}\\x3a${line.slice(lead + 1)}` : line;
+}
+/** Lines given as one string or several, each made safe, joined for one log call. */
+function logText(text, secrets) {
+    return (typeof text === 'string' ? [text] : text).map(line => logLine(line, secrets)).join('\n');
+}
+/**
+ * A value shown inside a markdown table cell as literal text: a code span (no HTML, link or
+ * autolink is interpreted in one) with a fence longer than any backtick run in the value, and
+ * `|` escaped, as GFM tables need even inside code spans.
+ */
+function markdownCode(value) {
+    const text = escapeControl(value).replace(/\|/g, '\\|');
+    if (text === '')
+        return '` `';
+    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map(run => run.length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${fence}${pad}${text}${pad}${fence}`;
+}
+/** The action's own text in a markdown table cell: HTML, links and cell breaks neutralised. */
+function markdownText(text) {
+    return escapeControl(text.replace(/[&<>|[\]`\\]/g, c => (c === '|' ? '\\|' : `&#${c.charCodeAt(0)};`)));
 }
 
 ;// CONCATENATED MODULE: ./src/config-file.ts
@@ -31420,6 +31525,9 @@ function redact(text, secrets) {
 
 
 
+
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
 /** Where the Databricks CLI and SDKs read profiles from. */
 function configFilePath(env) {
     const configured = env['DATABRICKS_CONFIG_FILE'];
@@ -31466,34 +31574,44 @@ function replaceProfile(text, name, fields) {
     }
     return out.join(eol) + eol;
 }
-/** Write profile `name` into the config file at `path`: mode 0600, never through a symlink. */
-function writeProfile(path, name, fields) {
-    const fail = (problem, cause) => new ActionError('config-file-failed', `Writing profile [${name}] to ${path} failed: ${problem}.`, {
-        cause,
-        fix: 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.'
-    });
-    let existing = '';
-    let stat;
-    try {
-        stat = (0,external_node_fs_namespaceObject.lstatSync)(path);
+/**
+ * Write profile `name` into the config file at `path`, safely on a shared runner: never through a
+ * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
+ * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
+ * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
+ * Every value is checked before anything is written.
+ */
+async function writeProfile(path, name, fields, options = {}) {
+    const fail = (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `Writing profile [${name}] to ${path} failed: ${problem}.`, { cause, fix });
+    for (const [key, value] of fields) {
+        if (!/^[a-z_]+$/.test(key) || value === '' || value.trim() !== value || hasControl(value))
+            throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
     }
-    catch {
-        stat = undefined;
-    }
-    if (stat?.isSymbolicLink())
-        throw fail('it is a symbolic link', 'A link there could redirect the profile into another file; the action refuses to follow it.');
-    if (stat && !stat.isFile())
-        throw fail('it is not a regular file', 'Something other than a config file is at that path.');
+    const sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
+    const lockPath = `${path}.lock`;
+    let unlock;
     try {
-        if (stat)
-            existing = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
-        // Written beside the target, then renamed: a reader never sees half a file, and the mode is 0600
-        // from the first byte.
-        const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.databrickscfg-${process.pid}-${Date.now()}.tmp`);
-        const fd = (0,external_node_fs_namespaceObject.openSync)(temporary, 'wx', 0o600);
+        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep);
+    }
+    catch (error) {
+        if (error instanceof LockTimeout)
+            throw fail(`another writer has held ${lockPath} for ${Math.round(error.waitedMs / 1000)} s`, 'Another step on this runner is writing the same config file, or one that died left its lock behind.', `Wait for the other step, or remove ${lockPath} if no step is writing the file.`);
+        throw fail(message(error), 'The directory is missing or not writable.');
+    }
+    try {
+        const existing = readExisting(path, fail);
+        options.afterRead?.();
+        const owner = ownerToKeep(path, existing?.stats, fail);
+        // Written beside the target, then renamed: a reader never sees half a file, and a link put at
+        // `path` meanwhile is replaced, never followed.
+        const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
         try {
+            const fd = (0,external_node_fs_namespaceObject.openSync)(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
             try {
-                (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing, name, fields));
+                (0,external_node_fs_namespaceObject.fchmodSync)(fd, 0o600);
+                if (owner)
+                    (0,external_node_fs_namespaceObject.fchownSync)(fd, owner.uid, owner.gid);
+                (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing?.text ?? '', name, fields));
                 (0,external_node_fs_namespaceObject.fsyncSync)(fd);
             }
             finally {
@@ -31505,701 +31623,102 @@ function writeProfile(path, name, fields) {
             (0,external_node_fs_namespaceObject.rmSync)(temporary, { force: true });
             throw error;
         }
-        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o600);
     }
     catch (error) {
-        throw fail(error.message, 'The directory is missing or not writable.');
+        if (error instanceof ActionError)
+            throw error;
+        throw fail(message(error), 'The directory is missing or not writable.');
+    }
+    finally {
+        unlock();
     }
 }
-
-;// CONCATENATED MODULE: ./src/host.ts
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-/**
- * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
- * slash) and refuse anything that could send the subject token somewhere unintended.
- */
-function parseHost(raw) {
-    const text = raw.trim();
-    const example = 'https://dbc-1234.cloud.databricks.com';
-    if (text === '') {
-        throw new InputError('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
-    }
-    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
-    let url;
+const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
+/** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
+function readExisting(path, fail) {
+    let fd;
     try {
-        url = new URL(withScheme);
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW);
     }
-    catch {
-        throw new InputError('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return undefined;
+        if (code === 'ELOOP')
+            throw fail('it is a symbolic link', 'A link there could redirect the profile into another file; the action refuses to follow it.');
+        throw fail(message(error), 'The file is not readable by the runner user.');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
+    try {
+        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stats.isFile())
+            throw fail('it is not a regular file', 'Something other than a config file is at that path.');
+        return { text: (0,external_node_fs_namespaceObject.readFileSync)(fd, 'utf8'), stats };
     }
-    if (url.username !== '' || url.password !== '') {
-        throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
-    }
-    if (url.hostname === '') {
-        throw new InputError('host', `has no host name: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
-    }
-    const afterAuthority = withScheme.slice(withScheme.indexOf('//') + 2);
-    if (url.pathname !== '/' || /[?#]/.test(afterAuthority)) {
-        throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
-    }
-    return {
-        url: url.origin,
-        hostname: url.hostname,
-        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
-    };
-}
-/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
-function isAccountHostname(hostname) {
-    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
-}
-/** 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. */
-function isLoopback(hostname) {
-    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
-        return true;
-    if (hostname === '[::1]')
-        return true;
-    return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-/** Echo user text in a message without control characters or unbounded length. */
-function printable(text, max = 200) {
-    // eslint-disable-next-line no-control-regex
-    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
-    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-;// CONCATENATED MODULE: ./src/http.ts
-
-
-
-/** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
-class TransportError extends Error {
-    code;
-    name = 'TransportError';
-    constructor(message, 
-    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
-    code) {
-        super(message);
-        this.code = code;
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
     }
 }
-const MAX_BODY_BYTES = 1024 * 1024;
 /**
- * A transport over Node's http/https. The agent comes from @actions/http-client, so `https_proxy`,
- * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
- * redirects are never followed and an abort really closes the socket.
+ * Whose file the new one must be. A file keeps its owner: root (a container job, sudo) writes it
+ * back under the same user, or, new, under the directory's owner; another user's file is refused.
  */
-function createTransport(userAgent) {
-    // One client per scheme: a client caches the first direct agent it makes, http or https.
-    const clients = { 'http:': new lib_HttpClient(userAgent), 'https:': new lib_HttpClient(userAgent) };
-    return request => new Promise((resolve, reject) => {
-        const url = new URL(request.url);
-        const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
-        const headers = { 'user-agent': userAgent, ...request.headers };
-        if (request.body !== undefined)
-            headers['content-length'] = String(Buffer.byteLength(request.body));
-        const fail = (error) => reject(toTransportError(error, request.signal));
-        if (request.signal?.aborted)
-            return fail(request.signal.reason);
-        const req = module.request(url, {
-            method: request.method,
-            headers,
-            agent: (url.protocol === 'https:' ? clients['https:'] : clients['http:']).getAgent(url.href),
-            signal: request.signal
-        }, res => {
-            const chunks = [];
-            let size = 0;
-            res.on('data', (chunk) => {
-                size += chunk.length;
-                // A token response is small; a huge body is a misrouted request, not an answer.
-                if (size > MAX_BODY_BYTES) {
-                    req.destroy(new TransportError(`response body larger than ${MAX_BODY_BYTES} bytes`, 'EBODYTOOLARGE'));
-                    return;
-                }
-                chunks.push(chunk);
-            });
-            res.on('error', fail);
-            res.on('aborted', () => fail(new Error('connection closed before the response ended')));
-            res.on('end', () => {
-                const flat = {};
-                for (const [key, value] of Object.entries(res.headers)) {
-                    flat[key] = Array.isArray(value) ? value.join(', ') : value;
-                }
-                resolve({
-                    status: res.statusCode ?? 0,
-                    headers: flat,
-                    body: Buffer.concat(chunks).toString('utf8')
-                });
-            });
-        });
-        req.on('error', fail);
-        req.end(request.body);
-    });
+function ownerToKeep(path, stats, fail) {
+    const me = process.geteuid?.();
+    if (me === undefined)
+        return undefined;
+    const model = stats ?? (me === 0 ? (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.dirname)(path)) : undefined);
+    if (model === undefined || model.uid === me)
+        return undefined;
+    if (me === 0)
+        return { uid: model.uid, gid: model.gid };
+    throw fail(`it belongs to another user (uid ${model.uid})`, 'Replacing it would take it from its owner.', "Point DATABRICKS_CONFIG_FILE at a file of the runner user's own, or drop config-profile.");
 }
-function toTransportError(error, signal) {
-    if (error instanceof TransportError)
-        return error;
-    if (signal?.aborted) {
-        const reason = signal.reason;
-        const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
-        return new TransportError(message, 'TIMEOUT');
+class LockTimeout extends Error {
+    waitedMs;
+    constructor(waitedMs) {
+        super('lock timeout');
+        this.waitedMs = waitedMs;
     }
-    const code = error?.code;
-    const message = error instanceof Error ? error.message : String(error);
-    return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
 }
-
-;// CONCATENATED MODULE: ./src/retry.ts
-
-/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
-const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
-function transientStatus(status, retryAfter, body = '') {
-    // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
-    const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body);
-    if (!TRANSIENT_STATUSES.has(status) && !pending)
-        return undefined;
-    return {
-        reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
-        ...(retryAfter !== undefined && { retryAfter })
-    };
-}
-/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
-function transientNetworkCode(code) {
-    return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID/.test(code);
-}
-/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
-function retryAfterMs(header, now) {
-    if (header === undefined || header.trim() === '')
-        return undefined;
-    const text = header.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
-    const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-const realClock = {
-    now: () => Date.now(),
-    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
-    random: () => Math.random()
-};
-/**
- * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
- * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
- */
-async function withRetries(what, attempt, options) {
-    const { clock, deadline, maxAttempts } = options;
-    const base = options.baseDelayMs ?? 500;
-    const cap = options.maxDelayMs ?? 8000;
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        const remaining = deadline - clock.now();
-        if (remaining <= 0)
-            throw deadlineError(what, n - 1);
+/** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
+async function lock(lockPath, timeoutMs, staleMs, sleep) {
+    const started = Date.now();
+    for (;;) {
         try {
-            return await attempt(AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
+            const fd = (0,external_node_fs_namespaceObject.openSync)(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+            try {
+                (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
+            }
+            finally {
+                (0,external_node_fs_namespaceObject.closeSync)(fd);
+            }
+            return () => (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
         }
         catch (error) {
-            const transient = error instanceof ActionError ? error.transient : undefined;
-            if (!transient)
+            if (error.code !== 'EEXIST')
                 throw error;
-            const elapsed = ((clock.now() - started) / 1000).toFixed(1);
-            if (n >= maxAttempts)
-                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
-            const asked = retryAfterMs(transient.retryAfter, clock.now());
-            // Never earlier than the server asked. The jitter on top grows from the larger of the base and
-            // Retry-After, so that a herd refused in the same second does not come back in the same second.
-            const unit = Math.max(base, asked ?? 0);
-            const wait = Math.round((asked ?? 0) + clock.random() * Math.min(cap, unit * 2 ** (n - 1)));
-            if (clock.now() + wait >= deadline) {
-                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
-            }
-            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`);
-            await clock.sleep(wait);
         }
-    }
-}
-function annotate(error, line) {
-    return new ActionError(error.code, error.message, {
-        ...error.details,
-        context: [...(error.details.context ?? []), line]
-    });
-}
-function deadlineError(what, attempts) {
-    return new ActionError('deadline-exceeded', `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`, {
-        cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
-        fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
-    });
-}
-
-;// CONCATENATED MODULE: ./src/remote.ts
-
-
-
-/** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
-function describeTransportFailure(what, origin, error) {
-    if (error instanceof ActionError)
-        return error;
-    const code = error instanceof TransportError ? error.code : 'ENETWORK';
-    const message = error instanceof Error ? error.message : String(error);
-    return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
-        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
-        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
-        ...(transientNetworkCode(code) && {
-            transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
-        })
-    });
-}
-const CAUSES = {
-    ENOTFOUND: 'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
-    EAI_AGAIN: 'DNS did not answer in time.',
-    ECONNREFUSED: 'Nothing listens at that address and port.',
-    ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
-    TIMEOUT: 'The server did not answer in time.',
-    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    SELF_SIGNED_CERT_IN_CHAIN: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
-};
-/** A redirect is refused: following it would send the subject token to another URL. */
-function redirectRefused(what, status, location) {
-    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`, {
-        cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
-        fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
-    });
-}
-/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
-async function send(what, transport, request) {
-    try {
-        return await transport(request);
-    }
-    catch (error) {
-        throw describeTransportFailure(what, new URL(request.url).origin, error);
-    }
-}
-/** A body parsed as JSON, or undefined when it is not JSON. */
-function parseJson(body) {
-    try {
-        return JSON.parse(body);
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The value when it is a JSON object: not an array, not null. */
-function asRecord(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? value
-        : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/databricks.ts
-
-
-
-
-const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
-/** The OAuth token endpoint: per workspace, or per account on the account console. */
-function tokenEndpoint(host, accountId) {
-    if (host.kind === 'account') {
-        if (accountId === undefined)
-            throw new Error('an account host needs an account ID');
-        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
-    }
-    return `${host.url}/oidc/v1/token`;
-}
-function hostMetadataUrl(host) {
-    return `${host.url}/.well-known/databricks-config`;
-}
-/**
- * The host's published default federation audience, as the Databricks SDKs read it.
- * Resolves to undefined when the host publishes none; rejects with an ActionError on failure.
- */
-async function fetchDefaultAudience(host, transport, signal) {
-    const url = hostMetadataUrl(host);
-    const what = 'Reading the host metadata';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status === 404)
-        return undefined;
-    if (response.status >= 300 && response.status < 400)
-        throw redirectRefused(what, response.status, response.headers['location']);
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after']);
-        throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            ...(transient && { transient })
-        });
-    }
-    const metadata = asRecord(parseJson(response.body));
-    if (metadata === undefined) {
-        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${excerpt(response.body)}`] });
-    }
-    const audiences = metadata['token_federation_default_oidc_audiences'];
-    const first = Array.isArray(audiences) ? audiences[0] : undefined;
-    return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined;
-}
-/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
-function exchangeForm(request) {
-    const form = new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE_GRANT,
-        subject_token: request.subjectToken,
-        subject_token_type: JWT_TOKEN_TYPE,
-        scope: request.scopes.join(' ')
-    });
-    if (request.clientId !== undefined)
-        form.set('client_id', request.clientId);
-    return form.toString();
-}
-/** Databricks answered the exchange with something other than a token. */
-class ExchangeRejection extends Error {
-    status;
-    error;
-    location;
-    retryAfter;
-    name = 'ExchangeRejection';
-    constructor(status, error, location, retryAfter) {
-        super(`HTTP ${status}`);
-        this.status = status;
-        this.error = error;
-        this.location = location;
-        this.retryAfter = retryAfter;
-    }
-}
-/**
- * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
- * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
- * with ActionError otherwise.
- */
-async function exchangeToken(request, transport, mask, signal) {
-    const response = await send('Exchanging the token at Databricks', transport, {
-        method: 'POST',
-        url: request.endpoint,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: exchangeForm(request),
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
-    }
-    return parseTokenResponse(response.body, mask);
-}
-/** Parse a 200 answer of the token endpoint; the token is masked before any check can fail. */
-function parseTokenResponse(body, mask) {
-    const json = parseJson(body);
-    const record = asRecord(json);
-    const accessToken = record?.['access_token'];
-    if (typeof accessToken === 'string' && accessToken !== '')
-        mask(accessToken);
-    const invalid = (problem) => new ActionError('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
-        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
-        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
-    });
-    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
-    if (json === undefined)
-        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
-    if (record === undefined)
-        throw invalid('the body is not a JSON object');
-    if (typeof accessToken !== 'string' || accessToken.trim() === '' || /\s/.test(accessToken))
-        throw invalid("without a usable 'access_token'");
-    const tokenType = typeof record['token_type'] === 'string' && record['token_type'] !== ''
-        ? record['token_type']
-        : 'Bearer';
-    if (tokenType.toLowerCase() !== 'bearer')
-        throw invalid(`with token_type '${printable(tokenType, 40)}', expected Bearer`);
-    const scope = typeof record['scope'] === 'string' ? record['scope'] : undefined;
-    const rawExpiry = record['expires_in'];
-    const expiresIn = typeof rawExpiry === 'number'
-        ? rawExpiry
-        : typeof rawExpiry === 'string'
-            ? Number(rawExpiry)
-            : undefined;
-    return {
-        accessToken,
-        tokenType,
-        ...(scope !== undefined && { scope }),
-        ...(expiresIn !== undefined &&
-            Number.isFinite(expiresIn) &&
-            expiresIn > 0 && { expiresIn: Math.floor(expiresIn) })
-    };
-}
-/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
-function parseErrorBody(body) {
-    const record = asRecord(parseJson(body));
-    if (record !== undefined) {
-        for (const [codeKey, textKey] of [
-            ['error', 'error_description'],
-            ['errorCode', 'errorSummary'],
-            ['error_code', 'message']
-        ]) {
-            const code = stringish(record[codeKey]);
-            const text = stringish(record[textKey]);
-            if (code !== undefined || text !== undefined) {
-                return {
-                    ...(code !== undefined && { error: printable(code, 100) }),
-                    ...(text !== undefined && { description: printable(text, 500) })
-                };
-            }
+        // A writer holds the lock for milliseconds; one this old was left by a step that died.
+        let age;
+        try {
+            age = Date.now() - (0,external_node_fs_namespaceObject.statSync)(lockPath).mtimeMs;
         }
-    }
-    return body.trim() === '' ? { excerpt: '(empty body)' } : { excerpt: excerpt(body) };
-}
-function stringish(value) {
-    if (typeof value === 'string' && value !== '')
-        return value;
-    if (typeof value === 'number')
-        return String(value);
-    return undefined;
-}
-/** A short, single-line, tag-free excerpt of a body for an error message. */
-function excerpt(body, max = 300) {
-    const text = body
-        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-        .replace(/<[^>]*>/g, ' ')
-        .replace(/\s+/g, ' ')
-        .trim();
-    if (text === '')
-        return '(empty body)';
-    return JSON.stringify(printable(text, max));
-}
-function describeError(error) {
-    if (error.error !== undefined || error.description !== undefined) {
-        return [error.error, error.description].filter(Boolean).join(': ');
-    }
-    return `body ${error.excerpt ?? '(empty body)'}`;
-}
-
-;// CONCATENATED MODULE: ./src/github-oidc.ts
-
-
-
-
-/**
- * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
- * say exactly what to add.
- */
-function readOidcEnv(env) {
-    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
-    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
-    if (requestUrl === '' || requestToken === '') {
-        const missing = [
-            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
-            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
-        ].filter(Boolean);
-        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
-            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-            fix: 'Add to the job (or workflow):\n  permissions:\n    id-token: write\n    contents: read\nPull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
-        });
-    }
-    try {
-        new URL(requestUrl);
-    }
-    catch {
-        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
-            cause: 'The variable was overwritten in the workflow or runner environment.',
-            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
-        });
-    }
-    return { requestUrl, requestToken };
-}
-/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
-function idTokenUrl(requestUrl, audience) {
-    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
-    const separator = requestUrl.includes('?') ? '&' : '?';
-    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
-}
-/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
-async function requestIdToken(env, audience, transport, signal) {
-    const url = idTokenUrl(env.requestUrl, audience);
-    const what = 'Requesting the GitHub OIDC token';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
-        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            cause: transient
-                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
-                : response.status === 401 || response.status === 403
-                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-                    : 'An unexpected answer from GitHub’s token service.',
-            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
-            ...(transient && { transient })
-        });
-    }
-    const value = asRecord(parseJson(response.body))?.['value'];
-    if (typeof value !== 'string' || value.split('.').length !== 3) {
-        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
-            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
-            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
-        });
-    }
-    return value;
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EXPORT_MODES = ['token', 'oidc', 'none'];
-const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
-function parseInputs(raw) {
-    const host = parseHost(raw.host);
-    const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
-    const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
-    if (host.kind === 'account' && accountId === undefined) {
-        throw new InputError('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
-    }
-    const audience = raw.audience.trim();
-    if (/\s/.test(audience)) {
-        throw new InputError('audience', `must be a single value without spaces: '${printable(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
-    }
-    // An empty value (say, an unset repository variable) means the default, as for export-env.
-    const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
-    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
-    if (badScope !== undefined) {
-        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3).");
-    }
-    const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim();
-    if (!EXPORT_MODES.includes(exportEnv)) {
-        throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing.");
-    }
-    const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
-    const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
-    const verify = booleanInput('verify', raw.verify, false);
-    const summary = booleanInput('summary', raw.summary, true);
-    // The token itself is never echoed: it is a secret even when malformed.
-    const subjectToken = raw.subjectToken.trim();
-    if (subjectToken !== '' && !JWT.test(subjectToken)) {
-        throw new InputError('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
-    }
-    const configProfile = raw.configProfile.trim();
-    if (configProfile !== '' && !PROFILE.test(configProfile)) {
-        throw new InputError('config-profile', `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
-    }
-    // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
-    for (const [input, wanted, purpose] of [
-        ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
-        ['config-profile', configProfile !== '', 'config-profile']
-    ]) {
-        if (!wanted)
+        catch {
+            age = undefined; // released meanwhile: try again at once
+        }
+        if (age !== undefined && age > staleMs) {
+            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
             continue;
-        if (clientId === undefined) {
-            throw new InputError('client-id', `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`, `Set client-id to the service principal's application ID, or use export-env: token.`);
         }
-        if (subjectToken !== '') {
-            throw new InputError(input, `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`, `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`);
-        }
+        const waited = Date.now() - started;
+        if (waited >= timeoutMs)
+            throw new LockTimeout(waited);
+        if (age !== undefined)
+            await sleep(10 + Math.floor(Math.random() * 40));
     }
-    return {
-        host,
-        ...(accountId !== undefined && { accountId }),
-        ...(clientId !== undefined && { clientId }),
-        ...(audience !== '' && { audience }),
-        scopes,
-        exportEnv: exportEnv,
-        retryMaxAttempts,
-        timeoutSeconds,
-        verify,
-        summary,
-        ...(subjectToken !== '' && { subjectToken }),
-        ...(configProfile !== '' && { configProfile })
-    };
 }
-function optionalUuid(input, raw, what) {
-    const value = raw.trim();
-    if (value === '')
-        return undefined;
-    if (!UUID.test(value)) {
-        throw new InputError(input, `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
-    }
-    return value;
-}
-function boundedNumber(input, raw, fallback, min, max, integer) {
-    const text = raw.trim();
-    if (text === '')
-        return fallback;
-    const value = Number(text);
-    const kind = integer ? 'a whole number' : 'a number';
-    if (!/^\d+(\.\d+)?$/.test(text) ||
-        !Number.isFinite(value) ||
-        (integer && !Number.isInteger(value)) ||
-        value < min ||
-        value > max) {
-        throw new InputError(input, `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
-    }
-    return value;
-}
-/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
-function booleanInput(input, raw, fallback) {
-    const text = raw.trim();
-    if (text === '')
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(text))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(text))
-        return false;
-    throw new InputError(input, `is '${printable(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
-}
-
-;// CONCATENATED MODULE: ./src/audience.ts
-
-/**
- * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
- * published default, the account ID on an account host, the token endpoint URL. A failure to read
- * the host's default is a warning, as in the SDKs.
- */
-async function resolveAudience(query, fetchDefault, warn) {
-    if (query.audience !== undefined) {
-        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
-    }
-    try {
-        const published = await fetchDefault();
-        if (published !== undefined) {
-            return {
-                audience: published,
-                source: 'host-metadata',
-                reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-            };
-        }
-    }
-    catch (error) {
-        warn(`Could not read the host's default audience; falling back. ${formatError(error)}`);
-    }
-    if (query.host.kind === 'account' && query.accountId !== undefined) {
-        return {
-            audience: query.accountId,
-            source: 'account-id',
-            reason: 'the account ID, the default for an account host and for a policy without audiences'
-        };
-    }
-    return {
-        audience: query.tokenEndpoint,
-        source: 'token-endpoint',
-        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
-    };
+function message(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/lib/buffer_utils.js
@@ -32530,6 +32049,13 @@ const DIAGNOSTIC_CLAIMS = [
     'environment',
     'ref'
 ];
+/** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+function isJwt(text) {
+    return JWT.test(text);
+}
+/** Latest time a JWT may name (9999-12-31T23:59:59Z): past it, no date can be shown. */
+const LAST_SECOND = 253_402_300_799;
 /** Decode (not verify) a JWT's payload for diagnostics; an undecodable token gives no claims. */
 function readClaims(jwt) {
     let payload;
@@ -32553,7 +32079,7 @@ function readClaims(jwt) {
     const iss = text(payload['iss']);
     const sub = text(payload['sub']);
     const aud = text(payload['aud']);
-    const exp = typeof payload['exp'] === 'number' ? payload['exp'] : undefined;
+    const exp = time(payload['exp']);
     return {
         ...(iss !== undefined && { iss }),
         ...(sub !== undefined && { sub }),
@@ -32561,6 +32087,786 @@ function readClaims(jwt) {
         ...(exp !== undefined && { exp }),
         shown
     };
+}
+/** A NumericDate claim that names a real time, whole seconds; anything else is not shown or used. */
+function time(value) {
+    return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LAST_SECOND
+        ? Math.floor(value)
+        : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/audience.ts
+
+/** One printable value: no white space or control character, as a policy's audience is. */
+// eslint-disable-next-line no-control-regex
+const AUDIENCE = /^[^\s\u0000-\u001f\u007f-\u009f]{1,1024}$/;
+function isAudience(value) {
+    return AUDIENCE.test(value);
+}
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
+ * published default, the account ID on an account host, the token endpoint URL. A failure to read
+ * the host's default is a warning, as in the SDKs.
+ */
+async function resolveAudience(query, fetchDefault, warn) {
+    if (query.audience !== undefined) {
+        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
+    }
+    try {
+        const published = await fetchDefault();
+        if (published !== undefined) {
+            return {
+                audience: published,
+                source: 'host-metadata',
+                reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+            };
+        }
+    }
+    catch (error) {
+        const [first, ...rest] = errorLines(error);
+        warn([`Could not read the host's default audience; falling back. ${first ?? ''}`, ...rest]);
+    }
+    if (query.host.kind === 'account' && query.accountId !== undefined) {
+        return {
+            audience: query.accountId,
+            source: 'account-id',
+            reason: 'the account ID, the default for an account host and for a policy without audiences'
+        };
+    }
+    return {
+        audience: query.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/host.ts
+
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/**
+ * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
+ * slash) and refuse anything that could send the subject token somewhere unintended.
+ */
+function parseHost(raw) {
+    const text = raw.trim();
+    const example = 'https://dbc-1234.cloud.databricks.com';
+    if (text === '') {
+        throw new InputError('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
+    }
+    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new InputError('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
+    }
+    if (url.username !== '' || url.password !== '') {
+        throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
+    }
+    if (url.hostname === '') {
+        throw new InputError('host', `has no host name: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
+    }
+    const afterAuthority = withScheme.slice(withScheme.indexOf('//') + 2);
+    if (url.pathname !== '/' || /[?#]/.test(afterAuthority)) {
+        throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
+    }
+    return {
+        url: url.origin,
+        hostname: url.hostname,
+        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
+    };
+}
+/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
+function isAccountHostname(hostname) {
+    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
+}
+/**
+ * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
+ * is only a promise: the transport connects over plain http only to addresses it resolved and found
+ * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
+ */
+function isLoopback(hostname) {
+    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
+        return true;
+    const literal = hostname.replace(/^\[(.*)\]$/, '$1');
+    return (0,external_node_net_.isIP)(literal) !== 0 && host_isLoopbackAddress(literal);
+}
+const LOOPBACK = new external_node_net_.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+function host_isLoopbackAddress(address) {
+    const family = (0,external_node_net_.isIP)(address);
+    return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+/** Echo user text in a message without control characters or unbounded length. */
+function printable(text, max = 200) {
+    // eslint-disable-next-line no-control-regex
+    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+// EXTERNAL MODULE: external "node:dns"
+var external_node_dns_ = __nccwpck_require__(610);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/http.ts
+
+
+
+
+
+/** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
+class TransportError extends Error {
+    code;
+    name = 'TransportError';
+    constructor(message, 
+    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
+    code) {
+        super(message);
+        this.code = code;
+    }
+}
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * A transport over Node's http/https. The agent comes from @actions/http-client, so `https_proxy`,
+ * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
+ * redirects are never followed and an abort really closes the socket.
+ */
+function createTransport(userAgent) {
+    const client = new lib_HttpClient(userAgent);
+    // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
+    // and only to addresses that were resolved and checked.
+    const loopbackAgent = new external_node_http_.Agent({ lookup: loopbackLookup });
+    return request => new Promise((resolve, reject) => {
+        const url = new URL(request.url);
+        const secure = url.protocol === 'https:';
+        const module = secure ? external_node_https_namespaceObject : external_node_http_;
+        const headers = { 'user-agent': userAgent, ...request.headers };
+        if (request.body !== undefined)
+            headers['content-length'] = String(Buffer.byteLength(request.body));
+        const fail = (error) => reject(toTransportError(error, request.signal));
+        if (request.signal?.aborted)
+            return fail(request.signal.reason);
+        if (!secure && !isLoopback(url.hostname))
+            return fail(notLoopback(url.hostname));
+        const req = module.request(url, {
+            method: request.method,
+            headers,
+            agent: secure ? client.getAgent(url.href) : loopbackAgent,
+            signal: request.signal
+        }, res => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                // A token response is small; a huge body is a misrouted request, not an answer.
+                if (size > MAX_BODY_BYTES) {
+                    req.destroy(new TransportError(`response body larger than ${MAX_BODY_BYTES} bytes`, 'EBODYTOOLARGE'));
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('error', fail);
+            res.on('aborted', () => fail(new Error('connection closed before the response ended')));
+            res.on('end', () => {
+                const flat = {};
+                for (const [key, value] of Object.entries(res.headers)) {
+                    flat[key] = Array.isArray(value) ? value.join(', ') : value;
+                }
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: flat,
+                    body: Buffer.concat(chunks).toString('utf8')
+                });
+            });
+        });
+        req.on('error', fail);
+        req.end(request.body);
+    });
+}
+function toTransportError(error, signal) {
+    if (error instanceof TransportError)
+        return error;
+    if (signal?.aborted) {
+        const reason = signal.reason;
+        const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
+        return new TransportError(message, 'TIMEOUT');
+    }
+    const code = error?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
+}
+function notLoopback(hostname, address) {
+    return new TransportError(`${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`, 'ENOTLOOPBACK');
+}
+/** dns.lookup, failing unless every address the name resolves to is a loopback address. */
+const loopbackLookup = (hostname, options, callback) => {
+    (0,external_node_dns_.lookup)(hostname, { ...options, all: true }, (error, addresses) => {
+        if (error)
+            return callback(error, '', 0);
+        const outside = addresses.find(a => !host_isLoopbackAddress(a.address));
+        if (outside !== undefined || addresses.length === 0) {
+            return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0);
+        }
+        if (options.all)
+            return callback(null, addresses);
+        const [first] = addresses;
+        callback(null, first.address, first.family);
+    });
+};
+
+;// CONCATENATED MODULE: ./src/retry.ts
+
+/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
+function transientStatus(status, retryAfter, body = '') {
+    // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
+    const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body);
+    if (!TRANSIENT_STATUSES.has(status) && !pending)
+        return undefined;
+    return {
+        reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
+        ...(retryAfter !== undefined && { retryAfter })
+    };
+}
+/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
+function transientNetworkCode(code) {
+    return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID|ENOTLOOPBACK/.test(code);
+}
+/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
+function retryAfterMs(header, now) {
+    if (header === undefined || header.trim() === '')
+        return undefined;
+    const text = header.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
+    const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+const realClock = {
+    now: () => Date.now(),
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+    random: () => Math.random()
+};
+/**
+ * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
+ */
+async function withRetries(what, attempt, options) {
+    const { clock, deadline, maxAttempts } = options;
+    const base = options.baseDelayMs ?? 500;
+    const cap = options.maxDelayMs ?? 8000;
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            throw deadlineError(what, n - 1);
+        try {
+            return await attempt(AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
+        }
+        catch (error) {
+            const transient = error instanceof ActionError ? error.transient : undefined;
+            if (!transient)
+                throw error;
+            const elapsed = ((clock.now() - started) / 1000).toFixed(1);
+            if (n >= maxAttempts)
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
+            const asked = retryAfterMs(transient.retryAfter, clock.now());
+            // Never earlier than the server asked. The jitter on top grows from the larger of the base and
+            // Retry-After, so that a herd refused in the same second does not come back in the same second.
+            const unit = Math.max(base, asked ?? 0);
+            const wait = Math.round((asked ?? 0) + clock.random() * Math.min(cap, unit * 2 ** (n - 1)));
+            if (clock.now() + wait >= deadline) {
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
+            }
+            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`);
+            await clock.sleep(wait);
+        }
+    }
+}
+function annotate(error, line) {
+    return new ActionError(error.code, error.message, {
+        ...error.details,
+        context: [...(error.details.context ?? []), line]
+    });
+}
+function deadlineError(what, attempts) {
+    return new ActionError('deadline-exceeded', `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`, {
+        cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
+        fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
+    });
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+
+
+
+/** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
+function describeTransportFailure(what, origin, error) {
+    if (error instanceof ActionError)
+        return error;
+    const code = error instanceof TransportError ? error.code : 'ENETWORK';
+    const message = error instanceof Error ? error.message : String(error);
+    return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
+        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
+        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
+        ...(transientNetworkCode(code) && {
+            transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
+        })
+    });
+}
+const CAUSES = {
+    ENOTFOUND: 'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
+    EAI_AGAIN: 'DNS did not answer in time.',
+    ECONNREFUSED: 'Nothing listens at that address and port.',
+    ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
+    TIMEOUT: 'The server did not answer in time.',
+    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+    SELF_SIGNED_CERT_IN_CHAIN: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
+    ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
+};
+/** A redirect is refused: following it would send the subject token to another URL. */
+function redirectRefused(what, status, location) {
+    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`, {
+        cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
+        fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
+    });
+}
+/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
+async function send(what, transport, request) {
+    try {
+        return await transport(request);
+    }
+    catch (error) {
+        throw describeTransportFailure(what, new URL(request.url).origin, error);
+    }
+}
+/** A body parsed as JSON, or undefined when it is not JSON. */
+function parseJson(body) {
+    try {
+        return JSON.parse(body);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The value when it is a JSON object: not an array, not null. */
+function asRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/databricks.ts
+
+
+
+
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+/** The OAuth token endpoint: per workspace, or per account on the account console. */
+function tokenEndpoint(host, accountId) {
+    if (host.kind === 'account') {
+        if (accountId === undefined)
+            throw new Error('an account host needs an account ID');
+        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
+    }
+    return `${host.url}/oidc/v1/token`;
+}
+function hostMetadataUrl(host) {
+    return `${host.url}/.well-known/databricks-config`;
+}
+/**
+ * The host's published default federation audience, as the Databricks SDKs read it.
+ * Resolves to undefined when the host publishes none; rejects with an ActionError on failure.
+ */
+async function fetchDefaultAudience(host, transport, signal) {
+    const url = hostMetadataUrl(host);
+    const what = 'Reading the host metadata';
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status === 404)
+        return undefined;
+    if (response.status >= 300 && response.status < 400)
+        throw redirectRefused(what, response.status, response.headers['location']);
+    if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after']);
+        throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${excerpt(response.body)}`],
+            ...(transient && { transient })
+        });
+    }
+    const metadata = asRecord(parseJson(response.body));
+    if (metadata === undefined) {
+        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${excerpt(response.body)}`] });
+    }
+    const audiences = metadata['token_federation_default_oidc_audiences'];
+    const first = Array.isArray(audiences) ? audiences[0] : undefined;
+    if (typeof first !== 'string' || first.trim() === '')
+        return undefined;
+    // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+    if (!isAudience(first.trim())) {
+        throw new ActionError('exchange-invalid-response', `${what} failed: its default audience is not one printable value without spaces.`, {
+            cause: 'The host or a proxy in front of it answered with a malformed document.',
+            fix: "Set the audience input to the audience in your federation policy; it takes precedence over the host's default."
+        });
+    }
+    return first.trim();
+}
+/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
+function exchangeForm(request) {
+    const form = new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: request.subjectToken,
+        subject_token_type: JWT_TOKEN_TYPE,
+        scope: request.scopes.join(' ')
+    });
+    if (request.clientId !== undefined)
+        form.set('client_id', request.clientId);
+    return form.toString();
+}
+/** Databricks answered the exchange with something other than a token. */
+class ExchangeRejection extends Error {
+    status;
+    error;
+    location;
+    retryAfter;
+    name = 'ExchangeRejection';
+    constructor(status, error, location, retryAfter) {
+        super(`HTTP ${status}`);
+        this.status = status;
+        this.error = error;
+        this.location = location;
+        this.retryAfter = retryAfter;
+    }
+}
+/**
+ * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
+ * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
+ * with ActionError otherwise.
+ */
+async function exchangeToken(request, transport, mask, signal) {
+    const response = await send('Exchanging the token at Databricks', transport, {
+        method: 'POST',
+        url: request.endpoint,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: exchangeForm(request),
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
+    }
+    return parseTokenResponse(response.body, mask);
+}
+/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** RFC 6749 §3.3 scope tokens, space-separated. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
+const MAX_EXPIRES_IN_S = 86_400;
+/**
+ * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
+ * every field is validated before anything can be written: the token's characters, the type, the
+ * scope and the lifetime.
+ */
+function parseTokenResponse(body, mask) {
+    const json = parseJson(body);
+    const record = asRecord(json);
+    const accessToken = record?.['access_token'];
+    if (typeof accessToken === 'string' && accessToken !== '')
+        mask(accessToken);
+    const invalid = (problem) => new ActionError('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
+        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
+        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
+    });
+    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
+    if (json === undefined)
+        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
+    if (record === undefined)
+        throw invalid('the body is not a JSON object');
+    if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
+        throw invalid("without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)");
+    const rawType = record['token_type'];
+    const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
+    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
+        throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
+    const scope = record['scope'];
+    if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+        throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
+    const expiresIn = lifetime(record['expires_in']);
+    if (expiresIn === null)
+        throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
+    return {
+        accessToken,
+        tokenType,
+        ...(scope !== undefined && { scope }),
+        ...(expiresIn !== undefined && { expiresIn })
+    };
+}
+/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
+function lifetime(value) {
+    if (value === undefined || value === null)
+        return undefined;
+    const seconds = typeof value === 'number'
+        ? Math.floor(value)
+        : typeof value === 'string' && /^\d{1,10}$/.test(value)
+            ? Number(value)
+            : NaN;
+    return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
+}
+/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
+function parseErrorBody(body) {
+    const record = asRecord(parseJson(body));
+    if (record !== undefined) {
+        for (const [codeKey, textKey] of [
+            ['error', 'error_description'],
+            ['errorCode', 'errorSummary'],
+            ['error_code', 'message']
+        ]) {
+            const code = stringish(record[codeKey]);
+            const text = stringish(record[textKey]);
+            if (code !== undefined || text !== undefined) {
+                return {
+                    ...(code !== undefined && { error: printable(code, 100) }),
+                    ...(text !== undefined && { description: printable(text, 500) })
+                };
+            }
+        }
+    }
+    return body.trim() === '' ? { excerpt: '(empty body)' } : { excerpt: excerpt(body) };
+}
+function stringish(value) {
+    if (typeof value === 'string' && value !== '')
+        return value;
+    if (typeof value === 'number')
+        return String(value);
+    return undefined;
+}
+/** A short, single-line, tag-free excerpt of a body for an error message. */
+function excerpt(body, max = 300) {
+    const text = body
+        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    if (text === '')
+        return '(empty body)';
+    return JSON.stringify(printable(text, max));
+}
+function describeError(error) {
+    if (error.error !== undefined || error.description !== undefined) {
+        return [error.error, error.description].filter(Boolean).join(': ');
+    }
+    return `body ${error.excerpt ?? '(empty body)'}`;
+}
+
+;// CONCATENATED MODULE: ./src/github-oidc.ts
+
+
+
+
+
+/**
+ * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
+ * say exactly what to add.
+ */
+function readOidcEnv(env) {
+    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
+    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
+    if (requestUrl === '' || requestToken === '') {
+        const missing = [
+            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+        ].filter(Boolean);
+        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
+            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
+            fix: [
+                'Add to the job (or workflow):',
+                '  permissions:',
+                '    id-token: write',
+                '    contents: read',
+                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+            ]
+        });
+    }
+    try {
+        new URL(requestUrl);
+    }
+    catch {
+        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
+            cause: 'The variable was overwritten in the workflow or runner environment.',
+            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+        });
+    }
+    return { requestUrl, requestToken };
+}
+/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
+function idTokenUrl(requestUrl, audience) {
+    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+    const separator = requestUrl.includes('?') ? '&' : '?';
+    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
+}
+/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
+async function requestIdToken(env, audience, transport, signal) {
+    const url = idTokenUrl(env.requestUrl, audience);
+    const what = 'Requesting the GitHub OIDC token';
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
+        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${excerpt(response.body)}`],
+            cause: transient
+                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+                : response.status === 401 || response.status === 403
+                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+                    : 'An unexpected answer from GitHub’s token service.',
+            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+            ...(transient && { transient })
+        });
+    }
+    const value = asRecord(parseJson(response.body))?.['value'];
+    if (typeof value !== 'string' || !isJwt(value)) {
+        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
+            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
+            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
+        });
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EXPORT_MODES = ['token', 'oidc', 'none'];
+const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
+function parseInputs(raw) {
+    const host = parseHost(raw.host);
+    const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
+    const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
+    if (host.kind === 'account' && accountId === undefined) {
+        throw new InputError('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
+    }
+    const audience = raw.audience.trim();
+    if (audience !== '' && !isAudience(audience)) {
+        throw new InputError('audience', `must be a single printable value without spaces, at most 1024 characters: '${printable(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
+    }
+    // An empty value (say, an unset repository variable) means the default, as for export-env.
+    const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
+    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+    if (badScope !== undefined) {
+        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3).");
+    }
+    const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim();
+    if (!EXPORT_MODES.includes(exportEnv)) {
+        throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing.");
+    }
+    const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
+    const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
+    const verify = booleanInput('verify', raw.verify, false);
+    const summary = booleanInput('summary', raw.summary, true);
+    // The token itself is never echoed: it is a secret even when malformed.
+    const subjectToken = raw.subjectToken.trim();
+    if (subjectToken !== '' && !isJwt(subjectToken)) {
+        throw new InputError('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
+    }
+    const configProfile = raw.configProfile.trim();
+    if (configProfile !== '' && !PROFILE.test(configProfile)) {
+        throw new InputError('config-profile', `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
+    }
+    // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
+    for (const [input, wanted, purpose] of [
+        ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
+        ['config-profile', configProfile !== '', 'config-profile']
+    ]) {
+        if (!wanted)
+            continue;
+        if (clientId === undefined) {
+            throw new InputError('client-id', `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`, `Set client-id to the service principal's application ID, or use export-env: token.`);
+        }
+        if (subjectToken !== '') {
+            throw new InputError(input, `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`, `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`);
+        }
+    }
+    return {
+        host,
+        ...(accountId !== undefined && { accountId }),
+        ...(clientId !== undefined && { clientId }),
+        ...(audience !== '' && { audience }),
+        scopes,
+        exportEnv: exportEnv,
+        retryMaxAttempts,
+        timeoutSeconds,
+        verify,
+        summary,
+        ...(subjectToken !== '' && { subjectToken }),
+        ...(configProfile !== '' && { configProfile })
+    };
+}
+function optionalUuid(input, raw, what) {
+    const value = raw.trim();
+    if (value === '')
+        return undefined;
+    if (!UUID.test(value)) {
+        throw new InputError(input, `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
+    }
+    return value;
+}
+function boundedNumber(input, raw, fallback, min, max, integer) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    const value = Number(text);
+    const kind = integer ? 'a whole number' : 'a number';
+    if (!/^\d+(\.\d+)?$/.test(text) ||
+        !Number.isFinite(value) ||
+        (integer && !Number.isInteger(value)) ||
+        value < min ||
+        value > max) {
+        throw new InputError(input, `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
+    }
+    return value;
+}
+/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
+function booleanInput(input, raw, fallback) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new InputError(input, `is '${printable(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/diagnose.ts
@@ -32666,6 +32972,7 @@ function rejectionHint(rejection, ctx) {
 
 
 
+
 function scimMeUrl(host) {
     return `${host.url}/api/2.0/preview/scim/v2/Me`;
 }
@@ -32696,8 +33003,12 @@ async function fetchIdentity(host, token, transport, signal) {
     }
     const body = asRecord(parseJson(response.body));
     const userName = body?.['userName'];
-    if (typeof userName !== 'string' || userName === '') {
-        throw new ActionError('verify-failed', `${what} failed: the answer has no userName.`, {
+    // userName becomes an output: one line of printable text, or nothing.
+    if (typeof userName !== 'string' ||
+        userName === '' ||
+        userName.length > 512 ||
+        hasControl(userName)) {
+        throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
             cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
             fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
         });
@@ -32754,7 +33065,7 @@ async function login(inputs, oidc, deps) {
             ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
         }, 
         // The metadata only picks a default, so it gets a quarter of the time, not all of it.
-        () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), message => log.warning(message));
+        () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), lines => log.warning(lines));
         requestJwt = async () => {
             const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, audience.audience, transport, signal));
             mask(jwt);
@@ -32793,10 +33104,11 @@ async function login(inputs, oidc, deps) {
         }
     });
     const now = clock.now();
-    // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing.
+    // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing, kept
+    // between now and the longest lifetime an answer may claim.
     const expiresAt = token.expiresIn !== undefined
         ? now + token.expiresIn * 1000
-        : (subject.claims.exp ?? now / 1000) * 1000;
+        : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000);
     let identity;
     if (inputs.verify && inputs.host.kind === 'account') {
         log.info('verify: skipped: the account console has no SCIM Me endpoint to ask.');
@@ -32816,6 +33128,7 @@ async function login(inputs, oidc, deps) {
 }
 
 ;// CONCATENATED MODULE: ./src/publish.ts
+
 /** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
 const SHORT_LIVED_MS = 10 * 60 * 1000;
 function isoSeconds(ms) {
@@ -32832,8 +33145,9 @@ function publication(inputs, result, now) {
         'expires-in': String(expiresIn),
         'expires-at': isoSeconds(result.expiresAt),
         host: inputs.host.url,
-        audience: result.audience.audience,
-        subject: result.claims.sub ?? ''
+        // From a JWT: a control character in a claim is shown escaped, never written as is.
+        audience: escapeControl(result.audience.audience),
+        subject: escapeControl(result.claims.sub ?? '')
     };
     if (result.identity)
         outputs['user-name'] = result.identity.userName;
@@ -32880,42 +33194,50 @@ function expiryNotice(inputs, result, now) {
 ;// CONCATENATED MODULE: ./src/summary.ts
 
 
+
 const summary_EXPORT_MODES = {
     token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
     oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
     none: 'none: outputs only'
 };
-/** The job summary: what was logged in where, as whom, until when. Holds no secret. */
+/**
+ * The job summary: what was logged in where, as whom, until when. Holds no secret. Values from a
+ * server or a JWT are shown as code spans, so no markdown or HTML in them is interpreted.
+ */
 function summaryMarkdown(inputs, result) {
+    const text = markdownText;
+    const code = markdownCode;
     const rows = [
         [
             'Host',
-            `${inputs.host.url} (${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`
+            `${code(inputs.host.url)} ${text(`(${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`)}`
         ],
-        ['Federation policy', policyDescription(inputs.clientId).replace(/ \(.*\)$/, '')],
-        ['Audience', `${result.audience.audience} (${result.audience.reason})`],
-        ['GitHub token subject', result.claims.sub ?? '(none)'],
-        ['Token expires', isoSeconds(result.expiresAt)],
-        ['Export', summary_EXPORT_MODES[inputs.exportEnv]],
+        ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
+        ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
+        [
+            'GitHub token subject',
+            result.claims.sub !== undefined ? code(result.claims.sub) : text('(none)')
+        ],
+        ['Token expires', text(isoSeconds(result.expiresAt))],
+        ['Export', text(summary_EXPORT_MODES[inputs.exportEnv])],
         ...(inputs.configProfile !== undefined
-            ? [['Config profile', inputs.configProfile]]
+            ? [['Config profile', code(inputs.configProfile)]]
             : []),
         [
             'Identity',
             result.identity
-                ? `${result.identity.displayName ?? result.identity.userName} (${result.identity.userName}), verified with SCIM Me`
-                : inputs.verify && inputs.host.kind === 'account'
+                ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
+                : text(inputs.verify && inputs.host.kind === 'account'
                     ? 'not verified: the account console has no SCIM Me'
-                    : 'not verified (set verify: true)'
+                    : 'not verified (set verify: true)')
         ]
     ];
-    const cell = (text) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
     return [
         '### Databricks login',
         '',
         '| | |',
         '|---|---|',
-        ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`),
+        ...rows.map(([name, value]) => `| ${name} | ${value} |`),
         ''
     ].join('\n');
 }
@@ -32931,14 +33253,18 @@ function summaryMarkdown(inputs, result) {
 
 
 
+
 const USER_AGENT = 'databricks-oidc-login/0.1.0';
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
 async function run(env = process.env) {
-    const secrets = new Set();
+    const secrets = new Secrets();
     const mask = (secret) => {
         secrets.add(secret);
         core_setSecret(secret);
     };
+    // Every line the step prints goes through logText: secrets out, nothing that steers the runner.
+    const say = (emit) => (text) => emit(logText(text, secrets));
+    const log = { info: say(info), warning: say(warning), debug: say(core_debug) };
     try {
         const raw = readRawInputs();
         // A subject token is a secret from the moment it is read, valid or not.
@@ -32948,21 +33274,28 @@ async function run(env = process.env) {
         const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
         if (oidc)
             mask(oidc.requestToken);
-        const log = { info: info, warning: warning, debug: core_debug };
         const result = await login(inputs, oidc, {
             transport: createTransport(USER_AGENT),
             log,
             mask,
             clock: realClock
         });
-        // The profile first: if it can't be written, the step fails having exported nothing.
-        if (inputs.configProfile !== undefined) {
-            const path = configFilePath(env);
-            writeProfile(path, inputs.configProfile, profileFields(inputs, result));
-            info(`Wrote profile [${inputs.configProfile}] to ${path}: use it with databricks --profile ${inputs.configProfile}.`);
-        }
+        // Everything to be written is composed and checked before the first write, so a step that
+        // fails has written nothing.
         const now = realClock.now();
         const { outputs, env: exported } = publication(inputs, result, now);
+        const profile = inputs.configProfile !== undefined
+            ? {
+                name: inputs.configProfile,
+                path: configFilePath(env),
+                fields: profileFields(inputs, result)
+            }
+            : undefined;
+        // The profile first: if it can't be written, the step fails having exported nothing.
+        if (profile) {
+            await writeProfile(profile.path, profile.name, profile.fields);
+            log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}.`);
+        }
         try {
             for (const [name, value] of Object.entries(outputs))
                 setOutput(name, value);
@@ -32975,26 +33308,26 @@ async function run(env = process.env) {
                 fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
             });
         }
-        info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
+        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
         if (Object.keys(exported).length > 0)
-            info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
+            log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
         const notice = expiryNotice(inputs, result, now);
         if (notice)
-            core_notice(notice);
+            say(core_notice)(notice);
         if (inputs.summary)
-            await writeSummary(summaryMarkdown(inputs, result));
+            await writeSummary(summaryMarkdown(inputs, result), log);
     }
     catch (error) {
-        setFailed(redact(formatError(error), secrets));
+        setFailed(logText(errorLines(error), secrets));
     }
 }
 /** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
-async function writeSummary(markdown) {
+async function writeSummary(markdown, log) {
     try {
         await summary.addRaw(markdown).write();
     }
     catch (error) {
-        warning(`The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`);
+        log.warning(`The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`);
     }
 }
 function readRawInputs() {
@@ -33087,7 +33420,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto"
 
 /***/ }),
 
-/***/ 5434:
+/***/ 3053:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");

@@ -1,8 +1,16 @@
-import { formatError } from './errors.js'
+import { errorLines } from './errors.js'
 import type { Host } from './host.js'
 
 export type AudienceSource =
   'input' | 'host-metadata' | 'account-id' | 'token-endpoint' | 'subject-token'
+
+/** One printable value: no white space or control character, as a policy's audience is. */
+// eslint-disable-next-line no-control-regex
+const AUDIENCE = /^[^\s\u0000-\u001f\u007f-\u009f]{1,1024}$/
+
+export function isAudience(value: string): boolean {
+  return AUDIENCE.test(value)
+}
 
 export interface AudienceChoice {
   readonly audience: string
@@ -26,7 +34,7 @@ export interface AudienceQuery {
 export async function resolveAudience(
   query: AudienceQuery,
   fetchDefault: () => Promise<string | undefined>,
-  warn: (message: string) => void
+  warn: (lines: readonly string[]) => void
 ): Promise<AudienceChoice> {
   if (query.audience !== undefined) {
     return { audience: query.audience, source: 'input', reason: "from the 'audience' input" }
@@ -41,7 +49,8 @@ export async function resolveAudience(
       }
     }
   } catch (error) {
-    warn(`Could not read the host's default audience; falling back. ${formatError(error)}`)
+    const [first, ...rest] = errorLines(error)
+    warn([`Could not read the host's default audience; falling back. ${first ?? ''}`, ...rest])
   }
   if (query.host.kind === 'account' && query.accountId !== undefined) {
     return {

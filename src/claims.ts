@@ -10,6 +10,16 @@ export const DIAGNOSTIC_CLAIMS = [
   'ref'
 ] as const
 
+/** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+export function isJwt(text: string): boolean {
+  return JWT.test(text)
+}
+
+/** Latest time a JWT may name (9999-12-31T23:59:59Z): past it, no date can be shown. */
+const LAST_SECOND = 253_402_300_799
+
 export interface TokenClaims {
   readonly iss?: string
   readonly sub?: string
@@ -40,7 +50,7 @@ export function readClaims(jwt: string): TokenClaims {
   const iss = text(payload['iss'])
   const sub = text(payload['sub'])
   const aud = text(payload['aud'])
-  const exp = typeof payload['exp'] === 'number' ? payload['exp'] : undefined
+  const exp = time(payload['exp'])
   return {
     ...(iss !== undefined && { iss }),
     ...(sub !== undefined && { sub }),
@@ -48,4 +58,11 @@ export function readClaims(jwt: string): TokenClaims {
     ...(exp !== undefined && { exp }),
     shown
   }
+}
+
+/** A NumericDate claim that names a real time, whole seconds; anything else is not shown or used. */
+function time(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LAST_SECOND
+    ? Math.floor(value)
+    : undefined
 }

@@ -1,3 +1,4 @@
+import { isAudience } from './audience.js'
 import { ActionError } from './errors.js'
 import type { Host } from './host.js'
 import { printable } from './host.js'
@@ -59,7 +60,19 @@ export async function fetchDefaultAudience(
   }
   const audiences = metadata['token_federation_default_oidc_audiences']
   const first: unknown = Array.isArray(audiences) ? audiences[0] : undefined
-  return typeof first === 'string' && first.trim() !== '' ? first.trim() : undefined
+  if (typeof first !== 'string' || first.trim() === '') return undefined
+  // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+  if (!isAudience(first.trim())) {
+    throw new ActionError(
+      'exchange-invalid-response',
+      `${what} failed: its default audience is not one printable value without spaces.`,
+      {
+        cause: 'The host or a proxy in front of it answered with a malformed document.',
+        fix: "Set the audience input to the audience in your federation policy; it takes precedence over the host's default."
+      }
+    )
+  }
+  return first.trim()
 }
 
 export interface ExchangeRequest {
@@ -132,7 +145,18 @@ export async function exchangeToken(
   return parseTokenResponse(response.body, mask)
 }
 
-/** Parse a 200 answer of the token endpoint; the token is masked before any check can fail. */
+/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+/** RFC 6749 §3.3 scope tokens, space-separated. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/
+/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
+export const MAX_EXPIRES_IN_S = 86_400
+
+/**
+ * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
+ * every field is validated before anything can be written: the token's characters, the type, the
+ * scope and the lifetime.
+ */
 export function parseTokenResponse(body: string, mask: (secret: string) => void): DatabricksToken {
   const json = parseJson(body)
   const record = asRecord(json)
@@ -151,30 +175,42 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
   // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
   if (json === undefined) throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`)
   if (record === undefined) throw invalid('the body is not a JSON object')
-  if (typeof accessToken !== 'string' || accessToken.trim() === '' || /\s/.test(accessToken))
-    throw invalid("without a usable 'access_token'")
-  const tokenType =
-    typeof record['token_type'] === 'string' && record['token_type'] !== ''
-      ? record['token_type']
-      : 'Bearer'
-  if (tokenType.toLowerCase() !== 'bearer')
-    throw invalid(`with token_type '${printable(tokenType, 40)}', expected Bearer`)
-  const scope = typeof record['scope'] === 'string' ? record['scope'] : undefined
-  const rawExpiry = record['expires_in']
-  const expiresIn =
-    typeof rawExpiry === 'number'
-      ? rawExpiry
-      : typeof rawExpiry === 'string'
-        ? Number(rawExpiry)
-        : undefined
+  if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
+    throw invalid(
+      "without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)"
+    )
+  const rawType = record['token_type']
+  const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType
+  if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
+    throw invalid(
+      `with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`
+    )
+  const scope = record['scope']
+  if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+    throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)")
+  const expiresIn = lifetime(record['expires_in'])
+  if (expiresIn === null)
+    throw invalid(
+      `with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`
+    )
   return {
     accessToken,
     tokenType,
     ...(scope !== undefined && { scope }),
-    ...(expiresIn !== undefined &&
-      Number.isFinite(expiresIn) &&
-      expiresIn > 0 && { expiresIn: Math.floor(expiresIn) })
+    ...(expiresIn !== undefined && { expiresIn })
   }
+}
+
+/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
+function lifetime(value: unknown): number | undefined | null {
+  if (value === undefined || value === null) return undefined
+  const seconds =
+    typeof value === 'number'
+      ? Math.floor(value)
+      : typeof value === 'string' && /^\d{1,10}$/.test(value)
+        ? Number(value)
+        : NaN
+  return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null
 }
 
 export interface DatabricksError {

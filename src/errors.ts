@@ -26,8 +26,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 export interface ErrorDetails {
   /** Why this most likely happened. */
   readonly cause?: string
-  /** What the user can do about it. */
-  readonly fix?: string
+  /** What the user can do about it; further lines follow the first (a YAML snippet, say). */
+  readonly fix?: string | readonly string[]
   /** Context lines (endpoint, claims, …); never secrets. */
   readonly context?: readonly string[]
   /** Set when the same request may well succeed if repeated. */
@@ -61,24 +61,28 @@ export class InputError extends ActionError {
   }
 }
 
-/** The text a user sees in the log for an error: one read gives what, why and how to fix. */
-export function formatError(error: unknown): string {
+/**
+ * The lines a user sees in the log for an error: one read gives what, why and how to fix. Each
+ * element is one line; the log escapes any line break inside one.
+ */
+export function errorLines(error: unknown): string[] {
   if (!(error instanceof ActionError)) {
     const text = error instanceof Error ? error.message : String(error)
-    return `Unexpected error: ${text}\nFix: This is a bug in the action; please report it with this log.`
+    return [
+      `Unexpected error: ${text}`,
+      'Fix: This is a bug in the action; please report it with this log.'
+    ]
   }
   const lines = [`${error.message} [${error.code}]`]
   for (const line of error.details.context ?? []) lines.push(`  ${line}`)
   if (error.details.cause) lines.push(`Likely cause: ${error.details.cause}`)
-  if (error.details.fix) lines.push(`Fix: ${error.details.fix}`)
-  return lines.join('\n')
+  const [fix, ...more] =
+    typeof error.details.fix === 'string' ? [error.details.fix] : (error.details.fix ?? [])
+  if (fix !== undefined) lines.push(`Fix: ${fix}`, ...more)
+  return lines
 }
 
-/** Replace every known secret in a text, so no error path can print one. */
-export function redact(text: string, secrets: Iterable<string>): string {
-  let out = text
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('***')
-  }
-  return out
+/** The same lines as one text, for tests and for reading. */
+export function formatError(error: unknown): string {
+  return errorLines(error).join('\n')
 }

@@ -1,3 +1,4 @@
+import { isJwt } from './claims.js'
 import { ActionError } from './errors.js'
 import { excerpt } from './databricks.js'
 import type { Transport } from './http.js'
@@ -28,7 +29,13 @@ export function readOidcEnv(env: Readonly<Record<string, string | undefined>>): 
       {
         cause:
           "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-        fix: 'Add to the job (or workflow):\n  permissions:\n    id-token: write\n    contents: read\nPull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+        fix: [
+          'Add to the job (or workflow):',
+          '  permissions:',
+          '    id-token: write',
+          '    contents: read',
+          'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+        ]
       }
     )
   }
@@ -88,7 +95,7 @@ export async function requestIdToken(
   }
 
   const value = asRecord(parseJson(response.body))?.['value']
-  if (typeof value !== 'string' || value.split('.').length !== 3) {
+  if (typeof value !== 'string' || !isJwt(value)) {
     throw new ActionError(
       'github-oidc-invalid-response',
       `${what} returned no token (HTTP 200 without a JWT in 'value').`,

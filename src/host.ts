@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net'
 import { InputError } from './errors.js'
 
 export type HostKind = 'workspace' | 'account'
@@ -84,11 +85,25 @@ export function isAccountHostname(hostname: string): boolean {
   return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.')
 }
 
-/** 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. */
+/**
+ * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
+ * is only a promise: the transport connects over plain http only to addresses it resolved and found
+ * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
+ */
 export function isLoopback(hostname: string): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true
-  if (hostname === '[::1]') return true
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  const literal = hostname.replace(/^\[(.*)\]$/, '$1')
+  return isIP(literal) !== 0 && isLoopbackAddress(literal)
+}
+
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+
+/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address)
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6')
 }
 
 /** Echo user text in a message without control characters or unbounded length. */

@@ -1,6 +1,9 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import * as http from 'node:http'
 import * as https from 'node:https'
+import type { LookupFunction } from 'node:net'
 import { HttpClient } from '@actions/http-client'
+import { isLoopback, isLoopbackAddress } from './host.js'
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST'
@@ -40,25 +43,27 @@ const MAX_BODY_BYTES = 1024 * 1024
  * redirects are never followed and an abort really closes the socket.
  */
 export function createTransport(userAgent: string): Transport {
-  // One client per scheme: a client caches the first direct agent it makes, http or https.
-  const clients = { 'http:': new HttpClient(userAgent), 'https:': new HttpClient(userAgent) }
+  const client = new HttpClient(userAgent)
+  // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
+  // and only to addresses that were resolved and checked.
+  const loopbackAgent = new http.Agent({ lookup: loopbackLookup })
   return request =>
     new Promise<HttpResponse>((resolve, reject) => {
       const url = new URL(request.url)
-      const module = url.protocol === 'https:' ? https : http
+      const secure = url.protocol === 'https:'
+      const module = secure ? https : http
       const headers: Record<string, string> = { 'user-agent': userAgent, ...request.headers }
       if (request.body !== undefined)
         headers['content-length'] = String(Buffer.byteLength(request.body))
       const fail = (error: unknown): void => reject(toTransportError(error, request.signal))
       if (request.signal?.aborted) return fail(request.signal.reason)
+      if (!secure && !isLoopback(url.hostname)) return fail(notLoopback(url.hostname))
       const req = module.request(
         url,
         {
           method: request.method,
           headers,
-          agent: (url.protocol === 'https:' ? clients['https:'] : clients['http:']).getAgent(
-            url.href
-          ),
+          agent: secure ? client.getAgent(url.href) : loopbackAgent,
           signal: request.signal
         },
         res => {
@@ -109,4 +114,26 @@ function toTransportError(error: unknown, signal: AbortSignal | undefined): Tran
   const code = (error as { code?: unknown })?.code
   const message = error instanceof Error ? error.message : String(error)
   return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK')
+}
+
+function notLoopback(hostname: string, address?: string): TransportError {
+  return new TransportError(
+    `${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`,
+    'ENOTLOOPBACK'
+  )
+}
+
+/** dns.lookup, failing unless every address the name resolves to is a loopback address. */
+const loopbackLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    if (error) return callback(error, '', 0)
+    const outside = addresses.find(a => !isLoopbackAddress(a.address))
+    if (outside !== undefined || addresses.length === 0) {
+      return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0)
+    }
+    if (options.all)
+      return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
+    const [first] = addresses as [LookupAddress]
+    callback(null, first.address, first.family)
+  })
 }

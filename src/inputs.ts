@@ -1,3 +1,5 @@
+import { isAudience } from './audience.js'
+import { isJwt } from './claims.js'
 import { InputError } from './errors.js'
 import { parseHost, printable, type Host } from './host.js'
 
@@ -43,7 +45,6 @@ export interface Inputs {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'none']
-const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/
 
 export function parseInputs(raw: RawInputs): Inputs {
@@ -62,10 +63,10 @@ export function parseInputs(raw: RawInputs): Inputs {
     )
   }
   const audience = raw.audience.trim()
-  if (/\s/.test(audience)) {
+  if (audience !== '' && !isAudience(audience)) {
     throw new InputError(
       'audience',
-      `must be a single value without spaces: '${printable(audience)}'.`,
+      `must be a single printable value without spaces, at most 1024 characters: '${printable(audience)}'.`,
       'Set it to the audience in your federation policy, or leave it empty for the default.'
     )
   }
@@ -93,7 +94,7 @@ export function parseInputs(raw: RawInputs): Inputs {
   const summary = booleanInput('summary', raw.summary, true)
   // The token itself is never echoed: it is a secret even when malformed.
   const subjectToken = raw.subjectToken.trim()
-  if (subjectToken !== '' && !JWT.test(subjectToken)) {
+  if (subjectToken !== '' && !isJwt(subjectToken)) {
     throw new InputError(
       'subject-token',
       'is not a JWT (three base64url parts separated by dots).',

@@ -4,6 +4,7 @@ import {
   exchangeToken,
   ExchangeRejection,
   fetchDefaultAudience,
+  MAX_EXPIRES_IN_S,
   tokenEndpoint,
   type DatabricksToken
 } from './databricks.js'
@@ -14,10 +15,13 @@ import { fetchIdentity, type Identity } from './identity.js'
 import type { Inputs } from './inputs.js'
 import { withRetries, type Clock } from './retry.js'
 
+/** One line, or several. The logger makes every line safe to print, whatever it holds. */
+export type LogText = string | readonly string[]
+
 export interface Logger {
-  info(message: string): void
-  warning(message: string): void
-  debug(message: string): void
+  info(text: LogText): void
+  warning(text: LogText): void
+  debug(text: LogText): void
 }
 
 export interface LoginDeps {
@@ -97,7 +101,7 @@ export async function login(
           signal => fetchDefaultAudience(inputs.host, transport, signal),
           started + inputs.timeoutSeconds * 250
         ),
-      message => log.warning(message)
+      lines => log.warning(lines)
     )
     requestJwt = async () => {
       const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
@@ -151,11 +155,12 @@ export async function login(
     }
   })
   const now = clock.now()
-  // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing.
+  // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing, kept
+  // between now and the longest lifetime an answer may claim.
   const expiresAt =
     token.expiresIn !== undefined
       ? now + token.expiresIn * 1000
-      : (subject.claims.exp ?? now / 1000) * 1000
+      : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000)
 
   let identity: Identity | undefined
   if (inputs.verify && inputs.host.kind === 'account') {

@@ -1,23 +1,30 @@
 import * as core from '@actions/core'
 import { configFilePath, writeProfile } from './config-file.js'
-import { ActionError, formatError, redact } from './errors.js'
+import { ActionError, errorLines } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
 import { parseInputs, type RawInputs } from './inputs.js'
-import { login, type Logger } from './login.js'
+import { login, type Logger, type LogText } from './login.js'
 import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
+import { logText, Secrets } from './safe-text.js'
 import { summaryMarkdown } from './summary.js'
 
 export const USER_AGENT = 'databricks-oidc-login/0.1.0'
 
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const secrets = new Set<string>()
+  const secrets = new Secrets()
   const mask = (secret: string): void => {
     secrets.add(secret)
     core.setSecret(secret)
   }
+  // Every line the step prints goes through logText: secrets out, nothing that steers the runner.
+  const say =
+    (emit: (text: string) => void) =>
+    (text: LogText): void =>
+      emit(logText(text, secrets))
+  const log: Logger = { info: say(core.info), warning: say(core.warning), debug: say(core.debug) }
   try {
     const raw = readRawInputs()
     // A subject token is a secret from the moment it is read, valid or not.
@@ -26,7 +33,6 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
     if (oidc) mask(oidc.requestToken)
 
-    const log: Logger = { info: core.info, warning: core.warning, debug: core.debug }
     const result = await login(inputs, oidc, {
       transport: createTransport(USER_AGENT),
       log,
@@ -34,16 +40,25 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       clock: realClock
     })
 
-    // The profile first: if it can't be written, the step fails having exported nothing.
-    if (inputs.configProfile !== undefined) {
-      const path = configFilePath(env)
-      writeProfile(path, inputs.configProfile, profileFields(inputs, result))
-      core.info(
-        `Wrote profile [${inputs.configProfile}] to ${path}: use it with databricks --profile ${inputs.configProfile}.`
-      )
-    }
+    // Everything to be written is composed and checked before the first write, so a step that
+    // fails has written nothing.
     const now = realClock.now()
     const { outputs, env: exported } = publication(inputs, result, now)
+    const profile =
+      inputs.configProfile !== undefined
+        ? {
+            name: inputs.configProfile,
+            path: configFilePath(env),
+            fields: profileFields(inputs, result)
+          }
+        : undefined
+    // The profile first: if it can't be written, the step fails having exported nothing.
+    if (profile) {
+      await writeProfile(profile.path, profile.name, profile.fields)
+      log.info(
+        `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}.`
+      )
+    }
     try {
       for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
       for (const [name, value] of Object.entries(exported)) core.exportVariable(name, value)
@@ -57,26 +72,26 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         }
       )
     }
-    core.info(
+    log.info(
       `Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
     )
     if (Object.keys(exported).length > 0)
-      core.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`)
+      log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`)
 
     const notice = expiryNotice(inputs, result, now)
-    if (notice) core.notice(notice)
-    if (inputs.summary) await writeSummary(summaryMarkdown(inputs, result))
+    if (notice) say(core.notice)(notice)
+    if (inputs.summary) await writeSummary(summaryMarkdown(inputs, result), log)
   } catch (error) {
-    core.setFailed(redact(formatError(error), secrets))
+    core.setFailed(logText(errorLines(error), secrets))
   }
 }
 
 /** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
-async function writeSummary(markdown: string): Promise<void> {
+async function writeSummary(markdown: string, log: Logger): Promise<void> {
   try {
     await core.summary.addRaw(markdown).write()
   } catch (error) {
-    core.warning(
+    log.warning(
       `The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`
     )
   }

@@ -38,6 +38,8 @@ const CAUSES: Record<string, string> = {
     'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
   DEPTH_ZERO_SELF_SIGNED_CERT:
     'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
+  ENOTLOOPBACK:
+    'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
   ERR_TLS_CERT_ALTNAME_INVALID:
     'The TLS certificate does not match the host name: check the host input.'
 }

@@ -27,7 +27,9 @@ export function transientStatus(
 
 /** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
 export function transientNetworkCode(code: string): boolean {
-  return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID/.test(code)
+  return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID|ENOTLOOPBACK/.test(
+    code
+  )
 }
 
 /** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */

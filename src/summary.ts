@@ -2,6 +2,7 @@ import { policyDescription } from './diagnose.js'
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
 import { isoSeconds } from './publish.js'
+import { markdownCode, markdownText } from './safe-text.js'
 
 const EXPORT_MODES: Record<Inputs['exportEnv'], string> = {
   token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
@@ -9,37 +10,46 @@ const EXPORT_MODES: Record<Inputs['exportEnv'], string> = {
   none: 'none: outputs only'
 }
 
-/** The job summary: what was logged in where, as whom, until when. Holds no secret. */
+/**
+ * The job summary: what was logged in where, as whom, until when. Holds no secret. Values from a
+ * server or a JWT are shown as code spans, so no markdown or HTML in them is interpreted.
+ */
 export function summaryMarkdown(inputs: Inputs, result: LoginResult): string {
+  const text = markdownText
+  const code = markdownCode
   const rows: Array<[string, string]> = [
     [
       'Host',
-      `${inputs.host.url} (${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`
+      `${code(inputs.host.url)} ${text(`(${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`)}`
     ],
-    ['Federation policy', policyDescription(inputs.clientId).replace(/ \(.*\)$/, '')],
-    ['Audience', `${result.audience.audience} (${result.audience.reason})`],
-    ['GitHub token subject', result.claims.sub ?? '(none)'],
-    ['Token expires', isoSeconds(result.expiresAt)],
-    ['Export', EXPORT_MODES[inputs.exportEnv]],
+    ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
+    ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
+    [
+      'GitHub token subject',
+      result.claims.sub !== undefined ? code(result.claims.sub) : text('(none)')
+    ],
+    ['Token expires', text(isoSeconds(result.expiresAt))],
+    ['Export', text(EXPORT_MODES[inputs.exportEnv])],
     ...(inputs.configProfile !== undefined
-      ? [['Config profile', inputs.configProfile] as [string, string]]
+      ? [['Config profile', code(inputs.configProfile)] as [string, string]]
       : []),
     [
       'Identity',
       result.identity
-        ? `${result.identity.displayName ?? result.identity.userName} (${result.identity.userName}), verified with SCIM Me`
-        : inputs.verify && inputs.host.kind === 'account'
-          ? 'not verified: the account console has no SCIM Me'
-          : 'not verified (set verify: true)'
+        ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
+        : text(
+            inputs.verify && inputs.host.kind === 'account'
+              ? 'not verified: the account console has no SCIM Me'
+              : 'not verified (set verify: true)'
+          )
     ]
   ]
-  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
   return [
     '### Databricks login',
     '',
     '| | |',
     '|---|---|',
-    ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`),
+    ...rows.map(([name, value]) => `| ${name} | ${value} |`),
     ''
   ].join('\n')
 }

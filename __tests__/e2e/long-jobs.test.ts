@@ -222,15 +222,17 @@ describe('verify and the job summary', () => {
     expect(run.outputs['user-name']).toBe(SP_ID)
     expect(run.stdout).toContain(`Verified: the token is deploy-bot (${SP_ID}).`)
     expect(run.summary).toContain('### Databricks login')
-    expect(run.summary).toContain(`| Host | ${world.databricks.url} (workspace) |`)
+    expect(run.summary).toContain(`| Host | \`${world.databricks.url}\` (workspace) |`)
     expect(run.summary).toContain(`| Federation policy | service principal ${SP_ID} |`)
-    expect(run.summary).toContain(`| Audience | ${ACCOUNT_ID} (from the 'audience' input) |`)
+    expect(run.summary).toContain(`| Audience | \`${ACCOUNT_ID}\` (from the 'audience' input) |`)
     expect(run.summary).toContain(
-      '| GitHub token subject | repo:octo-org/deploy:ref:refs/heads/main |'
+      '| GitHub token subject | `repo:octo-org/deploy:ref:refs/heads/main` |'
     )
     expect(run.summary).toMatch(/\| Token expires \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \|/)
     expect(run.summary).toContain('| Export | token: DATABRICKS_HOST, DATABRICKS_TOKEN |')
-    expect(run.summary).toContain(`| Identity | deploy-bot (${SP_ID}), verified with SCIM Me |`)
+    expect(run.summary).toContain(
+      `| Identity | \`deploy-bot\` (\`${SP_ID}\`), verified with SCIM Me |`
+    )
     expect(world.leaks(run)).toEqual([])
   })
 
@@ -264,7 +266,9 @@ describe('verify and the job summary', () => {
       'verify: skipped: the account console has no SCIM Me endpoint to ask.'
     )
     expect(run.outputs['user-name']).toBeUndefined()
-    expect(run.summary).toContain(`| Host | https://${REAL_HOSTS.azureAccount} (account console) |`)
+    expect(run.summary).toContain(
+      `| Host | \`https://${REAL_HOSTS.azureAccount}\` (account console) |`
+    )
     expect(run.summary).toContain('| Identity | not verified: the account console has no SCIM Me |')
   })
 

@@ -31,7 +31,7 @@ function probe(answer: () => Promise<string | undefined>): Probe {
 }
 
 async function resolve(query: AudienceQuery, p: Probe) {
-  return resolveAudience(query, p.fetch, m => p.warnings.push(m))
+  return resolveAudience(query, p.fetch, lines => p.warnings.push(lines.join('\n')))
 }
 
 describe('resolveAudience', () => {

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, test } from '@jest/globals'
+import { spawn } from 'node:child_process'
 import {
   chmodSync,
+  chownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -9,6 +11,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync
 } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
@@ -16,7 +19,7 @@ import { join } from 'node:path'
 import { parse } from 'ini'
 import { configFilePath, replaceProfile, writeProfile } from '../../src/config-file.js'
 import { ActionError } from '../../src/errors.js'
-import { CLIENT_ID, thrown } from './support.js'
+import { CLIENT_ID, rejected } from './support.js'
 
 const HOST = 'https://dbc-1234.cloud.databricks.com'
 const FIELDS = [
@@ -201,78 +204,233 @@ describe('writeProfile', () => {
   })
 
   const mode = (p: string): number => statSync(p).mode & 0o777
+  const failure = async (promise: Promise<unknown>): Promise<ActionError> => {
+    const error = await rejected(promise)
+    expect(error).toBeInstanceOf(ActionError)
+    expect((error as ActionError).code).toBe('config-file-failed')
+    return error as ActionError
+  }
 
-  it('creates the file with mode 0600', () => {
-    writeProfile(path, 'prod', FIELDS)
+  it('creates the file with mode 0600', async () => {
+    await writeProfile(path, 'prod', FIELDS)
     expect(readFileSync(path, 'utf8')).toBe(NEW)
     expect(mode(path)).toBe(0o600)
     expect(lstatSync(path).isFile()).toBe(true)
   })
 
-  it('replaces the profile in an existing 0644 file and leaves it 0600', () => {
+  it('gives a new file mode 0600 whatever the umask', async () => {
+    const umask = process.umask(0)
+    try {
+      await writeProfile(path, 'prod', FIELDS)
+    } finally {
+      process.umask(umask)
+    }
+    expect(mode(path)).toBe(0o600)
+  })
+
+  it('replaces the profile in an existing 0644 file and leaves it 0600', async () => {
     const before = '[dev]\nhost = https://dev\n\n[prod]\ntoken = dapi-old\n'
     writeFileSync(path, before, { mode: 0o644 })
     chmodSync(path, 0o644)
     expect(mode(path)).toBe(0o644)
-    writeProfile(path, 'prod', FIELDS)
+    await writeProfile(path, 'prod', FIELDS)
     expect(readFileSync(path, 'utf8')).toBe(`[dev]\nhost = https://dev\n\n${NEW}`)
     expect(mode(path)).toBe(0o600)
   })
 
-  it('leaves no temporary file behind', () => {
-    writeProfile(path, 'prod', FIELDS)
+  it('leaves no temporary file and no lock behind', async () => {
+    await writeProfile(path, 'prod', FIELDS)
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
-    writeProfile(path, 'dev', [['host', 'https://dev']])
+    await writeProfile(path, 'dev', [['host', 'https://dev']])
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
     expect(Object.keys(parse(readFileSync(path, 'utf8')))).toStrictEqual(['prod', 'dev'])
   })
 
-  it('refuses a symbolic link and leaves its target unchanged', () => {
+  it('refuses a symbolic link and leaves its target unchanged', async () => {
     const target = join(dir, 'elsewhere.cfg')
     writeFileSync(target, '[dev]\nhost = https://dev\n')
     symlinkSync(target, path)
-    const error = thrown(() => writeProfile(path, 'prod', FIELDS))
-    expect(error).toBeInstanceOf(ActionError)
-    expect((error as ActionError).code).toBe('config-file-failed')
-    expect((error as ActionError).message).toBe(
-      `Writing profile [prod] to ${path} failed: it is a symbolic link.`
-    )
+    const error = await failure(writeProfile(path, 'prod', FIELDS))
+    expect(error.message).toBe(`Writing profile [prod] to ${path} failed: it is a symbolic link.`)
     expect(readFileSync(target, 'utf8')).toBe('[dev]\nhost = https://dev\n')
     expect(lstatSync(path).isSymbolicLink()).toBe(true)
     expect(readdirSync(dir).sort()).toStrictEqual(['.databrickscfg', 'elsewhere.cfg'])
   })
 
-  it('refuses a dangling symbolic link without creating its target', () => {
+  it('refuses a dangling symbolic link without creating its target', async () => {
     const target = join(dir, 'not-there.cfg')
     symlinkSync(target, path)
-    const error = thrown(() => writeProfile(path, 'prod', FIELDS)) as ActionError
-    expect(error.code).toBe('config-file-failed')
+    const error = await failure(writeProfile(path, 'prod', FIELDS))
     expect(error.message).toContain('symbolic link')
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
   })
 
-  it('refuses a directory at the path', () => {
+  it('replaces a link swapped in after the read instead of writing or chmod-ing through it', async () => {
+    const secret = join(dir, 'secret.txt')
+    writeFileSync(secret, 'not for the profile\n', { mode: 0o644 })
+    chmodSync(secret, 0o644)
+    writeFileSync(path, '[dev]\nhost = https://dev\n')
+    await writeProfile(path, 'prod', FIELDS, {
+      afterRead: () => {
+        rmSync(path)
+        symlinkSync(secret, path)
+      }
+    })
+    // The link itself was replaced; its target kept its content and its mode.
+    expect(lstatSync(path).isFile()).toBe(true)
+    expect(readFileSync(path, 'utf8')).toBe(`[dev]\nhost = https://dev\n\n${NEW}`)
+    expect(readFileSync(secret, 'utf8')).toBe('not for the profile\n')
+    expect(mode(secret)).toBe(0o644)
+  })
+
+  it('refuses a directory at the path', async () => {
     mkdirSync(path)
-    const error = thrown(() => writeProfile(path, 'prod', FIELDS))
-    expect(error).toBeInstanceOf(ActionError)
-    expect((error as ActionError).code).toBe('config-file-failed')
-    expect((error as ActionError).message).toBe(
+    const error = await failure(writeProfile(path, 'prod', FIELDS))
+    expect(error.message).toBe(
       `Writing profile [prod] to ${path} failed: it is not a regular file.`
     )
     expect(readdirSync(path)).toStrictEqual([])
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
   })
 
-  it('fails when the parent directory does not exist', () => {
+  it('removes its temporary file and lock when the rename fails', async () => {
+    const error = await failure(
+      writeProfile(path, 'prod', FIELDS, {
+        afterRead: () => mkdirSync(join(path, 'x'), { recursive: true })
+      })
+    )
+    expect(error.message).toMatch(/EISDIR|ENOTEMPTY|EEXIST/)
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  it('fails when the parent directory does not exist', async () => {
     const missing = join(dir, 'missing', '.databrickscfg')
-    const error = thrown(() => writeProfile(missing, 'prod', FIELDS))
-    expect(error).toBeInstanceOf(ActionError)
-    expect((error as ActionError).code).toBe('config-file-failed')
-    expect((error as ActionError).message).toContain(`Writing profile [prod] to ${missing} failed:`)
-    expect((error as ActionError).message).toContain('ENOENT')
-    expect((error as ActionError).details.fix).toContain('DATABRICKS_CONFIG_FILE')
+    const error = await failure(writeProfile(missing, 'prod', FIELDS))
+    expect(error.message).toContain(`Writing profile [prod] to ${missing} failed:`)
+    expect(error.message).toContain('ENOENT')
+    expect(error.details.fix).toContain('DATABRICKS_CONFIG_FILE')
     expect(readdirSync(dir)).toStrictEqual([])
   })
+
+  test.each<[string, string, string]>([
+    ['a newline that would start a section', 'audience', 'x\n[prod]\nhost = http://attacker'],
+    ['a carriage return', 'audience', 'x\rhost = y'],
+    ['a NUL', 'audience', 'x\u0000'],
+    ['leading white space', 'audience', ' x'],
+    ['an empty value', 'client_id', '']
+  ])('refuses a value with %s before writing anything', async (_name, key, value) => {
+    writeFileSync(path, '[dev]\nhost = https://dev\n')
+    const error = await failure(writeProfile(path, 'prod', [...FIELDS, [key, value]]))
+    expect(error.message).toBe(
+      `Writing profile [prod] to ${path} failed: the value of '${key}' is not one line of text.`
+    )
+    expect(readFileSync(path, 'utf8')).toBe('[dev]\nhost = https://dev\n')
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  describe('the lock', () => {
+    it('waits for a lock that another writer holds, then writes', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const waits: number[] = []
+      await writeProfile(path, 'prod', FIELDS, {
+        sleep: async ms => {
+          waits.push(ms)
+          if (waits.length === 3) rmSync(`${path}.lock`)
+        }
+      })
+      expect(waits).toHaveLength(3)
+      expect(readFileSync(path, 'utf8')).toBe(NEW)
+      expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+    })
+
+    it('gives up with a clear error when the lock is held too long, writing nothing', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const error = await failure(writeProfile(path, 'prod', FIELDS, { lockTimeoutMs: 50 }))
+      expect(error.message).toMatch(
+        new RegExp(
+          `failed: another writer has held ${path.replace(/[.]/g, '\\.')}\\.lock for \\d+ s\\.$`
+        )
+      )
+      expect(error.details.fix).toContain(`remove ${path}.lock`)
+      expect(readdirSync(dir)).toStrictEqual(['.databrickscfg.lock'])
+    })
+
+    it('takes over a lock left by a writer that died', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const old = new Date(Date.now() - 60_000)
+      utimesSync(`${path}.lock`, old, old)
+      await writeProfile(path, 'prod', FIELDS, { lockTimeoutMs: 0 })
+      expect(readFileSync(path, 'utf8')).toBe(NEW)
+      expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+    })
+
+    it('keeps every profile when steps write to one file at once', async () => {
+      // Separate processes, started together, each writing its own profile: real concurrency.
+      const names = ['a', 'b', 'c', 'd', 'e', 'f']
+      for (let round = 0; round < 3; round++) {
+        rmSync(path, { force: true })
+        const results = await Promise.all(
+          names.map(name => writer([path, name, `https://${name}.example`]))
+        )
+        expect(results.map(r => r.output)).toStrictEqual(names.map(() => ''))
+        expect(Object.keys(parse(readFileSync(path, 'utf8'))).sort()).toStrictEqual(names)
+        expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+      }
+    }, 30_000)
+  })
+
+  describe('ownership', () => {
+    // Only root can give a file to another user; CI runs as root, as container jobs do.
+    const asRoot = process.geteuid?.() === 0 ? it : it.skip
+    const OTHER = 4321
+
+    asRoot('keeps the owner of a file it replaces when run as root', async () => {
+      writeFileSync(path, '[dev]\nhost = https://dev\n')
+      chownSync(path, OTHER, OTHER)
+      await writeProfile(path, 'prod', FIELDS)
+      expect(statSync(path).uid).toBe(OTHER)
+      expect(statSync(path).gid).toBe(OTHER)
+      expect(mode(path)).toBe(0o600)
+      expect(readFileSync(path, 'utf8')).toBe(`[dev]\nhost = https://dev\n\n${NEW}`)
+    })
+
+    asRoot("gives a new file the directory's owner when run as root", async () => {
+      chownSync(dir, OTHER, OTHER)
+      await writeProfile(path, 'prod', FIELDS)
+      expect(statSync(path).uid).toBe(OTHER)
+    })
+
+    asRoot("refuses another user's file when not root, writing nothing", async () => {
+      chmodSync(dir, 0o777)
+      writeFileSync(path, '[dev]\nhost = https://dev\n', { mode: 0o644 })
+      chmodSync(path, 0o644)
+      chownSync(path, OTHER, OTHER)
+      const result = await writer([path, 'prod', 'https://x.example'], 65534)
+      expect(result.output).toContain(
+        `Writing profile [prod] to ${path} failed: it belongs to another user (uid ${OTHER}). [config-file-failed]`
+      )
+      expect(readFileSync(path, 'utf8')).toBe('[dev]\nhost = https://dev\n')
+      expect(statSync(path).uid).toBe(OTHER)
+      expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+    })
+  })
 })
+
+/** Run __tests__/support/write-profile.ts in its own process, as a step would. */
+function writer(args: string[], uid?: number): Promise<{ code: number | null; output: string }> {
+  const script = join(import.meta.dirname, '..', 'support', 'write-profile.ts')
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+      ...(uid !== undefined && { uid, gid: uid })
+    })
+    let output = ''
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+    child.on('error', fail)
+    child.on('close', code => done({ code, output }))
+  })
+}
 
 describe('configFilePath', () => {
   const DEFAULT = join(homedir(), '.databrickscfg')

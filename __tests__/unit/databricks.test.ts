@@ -330,23 +330,18 @@ describe('parseTokenResponse', () => {
       { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 299 }
     ],
     [
-      'expires_in not a number',
-      { access_token: 'tok-1234', expires_in: 'soon' },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+      'expires_in at the bound of a day',
+      { access_token: 'tok-1234', expires_in: 86400 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 86400 }
     ],
     [
-      'expires_in zero',
-      { access_token: 'tok-1234', expires_in: 0 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+      'a scope of several scopes',
+      { access_token: 'tok-1234', scope: 'sql offline_access' },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', scope: 'sql offline_access' }
     ],
     [
-      'a negative expires_in',
-      { access_token: 'tok-1234', expires_in: -5 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
-    ],
-    [
-      'a non-string scope',
-      { access_token: 'tok-1234', scope: ['all-apis'] },
+      'a token of every RFC 6750 character',
+      { access_token: 'tok-1234', expires_in: null },
       { accessToken: 'tok-1234', tokenType: 'Bearer' }
     ]
   ])('parses %s', (_name, body, expected) => {
@@ -386,14 +381,79 @@ describe('parseTokenResponse', () => {
       'token_type MAC',
       JSON.stringify({ access_token: SECRET, token_type: 'MAC' }),
       [SECRET],
-      /token_type 'MAC', expected Bearer/
+      /'token_type' of 'MAC', expected Bearer/
     ],
     [
       'token_type DPoP',
       JSON.stringify({ access_token: SECRET, token_type: 'DPoP', expires_in: 3600 }),
       [SECRET],
-      /token_type 'DPoP'/
-    ]
+      /'token_type' of 'DPoP'/
+    ],
+    [
+      'a token_type that is not a word',
+      JSON.stringify({ access_token: SECRET, token_type: 'Bearer\n::stop-commands::x' }),
+      [SECRET],
+      /'token_type' of another kind, expected Bearer/
+    ],
+    ...(
+      [
+        ['a control character', `${SECRET}\u0001`],
+        ['a newline and a command', `${SECRET}\n::stop-commands::x`],
+        ['a quote', `${SECRET}"x`],
+        ['a backslash', `${SECRET}\\x`],
+        ['a character outside b64token', `${SECRET}<x>`],
+        ['padding in the middle', `${SECRET.slice(0, 5)}=${SECRET.slice(5)}`]
+      ] as const
+    ).map(
+      ([what, token]) =>
+        [
+          `an access_token with ${what}`,
+          JSON.stringify({ access_token: token }),
+          [token],
+          /usable 'access_token' \(expected the characters of an RFC 6750 bearer token\)/
+        ] as [string, string, string[], RegExp]
+    ),
+    ...(
+      [
+        ['a word', 'soon'],
+        ['zero', 0],
+        ['a negative number', -5],
+        ['a fraction below one', 0.5],
+        ['an absurd number', 1e13],
+        ['more than a day', 86401],
+        ['infinity written as a string', 'Infinity'],
+        ['a decimal string', '1.5'],
+        ['a boolean', true],
+        ['an object', { s: 1 }]
+      ] as const
+    ).map(
+      ([what, value]) =>
+        [
+          `expires_in as ${what}`,
+          JSON.stringify({ access_token: SECRET, expires_in: value }),
+          [SECRET],
+          /'expires_in' that is not a whole number of seconds from 1 to 86400/
+        ] as [string, string, string[], RegExp]
+    ),
+    ...(
+      [
+        ['an array', ['all-apis']],
+        ['a number', 7],
+        ['a newline and a command', 'all-apis\n::error title=Fake::x'],
+        ['a double space', 'a  b'],
+        ['a backslash', 'a\\b'],
+        ['a quote', 'a"b'],
+        ['an empty string', '']
+      ] as const
+    ).map(
+      ([what, value]) =>
+        [
+          `a scope with ${what}`,
+          JSON.stringify({ access_token: SECRET, scope: value }),
+          [SECRET],
+          /'scope' that is not space-separated OAuth scopes/
+        ] as [string, string, string[], RegExp]
+    )
   ])('refuses %s, masking first and never printing the token', (_name, body, masked, message) => {
     const calls: string[] = []
     const error = thrown(() => parseTokenResponse(body, s => calls.push(s)))

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from '@jest/globals'
-import { ActionError, formatError, InputError, redact } from '../../src/errors.js'
+import { ActionError, errorLines, formatError, InputError } from '../../src/errors.js'
 
 describe('ActionError', () => {
   it('keeps code, message and details', () => {
@@ -75,20 +75,26 @@ describe('formatError', () => {
   })
 })
 
-describe('redact', () => {
-  test.each<[string, string[], string]>([
-    ['token abc123 here abc123', ['abc123'], 'token *** here ***'],
-    ['a=secret1 b=secret2', ['secret1', 'secret2'], 'a=*** b=***'],
-    ['nothing to hide', ['secret'], 'nothing to hide'],
-    ['short abc stays', ['abc'], 'short abc stays'],
-    ['four abcd goes', ['abcd'], 'four *** goes'],
-    ['empty secret', [''], 'empty secret'],
-    ['regex.chars a.b*c', ['a.b*c'], 'regex.chars ***']
-  ])('%j with %j -> %j', (text, secrets, expected) => {
-    expect(redact(text, secrets)).toBe(expected)
+describe('errorLines', () => {
+  it('gives one element per line, a multi-line fix continuing after its first line', () => {
+    const error = new ActionError('id-token-permission-missing', 'No token.', {
+      fix: ['Add to the job:', '  permissions:', '    id-token: write']
+    })
+    expect(errorLines(error)).toEqual([
+      'No token. [id-token-permission-missing]',
+      'Fix: Add to the job:',
+      '  permissions:',
+      '    id-token: write'
+    ])
   })
 
-  it('accepts any iterable, such as a Set', () => {
-    expect(redact('x=jwt.payload.sig', new Set(['jwt.payload.sig']))).toBe('x=***')
+  it('keeps a line break inside a value within its line, for the log to escape', () => {
+    const error = new ActionError('exchange-rejected', 'Refused.', {
+      context: ['sub: repo:o/r\n::stop-commands::x']
+    })
+    expect(errorLines(error)).toEqual([
+      'Refused. [exchange-rejected]',
+      '  sub: repo:o/r\n::stop-commands::x'
+    ])
   })
 })

@@ -48,7 +48,7 @@ describe('readOidcEnv', () => {
     const actionError = error as ActionError
     expect(actionError.code).toBe('id-token-permission-missing')
     expect(actionError.message).toContain(missing)
-    expect(actionError.details.fix).toContain('id-token: write')
+    expect(formatError(actionError)).toContain('  permissions:\n    id-token: write')
     expect(actionError.details.cause).toContain('fork')
   })
 

@@ -103,11 +103,16 @@ describe('fetchIdentity', () => {
     ['a userName that is not a string', JSON.stringify({ userName: 7 })],
     ['an HTML page', '<html><body>Sign in</body></html>'],
     ['an empty body', ''],
-    ['JSON null', 'null']
+    ['JSON null', 'null'],
+    ['a userName with a newline', JSON.stringify({ userName: 'sp\n::stop-commands::x' })],
+    ['a userName with a NUL', JSON.stringify({ userName: 'sp\u0000' })],
+    ['a userName of 513 characters', JSON.stringify({ userName: 'u'.repeat(513) })]
   ])('refuses a 200 with %s', async (_name, body) => {
     const error = await failure(response(200, body))
     expect(error.code).toBe('verify-failed')
-    expect(error.message).toBe('Verifying the token (SCIM Me) failed: the answer has no userName.')
+    expect(error.message).toBe(
+      'Verifying the token (SCIM Me) failed: the answer has no usable userName.'
+    )
     expect(error.transient).toBeUndefined()
   })
 

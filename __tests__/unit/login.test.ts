@@ -35,9 +35,9 @@ function setup(...answers: Array<HttpResponse | Error>) {
     transport,
     mask: s => masked.push(s),
     log: {
-      info: m => logs.info.push(m),
-      warning: m => logs.warning.push(m),
-      debug: m => logs.debug.push(m)
+      info: m => logs.info.push(typeof m === 'string' ? m : m.join('\n')),
+      warning: m => logs.warning.push(typeof m === 'string' ? m : m.join('\n')),
+      debug: m => logs.debug.push(typeof m === 'string' ? m : m.join('\n'))
     },
     clock: { now: () => NOW, sleep: async () => undefined, random: () => 0.5 }
   }

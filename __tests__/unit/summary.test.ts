@@ -41,10 +41,10 @@ describe('summaryMarkdown', () => {
         '',
         '| | |',
         '|---|---|',
-        `| Host | ${WORKSPACE} (workspace) |`,
+        `| Host | \`${WORKSPACE}\` (workspace) |`,
         `| Federation policy | service principal ${CLIENT_ID} |`,
-        `| Audience | the-audience (${REASON}) |`,
-        `| GitHub token subject | ${SUB} |`,
+        `| Audience | \`the-audience\` (${REASON}) |`,
+        `| GitHub token subject | \`${SUB}\` |`,
         '| Token expires | 2025-01-15T12:05:00Z |',
         '| Export | token: DATABRICKS_HOST, DATABRICKS_TOKEN |',
         '| Identity | not verified (set verify: true) |',
@@ -61,9 +61,9 @@ describe('summaryMarkdown', () => {
         audience: { audience: ACCOUNT_ID, source: 'account-id', reason: 'the account ID' }
       })
     )
-    expect(row(markdown, 'Host')).toBe(`${ACCOUNT_HOST} (account console)`)
+    expect(row(markdown, 'Host')).toBe(`\`${ACCOUNT_HOST}\` (account console)`)
     expect(row(markdown, 'Federation policy')).toBe('account-wide')
-    expect(row(markdown, 'Audience')).toBe(`${ACCOUNT_ID} (the account ID)`)
+    expect(row(markdown, 'Audience')).toBe(`\`${ACCOUNT_ID}\` (the account ID)`)
     expect(row(markdown, 'Identity')).toBe('not verified (set verify: true)')
   })
 
@@ -71,12 +71,12 @@ describe('summaryMarkdown', () => {
     [
       'with a display name',
       { userName: CLIENT_ID, displayName: 'deploy-bot' },
-      `deploy-bot (${CLIENT_ID}), verified with SCIM Me`
+      `\`deploy-bot\` (\`${CLIENT_ID}\`), verified with SCIM Me`
     ],
     [
       'without a display name',
       { userName: CLIENT_ID },
-      `${CLIENT_ID} (${CLIENT_ID}), verified with SCIM Me`
+      `\`${CLIENT_ID}\` (\`${CLIENT_ID}\`), verified with SCIM Me`
     ]
   ])('shows the verified identity %s', (_name, identity, expected) => {
     const markdown = summaryMarkdown(
@@ -107,9 +107,9 @@ describe('summaryMarkdown', () => {
       inputs({ clientId: CLIENT_ID, configProfile: 'prod-eu' }),
       result()
     )
-    expect(row(withProfile, 'Config profile')).toBe('prod-eu')
+    expect(row(withProfile, 'Config profile')).toBe('`prod-eu`')
     const lines = withProfile.split('\n')
-    expect(lines.indexOf('| Config profile | prod-eu |')).toBe(
+    expect(lines.indexOf('| Config profile | `prod-eu` |')).toBe(
       lines.findIndex(l => l.startsWith('| Export |')) + 1
     )
 
@@ -154,7 +154,9 @@ describe('summaryMarkdown', () => {
           identity: { userName: CLIENT_ID, displayName: 'deploy-bot' }
         })
       )
-      expect(row(markdown, 'Audience')).toBe("sts-aud (the 'aud' claim of the subject-token input)")
+      expect(row(markdown, 'Audience')).toBe(
+        "`sts-aud` (the 'aud' claim of the subject-token input)"
+      )
       expect(markdown).not.toContain(jwt)
       expect(markdown).not.toContain(jwt.split('.')[2] ?? '-')
       expect(markdown).not.toContain(ACCESS_TOKEN)
@@ -169,19 +171,37 @@ describe('summaryMarkdown', () => {
     })
   })
 
-  it('escapes a | and flattens a line break in a value', () => {
+  test.each<[string, string, string]>([
+    ['a pipe', 'repo:o/r|x', '`repo:o/r\\|x`'],
+    ['a CR and an LF', 'repo:o/r\r\n| evil | row |', '`repo:o/r\\r\\n\\| evil \\| row \\|`'],
+    ['a lone CR', 'a\rb', '`a\\rb`'],
+    ['a markdown link', '[click](https://evil.example)', '`[click](https://evil.example)`'],
+    ['an image', '![x](https://evil.example/x.png)', '`![x](https://evil.example/x.png)`'],
+    ['HTML', '<img src=x onerror=alert(1)>', '`<img src=x onerror=alert(1)>`'],
+    ['backticks that would close the span', 'a`b``c', '```a`b``c```']
+  ])('shows a subject with %s as literal text in its own cell', (_name, sub, cell) => {
     const markdown = summaryMarkdown(
       inputs(),
+      result({ claims: { iss: GITHUB_ISSUER, sub, shown: [] } })
+    )
+    expect(row(markdown, 'GitHub token subject')).toBe(cell)
+    // Every row still has exactly the two cells of the table, and no line came from the value.
+    const rows = markdown.split('\n').filter(l => l.startsWith('|'))
+    expect(rows).toHaveLength(9)
+    expect(markdown.split('\n')).toHaveLength(12)
+    for (const line of rows.filter(l => l !== '| | |' && l !== '|---|---|'))
+      expect(line.replace(/\\\|/g, '').split('|')).toHaveLength(4)
+  })
+
+  it('shows server values in the audience and identity as code too', () => {
+    const markdown = summaryMarkdown(
+      inputs({ verify: 'true' }),
       result({
-        audience: { audience: 'a|b', source: 'input', reason: REASON },
-        claims: { iss: GITHUB_ISSUER, sub: 'repo:o/r|x\ny', shown: [] }
+        audience: { audience: 'a|<b>', source: 'host-metadata', reason: 'published' },
+        identity: { userName: 'u[1]', displayName: '<script>x</script>' }
       })
     )
-    expect(markdown).toContain(`| Audience | a\\|b (${REASON}) |`)
-    expect(markdown).toContain('| GitHub token subject | repo:o/r\\|x y |')
-    // Every row still has exactly the two cells of the table.
-    for (const line of markdown.split('\n').filter(l => l.startsWith('| ') && l !== '| | |')) {
-      expect(line.replace(/\\\|/g, '').split('|')).toHaveLength(4)
-    }
+    expect(row(markdown, 'Audience')).toBe('`a\\|<b>` (published)')
+    expect(row(markdown, 'Identity')).toBe('`<script>x</script>` (`u[1]`), verified with SCIM Me')
   })
 })
