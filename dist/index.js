@@ -31437,9 +31437,6 @@ const NAMED = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 function escapeControl(text) {
     return text.replace(CONTROL, c => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-function hasControl(text) {
-    return new RegExp(CONTROL.source).test(text);
-}
 /** Secret fragments this long or longer are redacted wherever they appear. */
 const FRAGMENT_LENGTH = 8;
 /**
@@ -31496,6 +31493,14 @@ function logLine(text, secrets) {
     // .NET's TrimStart drops Unicode white space; \s covers it.
     const lead = /^\s*/.exec(line)?.[0].length ?? 0;
     return line.startsWith('::', lead) ? `${line.slice(0, lead)}\\x3a${line.slice(lead + 1)}` : line;
+}
+/**
+ * A value that prints as itself: one line, no control character, no edge white space, nothing the
+ * runner could take for a command when a later step echoes it. What may be written to an output,
+ * the environment or the config file as it is.
+ */
+function isPlain(text) {
+    return text !== '' && text.trim() === text && logLine(text) === text;
 }
 /** Lines given as one string or several, each made safe, joined for one log call. */
 function logText(text, secrets) {
@@ -31584,7 +31589,7 @@ function replaceProfile(text, name, fields) {
 async function writeProfile(path, name, fields, options = {}) {
     const fail = (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `Writing profile [${name}] to ${path} failed: ${problem}.`, { cause, fix });
     for (const [key, value] of fields) {
-        if (!/^[a-z_]+$/.test(key) || value === '' || value.trim() !== value || hasControl(value))
+        if (!/^[a-z_]+$/.test(key) || !isPlain(value))
             throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
     }
     const sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
@@ -32097,11 +32102,10 @@ function time(value) {
 
 ;// CONCATENATED MODULE: ./src/audience.ts
 
-/** One printable value: no white space or control character, as a policy's audience is. */
-// eslint-disable-next-line no-control-regex
-const AUDIENCE = /^[^\s\u0000-\u001f\u007f-\u009f]{1,1024}$/;
+
+/** One plain value without white space, as a policy's audience is. */
 function isAudience(value) {
-    return AUDIENCE.test(value);
+    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
 }
 /**
  * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
@@ -32245,11 +32249,13 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
  * redirects are never followed and an abort really closes the socket.
  */
-function createTransport(userAgent) {
+function createTransport(userAgent, 
+/** The resolver behind the loopback check; the system's by default. */
+resolve = external_node_dns_.lookup) {
     const client = new lib_HttpClient(userAgent);
     // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
     // and only to addresses that were resolved and checked.
-    const loopbackAgent = new external_node_http_.Agent({ lookup: loopbackLookup });
+    const loopbackAgent = new external_node_http_.Agent({ lookup: loopbackLookup(resolve) });
     return request => new Promise((resolve, reject) => {
         const url = new URL(request.url);
         const secure = url.protocol === 'https:';
@@ -32312,21 +32318,22 @@ function toTransportError(error, signal) {
 function notLoopback(hostname, address) {
     return new TransportError(`${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`, 'ENOTLOOPBACK');
 }
-/** dns.lookup, failing unless every address the name resolves to is a loopback address. */
-const loopbackLookup = (hostname, options, callback) => {
-    (0,external_node_dns_.lookup)(hostname, { ...options, all: true }, (error, addresses) => {
-        if (error)
-            return callback(error, '', 0);
-        const outside = addresses.find(a => !host_isLoopbackAddress(a.address));
-        if (outside !== undefined || addresses.length === 0) {
-            return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0);
-        }
-        if (options.all)
-            return callback(null, addresses);
-        const [first] = addresses;
-        callback(null, first.address, first.family);
-    });
-};
+/** A lookup that fails unless every address the name resolves to is a loopback address. */
+function loopbackLookup(resolve) {
+    return (hostname, options, callback) => {
+        resolve(hostname, { ...options, all: true }, (error, addresses) => {
+            if (error)
+                return callback(error, '', 0);
+            const outside = addresses.find(a => !host_isLoopbackAddress(a.address));
+            if (outside !== undefined || addresses.length === 0)
+                return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0);
+            if (options.all)
+                return callback(null, addresses);
+            const [first] = addresses;
+            callback(null, first.address, first.family);
+        });
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/retry.ts
 
@@ -33004,10 +33011,7 @@ async function fetchIdentity(host, token, transport, signal) {
     const body = asRecord(parseJson(response.body));
     const userName = body?.['userName'];
     // userName becomes an output: one line of printable text, or nothing.
-    if (typeof userName !== 'string' ||
-        userName === '' ||
-        userName.length > 512 ||
-        hasControl(userName)) {
+    if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
         throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
             cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
             fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
@@ -33145,9 +33149,9 @@ function publication(inputs, result, now) {
         'expires-in': String(expiresIn),
         'expires-at': isoSeconds(result.expiresAt),
         host: inputs.host.url,
-        // From a JWT: a control character in a claim is shown escaped, never written as is.
-        audience: escapeControl(result.audience.audience),
-        subject: escapeControl(result.claims.sub ?? '')
+        // From a JWT: a claim that would not print as itself is written as the log shows it.
+        audience: logLine(result.audience.audience),
+        subject: logLine(result.claims.sub ?? '')
     };
     if (result.identity)
         outputs['user-name'] = result.identity.userName;

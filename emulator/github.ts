@@ -53,6 +53,8 @@ export class GithubOidcIssuer {
   job: JobIdentity
   /** Seconds added to the real clock, to play with expiry. */
   clockOffsetSeconds = 0
+  /** Claims that replace or add to those of every token the request endpoint issues. */
+  claimOverrides: Record<string, unknown> = {}
   readonly #issuer?: string
   readonly #lifetime: number
   readonly #kid = `emu-${randomBytes(4).toString('hex')}`
@@ -181,7 +183,7 @@ export class GithubOidcIssuer {
       // GitHub's default audience is the URL of the repository owner.
       const audience =
         request.query.get('audience') || `https://github.com/${this.job.repository.split('/')[0]}`
-      return json(200, { count: 1, value: await this.mint(audience) })
+      return json(200, { count: 1, value: await this.mint(audience, this.claimOverrides) })
     }
     return json(404, { message: 'Not Found' })
   }

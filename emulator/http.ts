@@ -40,6 +40,12 @@ export type Fault =
   | { readonly kind: 'html'; readonly status?: number; readonly times?: number }
   | { readonly kind: 'malformed'; readonly times?: number }
   | {
+      /** Any answer, made from the request: hostile servers, echoes of what was sent. */
+      readonly kind: 'reply'
+      readonly reply: (request: Incoming) => Reply
+      readonly times?: number
+    }
+  | {
       readonly kind: 'redirect'
       readonly location: string
       readonly status?: number
@@ -213,6 +219,8 @@ export class EmulatorServer {
             headers: { 'content-type': 'application/json' },
             body: '{"access_token": "trunc'
           })
+        case 'reply':
+          return send(res, fault.reply(incoming))
         case 'redirect':
           return send(res, {
             status: fault.status ?? 302,

@@ -118,6 +118,7 @@ export class Emulator {
     this.github.server.faults.clear()
     this.databricks.server.faults.clear()
     this.github.clockOffsetSeconds = 0
+    this.github.claimOverrides = {}
     this.databricks.clockOffsetSeconds = 0
   }
 

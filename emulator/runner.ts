@@ -38,8 +38,14 @@ export interface ActionRun {
   readonly outputs: Record<string, string>
   readonly env: Record<string, string>
   readonly summary: string
-  /** Raw file contents, for leak checks. */
-  readonly files: { readonly output: string; readonly env: string; readonly summary: string }
+  /** Raw file contents, for leak checks; `config` is the Databricks config file, '' when none. */
+  readonly files: {
+    readonly output: string
+    readonly env: string
+    readonly summary: string
+    readonly state: string
+    readonly config: string
+  }
   /** The `::error::` text, unescaped. */
   readonly error: string
   readonly ms: number
@@ -59,7 +65,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const files = {
     output: join(dir, 'output'),
     env: join(dir, 'env'),
-    summary: join(dir, 'summary')
+    summary: join(dir, 'summary'),
+    state: join(dir, 'state')
   }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const env: Record<string, string> = {
@@ -69,6 +76,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     GITHUB_OUTPUT: files.output,
     GITHUB_ENV: files.env,
     GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_STATE: files.state,
     RUNNER_TEMP: dir,
     ...(options.debug !== false && { RUNNER_DEBUG: '1' }),
     ...inputEnv(options.inputs),
@@ -100,7 +108,9 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     const raw = {
       output: readFileSync(files.output, 'utf8'),
       env: readFileSync(files.env, 'utf8'),
-      summary: readFileSync(files.summary, 'utf8')
+      summary: readFileSync(files.summary, 'utf8'),
+      state: readFileSync(files.state, 'utf8'),
+      config: readIfThere(env['DATABRICKS_CONFIG_FILE'] ?? join(dir, '.databrickscfg'))
     }
     const errorLine = stdout.split('\n').find(l => l.startsWith('::error::')) ?? ''
     return {
@@ -116,6 +126,14 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function readIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
   }
 }
 

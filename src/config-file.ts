@@ -17,7 +17,7 @@ import {
 import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { ActionError } from './errors.js'
-import { hasControl } from './safe-text.js'
+import { isPlain } from './safe-text.js'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants
 
@@ -101,7 +101,7 @@ export async function writeProfile(
       { cause, fix }
     )
   for (const [key, value] of fields) {
-    if (!/^[a-z_]+$/.test(key) || value === '' || value.trim() !== value || hasControl(value))
+    if (!/^[a-z_]+$/.test(key) || !isPlain(value))
       throw fail(
         `the value of '${key}' is not one line of text`,
         'A value for the profile came in a shape that would change the meaning of the file.',

@@ -42,11 +42,15 @@ const MAX_BODY_BYTES = 1024 * 1024
  * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
  * redirects are never followed and an abort really closes the socket.
  */
-export function createTransport(userAgent: string): Transport {
+export function createTransport(
+  userAgent: string,
+  /** The resolver behind the loopback check; the system's by default. */
+  resolve: typeof dnsLookup = dnsLookup
+): Transport {
   const client = new HttpClient(userAgent)
   // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
   // and only to addresses that were resolved and checked.
-  const loopbackAgent = new http.Agent({ lookup: loopbackLookup })
+  const loopbackAgent = new http.Agent({ lookup: loopbackLookup(resolve) })
   return request =>
     new Promise<HttpResponse>((resolve, reject) => {
       const url = new URL(request.url)
@@ -123,17 +127,18 @@ function notLoopback(hostname: string, address?: string): TransportError {
   )
 }
 
-/** dns.lookup, failing unless every address the name resolves to is a loopback address. */
-const loopbackLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error) return callback(error, '', 0)
-    const outside = addresses.find(a => !isLoopbackAddress(a.address))
-    if (outside !== undefined || addresses.length === 0) {
-      return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0)
-    }
-    if (options.all)
-      return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
-    const [first] = addresses as [LookupAddress]
-    callback(null, first.address, first.family)
-  })
+/** A lookup that fails unless every address the name resolves to is a loopback address. */
+function loopbackLookup(resolve: typeof dnsLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '', 0)
+      const outside = addresses.find(a => !isLoopbackAddress(a.address))
+      if (outside !== undefined || addresses.length === 0)
+        return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0)
+      if (options.all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
+      const [first] = addresses as [LookupAddress]
+      callback(null, first.address, first.family)
+    })
+  }
 }

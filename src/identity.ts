@@ -2,7 +2,7 @@ import { excerpt } from './databricks.js'
 import { ActionError } from './errors.js'
 import type { Host } from './host.js'
 import type { Transport } from './http.js'
-import { hasControl } from './safe-text.js'
+import { isPlain } from './safe-text.js'
 import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
 
@@ -50,12 +50,7 @@ export async function fetchIdentity(
   const body = asRecord(parseJson(response.body))
   const userName = body?.['userName']
   // userName becomes an output: one line of printable text, or nothing.
-  if (
-    typeof userName !== 'string' ||
-    userName === '' ||
-    userName.length > 512 ||
-    hasControl(userName)
-  ) {
+  if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
     throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
       cause:
         'Something other than the Databricks workspace API answered (a proxy or a wrong host).',

@@ -1,6 +1,6 @@
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
-import { escapeControl } from './safe-text.js'
+import { logLine } from './safe-text.js'
 
 export interface Publication {
   readonly outputs: Readonly<Record<string, string>>
@@ -25,9 +25,9 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     'expires-in': String(expiresIn),
     'expires-at': isoSeconds(result.expiresAt),
     host: inputs.host.url,
-    // From a JWT: a control character in a claim is shown escaped, never written as is.
-    audience: escapeControl(result.audience.audience),
-    subject: escapeControl(result.claims.sub ?? '')
+    // From a JWT: a claim that would not print as itself is written as the log shows it.
+    audience: logLine(result.audience.audience),
+    subject: logLine(result.claims.sub ?? '')
   }
   if (result.identity) outputs['user-name'] = result.identity.userName
   const env: Record<string, string> = {}

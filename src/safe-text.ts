@@ -21,10 +21,6 @@ export function escapeControl(text: string): string {
   )
 }
 
-export function hasControl(text: string): boolean {
-  return new RegExp(CONTROL.source).test(text)
-}
-
 /** Secret fragments this long or longer are redacted wherever they appear. */
 export const FRAGMENT_LENGTH = 8
 
@@ -81,6 +77,15 @@ export function logLine(text: string, secrets?: Secrets): string {
   // .NET's TrimStart drops Unicode white space; \s covers it.
   const lead = /^\s*/.exec(line)?.[0].length ?? 0
   return line.startsWith('::', lead) ? `${line.slice(0, lead)}\\x3a${line.slice(lead + 1)}` : line
+}
+
+/**
+ * A value that prints as itself: one line, no control character, no edge white space, nothing the
+ * runner could take for a command when a later step echoes it. What may be written to an output,
+ * the environment or the config file as it is.
+ */
+export function isPlain(text: string): boolean {
+  return text !== '' && text.trim() === text && logLine(text) === text
 }
 
 /** Lines given as one string or several, each made safe, joined for one log call. */

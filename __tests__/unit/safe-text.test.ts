@@ -1,7 +1,7 @@
 import { describe, expect, it, test } from '@jest/globals'
 import {
   escapeControl,
-  hasControl,
+  isPlain,
   logLine,
   logText,
   markdownCode,
@@ -27,7 +27,6 @@ describe('escapeControl', () => {
     ['non-ASCII letters', 'Zürich ünïcødé 東京', 'Zürich ünïcødé 東京']
   ])('%s', (_name, input, expected) => {
     expect(escapeControl(input)).toBe(expected)
-    expect(hasControl(input)).toBe(input !== expected)
   })
 })
 
@@ -63,6 +62,24 @@ describe('logLine', () => {
   it('makes every element of a list its own line, and nothing else a line', () => {
     expect(logText(['first', 'second\nthird'])).toBe('first\nsecond\\nthird')
     expect(logText('one\ntwo')).toBe('one\\ntwo')
+  })
+})
+
+describe('isPlain', () => {
+  test.each<[string, boolean]>([
+    ['repo:octo-org/app:ref:refs/heads/main', true],
+    ['deploy-bot@example.com', true],
+    ['Zürich', true],
+    ['two words', true],
+    ['', false],
+    [' leading', false],
+    ['trailing ', false],
+    ['a\nb', false],
+    ['a\u0000', false],
+    ['a##[stop-commands]b', false],
+    ['::stop-commands::x', false]
+  ])('%j: %s', (text, plain) => {
+    expect(isPlain(text)).toBe(plain)
   })
 })
 
