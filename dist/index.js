@@ -28374,25 +28374,25 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9285);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3103);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 9285:
+/***/ 3103:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  iW: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: USER_AGENT
+// UNUSED EXPORTS: USER_AGENT, post, run
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -28403,7 +28403,7 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -28510,13 +28510,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -28544,13 +28544,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -31063,11 +31063,11 @@ var ExitCode;
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function exportVariable(name, val) {
-    const convertedVal = utils_toCommandValue(val);
+    const convertedVal = toCommandValue(val);
     process.env[name] = convertedVal;
     const filePath = process.env['GITHUB_ENV'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('ENV', file_command_prepareKeyValueMessage(name, val));
+        return file_command_issueFileCommand('ENV', prepareKeyValueMessage(name, val));
     }
     command_issueCommand('set-env', { name }, convertedVal);
 }
@@ -31184,10 +31184,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    command_issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -31246,7 +31246,7 @@ function warning(message, properties = {}) {
  * @param message notice issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_notice(message, properties = {}) {
+function notice(message, properties = {}) {
     command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -31306,9 +31306,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -31417,6 +31417,75 @@ function errorLines(error) {
 /** The same lines as one text, for tests and for reading. */
 function formatError(error) {
     return errorLines(error).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/profile-text.ts
+/**
+ * Profiles in the text of a Databricks config file (INI), edited line by line so that every other
+ * line stays as it was: other profiles, comments, blank lines and line endings. A comment or blank
+ * line just above the next header belongs to that next profile.
+ */
+const header = (line) => line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
+const spare = (line) => line !== undefined && /^\s*([;#].*)?$/.test(line);
+function split(text) {
+    return {
+        lines: text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/),
+        eol: text.includes('\r\n') ? '\r\n' : '\n'
+    };
+}
+/** Where each `[name]` section runs: from its header to its end, less the lines that lead on. */
+function sections(lines, name) {
+    const found = [];
+    for (let i = 0; i < lines.length; i++) {
+        if (header(lines[i]) !== name)
+            continue;
+        let end = i + 1;
+        while (end < lines.length && header(lines[end]) === undefined)
+            end++;
+        while (end > i + 1 && spare(lines[end - 1]))
+            end--;
+        found.push({ start: i, end });
+    }
+    return found;
+}
+function profileLines(name, fields) {
+    return [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)];
+}
+/** The first `[name]` section of the text, or undefined. */
+function findProfile(text, name) {
+    const { lines } = split(text);
+    const [first] = sections(lines, name);
+    return first && lines.slice(first.start, first.end);
+}
+/**
+ * The text with profile `[name]` set to `section`: in place of the first one (a duplicate further
+ * down is dropped, so no stale key can shadow the new ones), else appended after a blank line.
+ * Without a section, the profile is removed, with the blank line that set it apart at the end.
+ */
+function setProfile(text, name, section) {
+    const { lines, eol } = split(text);
+    const found = sections(lines, name);
+    const out = [];
+    let from = 0;
+    found.forEach(({ start, end }, n) => {
+        out.push(...lines.slice(from, start));
+        if (n === 0 && section)
+            out.push(...section);
+        from = end;
+    });
+    out.push(...lines.slice(from));
+    if (section && found.length === 0) {
+        if (out.length > 0 && out.at(-1)?.trim() !== '')
+            out.push('');
+        out.push(...section);
+    }
+    if (!section && found.length > 0 && from === lines.length && out.at(-1)?.trim() === '')
+        out.pop();
+    return out.length === 0 ? '' : out.join(eol) + eol;
+}
+/** The text with profile `[name]` replaced by (or extended with) these fields. */
+function replaceProfile(text, name, fields) {
+    return setProfile(text, name, profileLines(name, fields));
 }
 
 ;// CONCATENATED MODULE: ./src/safe-text.ts
@@ -31532,6 +31601,7 @@ function markdownText(text) {
 
 
 
+
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
 /** Where the Databricks CLI and SDKs read profiles from. */
 function configFilePath(env) {
@@ -31541,57 +31611,72 @@ function configFilePath(env) {
         : (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.databrickscfg');
 }
 /**
- * The INI text with profile `[name]` replaced by (or extended with) these fields; every other line
- * of the file stays as it was: other profiles, comments, blank lines and line endings. A comment or
- * blank line just above the next header belongs to that next profile.
- */
-function replaceProfile(text, name, fields) {
-    const eol = text.includes('\r\n') ? '\r\n' : '\n';
-    const section = [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)];
-    const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
-    const header = (line) => line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
-    const spare = (line) => line !== undefined && /^\s*([;#].*)?$/.test(line);
-    const out = [];
-    let written = false;
-    for (let i = 0; i < lines.length;) {
-        if (header(lines[i]) !== name) {
-            out.push(lines[i] ?? '');
-            i++;
-            continue;
-        }
-        // The old profile runs to the next header, less the comments and blank lines that lead into it.
-        let end = i + 1;
-        while (end < lines.length && header(lines[end]) === undefined)
-            end++;
-        let keep = end;
-        while (keep > i + 1 && spare(lines[keep - 1]))
-            keep--;
-        if (!written)
-            out.push(...section);
-        written = true; // a duplicate [name] further down is dropped, so no stale key can shadow these
-        out.push(...lines.slice(keep, end));
-        i = end;
-    }
-    if (!written) {
-        if (out.length > 0 && out.at(-1)?.trim() !== '')
-            out.push('');
-        out.push(...section);
-    }
-    return out.join(eol) + eol;
-}
-/**
  * Write profile `name` into the config file at `path`, safely on a shared runner: never through a
  * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
  * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
  * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
- * Every value is checked before anything is written.
+ * Every value is checked before anything is written. A profile it replaces is kept in a backup.
  */
 async function writeProfile(path, name, fields, options = {}) {
-    const fail = (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `Writing profile [${name}] to ${path} failed: ${problem}.`, { cause, fix });
+    const fail = failure(`Writing profile [${name}] to ${path}`);
     for (const [key, value] of fields) {
         if (!/^[a-z_]+$/.test(key) || !isPlain(value))
             throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
     }
+    let result = { created: true };
+    await editFile(path, fail, options, (existing, owner) => {
+        const previous = existing === undefined ? undefined : findProfile(existing, name);
+        const backup = previous &&
+            (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
+        if (backup && previous)
+            writePrivate(backup, `${previous.join('\n')}\n`, owner);
+        result = { created: existing === undefined, ...(backup && { backup }) };
+        return replaceProfile(existing ?? '', name, fields);
+    });
+    return result;
+}
+/**
+ * Undo writeProfile: remove profile `name` (or put back the one it replaced, from the backup) when
+ * it still holds exactly the fields written; a profile changed since is left as it is. The file is
+ * deleted when this step created it and nothing else is left in it. The backup is deleted.
+ */
+async function restoreProfile(path, name, written, undo, options = {}) {
+    const fail = failure(`Removing profile [${name}] from ${path}`);
+    let outcome = 'gone';
+    try {
+        await editFile(path, fail, options, existing => {
+            if (existing === undefined)
+                return undefined;
+            const current = findProfile(existing, name);
+            if (current === undefined)
+                return undefined;
+            if (current.join('\n') !== profileLines(name, written).join('\n')) {
+                outcome = 'changed';
+                return undefined;
+            }
+            const previous = undo.backup === undefined ? undefined : readBackup(undo.backup, fail);
+            outcome = previous ? 'restored' : 'removed';
+            const text = setProfile(existing, name, previous);
+            return undo.created && text.trim() === '' ? null : text;
+        });
+    }
+    finally {
+        if (undo.backup !== undefined)
+            (0,external_node_fs_namespaceObject.rmSync)(undo.backup, { force: true });
+    }
+    return outcome;
+}
+function readBackup(path, fail) {
+    const text = readExisting(path, fail)?.text;
+    return text === undefined ? undefined : text.replace(/\r?\n$/, '').split(/\r?\n/);
+}
+/**
+ * Replace the file at `path` with `edit` of its text, under the lock: written to a temporary file
+ * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
+ * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
+ * to delete it.
+ */
+async function editFile(path, fail, options, edit) {
     const sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
     const lockPath = `${path}.lock`;
     let unlock;
@@ -31607,21 +31692,16 @@ async function writeProfile(path, name, fields, options = {}) {
         const existing = readExisting(path, fail);
         options.afterRead?.();
         const owner = ownerToKeep(path, existing?.stats, fail);
-        // Written beside the target, then renamed: a reader never sees half a file, and a link put at
-        // `path` meanwhile is replaced, never followed.
+        const text = edit(existing?.text, owner);
+        if (text === undefined)
+            return;
+        if (text === null) {
+            (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+            return;
+        }
         const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
         try {
-            const fd = (0,external_node_fs_namespaceObject.openSync)(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-            try {
-                (0,external_node_fs_namespaceObject.fchmodSync)(fd, 0o600);
-                if (owner)
-                    (0,external_node_fs_namespaceObject.fchownSync)(fd, owner.uid, owner.gid);
-                (0,external_node_fs_namespaceObject.writeSync)(fd, replaceProfile(existing?.text ?? '', name, fields));
-                (0,external_node_fs_namespaceObject.fsyncSync)(fd);
-            }
-            finally {
-                (0,external_node_fs_namespaceObject.closeSync)(fd);
-            }
+            writePrivate(temporary, text, owner);
             (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
         }
         catch (error) {
@@ -31637,6 +31717,23 @@ async function writeProfile(path, name, fields, options = {}) {
     finally {
         unlock();
     }
+}
+/** A new file of mode 0600 from its first byte, created, never opened through a link. */
+function writePrivate(path, text, owner) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+        (0,external_node_fs_namespaceObject.fchmodSync)(fd, 0o600);
+        if (owner)
+            (0,external_node_fs_namespaceObject.fchownSync)(fd, owner.uid, owner.gid);
+        (0,external_node_fs_namespaceObject.writeSync)(fd, text);
+        (0,external_node_fs_namespaceObject.fsyncSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+function failure(what) {
+    return (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `${what} failed: ${problem}.`, { cause, fix });
 }
 const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
 /** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
@@ -32102,43 +32199,37 @@ function time(value) {
 
 ;// CONCATENATED MODULE: ./src/audience.ts
 
-
 /** One plain value without white space, as a policy's audience is. */
 function isAudience(value) {
     return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
 }
 /**
- * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
- * published default, the account ID on an account host, the token endpoint URL. A failure to read
- * the host's default is a warning, as in the SDKs.
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
  */
-async function resolveAudience(query, fetchDefault, warn) {
+function resolveAudience(query) {
     if (query.audience !== undefined) {
         return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
     }
-    try {
-        const published = await fetchDefault();
-        if (published !== undefined) {
-            return {
-                audience: published,
-                source: 'host-metadata',
-                reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-            };
-        }
-    }
-    catch (error) {
-        const [first, ...rest] = errorLines(error);
-        warn([`Could not read the host's default audience; falling back. ${first ?? ''}`, ...rest]);
-    }
-    if (query.host.kind === 'account' && query.accountId !== undefined) {
+    if (query.published !== undefined) {
         return {
-            audience: query.accountId,
+            audience: query.published,
+            source: 'host-metadata',
+            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+        };
+    }
+    const { shape } = query;
+    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+        return {
+            audience: shape.accountId,
             source: 'account-id',
-            reason: 'the account ID, the default for an account host and for a policy without audiences'
+            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
         };
     }
     return {
-        audience: query.tokenEndpoint,
+        audience: shape.tokenEndpoint,
         source: 'token-endpoint',
         reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
     };
@@ -32488,9 +32579,13 @@ function asRecord(value) {
 
 
 
+
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
-/** The OAuth token endpoint: per workspace, or per account on the account console. */
+/**
+ * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
+ * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
+ */
 function tokenEndpoint(host, accountId) {
     if (host.kind === 'account') {
         if (accountId === undefined)
@@ -32502,11 +32597,14 @@ function tokenEndpoint(host, accountId) {
 function hostMetadataUrl(host) {
     return `${host.url}/.well-known/databricks-config`;
 }
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
+const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /**
- * The host's published default federation audience, as the Databricks SDKs read it.
- * Resolves to undefined when the host publishes none; rejects with an ActionError on failure.
+ * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
+ * (HTTP 404, older deployments); rejects with an ActionError on failure.
  */
-async function fetchDefaultAudience(host, transport, signal) {
+async function fetchHostMetadata(host, transport, signal) {
     const url = hostMetadataUrl(host);
     const what = 'Reading the host metadata';
     const response = await send(what, transport, {
@@ -32530,18 +32628,58 @@ async function fetchDefaultAudience(host, transport, signal) {
     if (metadata === undefined) {
         throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${excerpt(response.body)}`] });
     }
+    return parseHostMetadata(metadata, host);
+}
+/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
+function parseHostMetadata(metadata, host) {
+    const ignored = [];
+    const field = (name, check, why) => {
+        const value = metadata[name];
+        if (value === undefined || value === null || value === '')
+            return undefined;
+        const parsed = typeof value === 'string' ? check(value.trim()) : undefined;
+        if (parsed === undefined)
+            ignored.push(`its ${name} ${why}`);
+        return parsed;
+    };
+    const oidcEndpoint = field('oidc_endpoint', value => sameOrigin(value, host), `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`);
+    const accountId = field('account_id', value => (UUID.test(value) ? value : undefined), 'is not a UUID');
+    const workspaceId = field('workspace_id', value => (WORKSPACE_ID.test(value) ? value : undefined), 'is not a workspace ID');
+    // Go maps these three case-insensitively and treats anything else as unknown.
+    const hostType = field('host_type', value => ['workspace', 'account', 'unified'].find(t => t === value.toLowerCase()), 'is not workspace, account or unified');
+    const cloud = field('cloud', value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined), 'is not a cloud name');
     const audiences = metadata['token_federation_default_oidc_audiences'];
     const first = Array.isArray(audiences) ? audiences[0] : undefined;
-    if (typeof first !== 'string' || first.trim() === '')
-        return undefined;
-    // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
-    if (!isAudience(first.trim())) {
-        throw new ActionError('exchange-invalid-response', `${what} failed: its default audience is not one printable value without spaces.`, {
-            cause: 'The host or a proxy in front of it answered with a malformed document.',
-            fix: "Set the audience input to the audience in your federation policy; it takes precedence over the host's default."
-        });
+    let defaultAudience;
+    if (typeof first === 'string' && first.trim() !== '') {
+        // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+        if (isAudience(first.trim()))
+            defaultAudience = first.trim();
+        else
+            ignored.push('its default audience is not one printable value without spaces');
     }
-    return first.trim();
+    return {
+        ...(oidcEndpoint !== undefined && { oidcEndpoint }),
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId }),
+        ...(hostType !== undefined && { hostType }),
+        ...(cloud !== undefined && { cloud }),
+        ...(defaultAudience !== undefined && { defaultAudience }),
+        ignored
+    };
+}
+/** The URL without a trailing slash when it is on the host's own origin, with no query. */
+function sameOrigin(value, host) {
+    let url;
+    try {
+        url = new URL(value.replace('{account_id}', 'account'));
+    }
+    catch {
+        return undefined;
+    }
+    if (url.origin !== host.url || url.search !== '' || url.hash !== '' || !isPlain(value))
+        return undefined;
+    return value.replace(/\/+$/, '');
 }
 /** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
 function exchangeForm(request) {
@@ -32774,13 +32912,18 @@ async function requestIdToken(env, audience, transport, signal) {
 
 
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const inputs_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXPORT_MODES = ['token', 'oidc', 'none'];
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
 function parseInputs(raw) {
     const host = parseHost(raw.host);
     const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
     const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
+    const workspaceId = raw.workspaceId.trim();
+    if (workspaceId !== '' && !WORKSPACE_ID.test(workspaceId)) {
+        throw new InputError('workspace-id', `is '${printable(workspaceId)}', expected a workspace ID such as 1234567890123456.`, 'Set it to the numeric ID of the workspace (the o= or w= part of its URL), or leave it empty.');
+    }
     if (host.kind === 'account' && accountId === undefined) {
         throw new InputError('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
     }
@@ -32794,7 +32937,10 @@ function parseInputs(raw) {
     if (badScope !== undefined) {
         throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3).");
     }
-    const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim();
+    const configProfile = raw.configProfile.trim();
+    // Unset: the token, or nothing when a profile is written (the environment would override it).
+    const exportEnvGiven = raw.exportEnv.trim() !== '';
+    const exportEnv = exportEnvGiven ? raw.exportEnv.trim() : configProfile !== '' ? 'none' : 'token';
     if (!EXPORT_MODES.includes(exportEnv)) {
         throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing.");
     }
@@ -32802,12 +32948,12 @@ function parseInputs(raw) {
     const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
     const verify = booleanInput('verify', raw.verify, false);
     const summary = booleanInput('summary', raw.summary, true);
+    const cleanup = booleanInput('cleanup', raw.cleanup, true);
     // The token itself is never echoed: it is a secret even when malformed.
     const subjectToken = raw.subjectToken.trim();
     if (subjectToken !== '' && !isJwt(subjectToken)) {
         throw new InputError('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
     }
-    const configProfile = raw.configProfile.trim();
     if (configProfile !== '' && !PROFILE.test(configProfile)) {
         throw new InputError('config-profile', `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
     }
@@ -32828,23 +32974,26 @@ function parseInputs(raw) {
     return {
         host,
         ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== '' && { workspaceId }),
         ...(clientId !== undefined && { clientId }),
         ...(audience !== '' && { audience }),
         scopes,
         exportEnv: exportEnv,
+        exportEnvGiven,
         retryMaxAttempts,
         timeoutSeconds,
         verify,
         summary,
         ...(subjectToken !== '' && { subjectToken }),
-        ...(configProfile !== '' && { configProfile })
+        ...(configProfile !== '' && { configProfile }),
+        cleanup
     };
 }
 function optionalUuid(input, raw, what) {
     const value = raw.trim();
     if (value === '')
         return undefined;
-    if (!UUID.test(value)) {
+    if (!inputs_UUID.test(value)) {
         throw new InputError(input, `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
     }
     return value;
@@ -32875,6 +33024,22 @@ function booleanInput(input, raw, fallback) {
         return false;
     throw new InputError(input, `is '${printable(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
 }
+/**
+ * Combinations that work, but not as a user may think: said once, as warnings, before any request.
+ * The Databricks CLI and SDKs read environment variables before a profile, and scopes only from a
+ * profile (databricks-sdk-go config/config.go, databricks-sdk-py databricks/sdk/config.py).
+ */
+function inputWarnings(inputs) {
+    const warnings = [];
+    const scope = inputs.scopes.join(' ');
+    if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
+        warnings.push(`export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`);
+    }
+    if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {
+        warnings.push(`scope '${scope}' holds for this step's token only: with export-env: oidc the Databricks CLI and SDKs re-exchange with all-apis, since no environment variable carries scopes. Use config-profile instead: the profile carries scopes = ${inputs.scopes.join(',')}.`);
+    }
+    return warnings;
+}
 
 ;// CONCATENATED MODULE: ./src/diagnose.ts
 
@@ -32902,7 +33067,7 @@ function explainExchangeFailure(rejection, ctx) {
     if (status === 404) {
         return new ActionError('exchange-not-supported', `${what} failed: the token endpoint does not exist on this host (HTTP 404).`, {
             context,
-            cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.hostKind === 'account' ? 'account console' : 'workspace'}${ctx.hostKind === 'account' ? ', or the account ID is wrong' : ''}.`,
+            cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.shape.label}${ctx.shape.kind === 'account' ? ', or the account ID is wrong' : ''}.`,
             fix: 'Set host to the workspace URL (https://dbc-….cloud.databricks.com, https://adb-….azuredatabricks.net) or the account console URL with account-id.'
         });
     }
@@ -32984,13 +33149,19 @@ function scimMeUrl(host) {
     return `${host.url}/api/2.0/preview/scim/v2/Me`;
 }
 /** Ask the workspace who the token is (SCIM Me), as any later step's first call would. */
-async function fetchIdentity(host, token, transport, signal) {
+async function fetchIdentity(host, token, transport, signal, 
+/** On a unified host, the workspace to ask (the SDKs' X-Databricks-Workspace-Id header). */
+workspaceId) {
     const what = 'Verifying the token (SCIM Me)';
     const url = scimMeUrl(host);
     const response = await send(what, transport, {
         method: 'GET',
         url,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(workspaceId !== undefined && { 'x-databricks-workspace-id': workspaceId })
+        },
         ...(signal && { signal })
     });
     if (response.status >= 300 && response.status < 400)
@@ -33021,7 +33192,82 @@ async function fetchIdentity(host, token, transport, signal) {
     return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) };
 }
 
+;// CONCATENATED MODULE: ./src/host-shape.ts
+
+
+
+/**
+ * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
+ * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
+ * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
+ */
+function resolveHostShape(host, given, metadata) {
+    const accountId = given.accountId ?? metadata?.accountId;
+    const workspaceId = given.workspaceId ?? metadata?.workspaceId;
+    const ids = {
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId })
+    };
+    const byName = isAccountHostname(host.hostname);
+    const oidc = metadata?.oidcEndpoint;
+    if (oidc !== undefined) {
+        const type = metadata?.hostType ?? (byName ? 'account' : 'workspace');
+        const kind = type === 'account' || (type === 'unified' && workspaceId === undefined)
+            ? 'account'
+            : 'workspace';
+        const unified = type === 'unified' || (type === 'account' && !byName);
+        if (oidc.includes('{account_id}') && accountId === undefined) {
+            throw new InputError('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
+        }
+        const root = oidc.replace('{account_id}', encodeURIComponent(accountId ?? ''));
+        return {
+            kind,
+            unified,
+            label: label(kind, unified, byName, given),
+            source: `the host's metadata (${[
+                metadata?.hostType && `host_type ${metadata.hostType}`,
+                `oidc_endpoint ${oidc}`
+            ]
+                .filter(Boolean)
+                .join(', ')})`,
+            tokenEndpoint: `${root}/v1/token`,
+            ...ids
+        };
+    }
+    if (byName) {
+        return {
+            kind: 'account',
+            unified: false,
+            label: 'account console',
+            source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+            tokenEndpoint: tokenEndpoint(host, accountId),
+            ...ids
+        };
+    }
+    return {
+        kind: 'workspace',
+        unified: false,
+        label: label('workspace', false, false, given),
+        source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+        tokenEndpoint: tokenEndpoint(host),
+        ...ids
+    };
+}
+function label(kind, unified, accountsHost, ids) {
+    if (unified)
+        return kind === 'workspace'
+            ? 'SPOG workspace on a unified host'
+            : 'SPOG account on a unified host';
+    if (kind === 'account')
+        return accountsHost ? 'account console' : 'account';
+    return ids.accountId !== undefined && ids.workspaceId !== undefined
+        ? 'workspace, with its account and workspace IDs'
+        : 'workspace';
+}
+
 ;// CONCATENATED MODULE: ./src/login.ts
+
+
 
 
 
@@ -33045,7 +33291,24 @@ async function login(inputs, oidc, deps) {
         clock,
         log: message => log.info(message)
     });
-    const endpoint = tokenEndpoint(inputs.host, inputs.accountId);
+    // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
+    // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
+    let metadata;
+    try {
+        metadata = await retrying('Reading the host metadata', signal => fetchHostMetadata(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250);
+    }
+    catch (error) {
+        const [first, ...rest] = errorLines(error);
+        log.warning([
+            `Could not read the host's metadata; going by the host name. ${first ?? ''}`,
+            ...rest
+        ]);
+    }
+    for (const problem of metadata?.ignored ?? [])
+        log.warning(`The host's metadata is used without one field: ${problem}.`);
+    const shape = resolveHostShape(inputs.host, inputs, metadata);
+    const endpoint = shape.tokenEndpoint;
+    log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`);
     let audience;
     let requestJwt;
     const given = inputs.subjectToken;
@@ -33062,16 +33325,15 @@ async function login(inputs, oidc, deps) {
     else {
         if (oidc === undefined)
             throw new Error('login needs the runner OIDC variables or a subject token');
-        audience = await resolveAudience({
+        audience = resolveAudience({
             host: inputs.host,
-            tokenEndpoint: endpoint,
+            shape,
             ...(inputs.audience !== undefined && { audience: inputs.audience }),
-            ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-        }, 
-        // The metadata only picks a default, so it gets a quarter of the time, not all of it.
-        () => retrying('Reading the host metadata', signal => fetchDefaultAudience(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250), lines => log.warning(lines));
+            ...(metadata?.defaultAudience !== undefined && { published: metadata.defaultAudience })
+        });
+        const chosen = audience.audience;
         requestJwt = async () => {
-            const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, audience.audience, transport, signal));
+            const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, chosen, transport, signal));
             mask(jwt);
             return { jwt, claims: readClaims(jwt) };
         };
@@ -33083,11 +33345,11 @@ async function login(inputs, oidc, deps) {
     log.info(`Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`);
     const context = {
         endpoint,
-        hostKind: inputs.host.kind,
+        shape,
         audience,
         claims,
         ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+        ...(shape.accountId !== undefined && { accountId: shape.accountId })
     };
     const token = await retrying('Exchanging the token at Databricks', async (signal) => {
         // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
@@ -33114,14 +33376,15 @@ async function login(inputs, oidc, deps) {
         ? now + token.expiresIn * 1000
         : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000);
     let identity;
-    if (inputs.verify && inputs.host.kind === 'account') {
-        log.info('verify: skipped: the account console has no SCIM Me endpoint to ask.');
+    if (inputs.verify && shape.kind === 'account') {
+        log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`);
     }
     else if (inputs.verify) {
-        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal));
+        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
         log.info(`Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`);
     }
     return {
+        shape,
         endpoint,
         audience,
         claims: subject.claims,
@@ -33156,14 +33419,23 @@ function publication(inputs, result, now) {
     if (result.identity)
         outputs['user-name'] = result.identity.userName;
     const env = {};
+    const { shape } = result;
+    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
+    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
+    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
+    const ids = (configured) => ({
+        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
+            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
+        ...((shape.unified || (configured && inputs.workspaceId)) &&
+            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
+    });
     if (inputs.exportEnv === 'token') {
         env['DATABRICKS_HOST'] = inputs.host.url;
         env['DATABRICKS_TOKEN'] = token.accessToken;
         // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
         // refuse with "more than one authorization method configured".
         env['DATABRICKS_AUTH_TYPE'] = 'pat';
-        if (inputs.host.kind === 'account' && inputs.accountId !== undefined)
-            env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId;
+        Object.assign(env, ids(false));
     }
     if (inputs.exportEnv === 'oidc') {
         // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
@@ -33171,19 +33443,29 @@ function publication(inputs, result, now) {
         env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
         env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
         env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
-        if (inputs.accountId !== undefined)
-            env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId;
+        Object.assign(env, ids(true));
     }
     return { outputs, env };
 }
-/** The profile written by config-profile, in the keys the Databricks CLI and SDKs read. */
+/**
+ * The profile written by config-profile, in the keys every client reads: the audience under both
+ * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
+ * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
+ * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
+ * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
+ */
 function profileFields(inputs, result) {
+    const { shape } = result;
+    const scopes = inputs.scopes.join(',');
     return [
         ['host', inputs.host.url],
         ['auth_type', 'github-oidc'],
         ['client_id', inputs.clientId ?? ''],
-        ...(inputs.accountId !== undefined ? [['account_id', inputs.accountId]] : []),
-        ['audience', result.audience.audience]
+        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
+        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : []),
+        ['audience', result.audience.audience],
+        ['token_audience', result.audience.audience],
+        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
     ];
 }
 /** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
@@ -33212,10 +33494,7 @@ function summaryMarkdown(inputs, result) {
     const text = markdownText;
     const code = markdownCode;
     const rows = [
-        [
-            'Host',
-            `${code(inputs.host.url)} ${text(`(${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`)}`
-        ],
+        ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
         ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
         ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
         [
@@ -33231,8 +33510,8 @@ function summaryMarkdown(inputs, result) {
             'Identity',
             result.identity
                 ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
-                : text(inputs.verify && inputs.host.kind === 'account'
-                    ? 'not verified: the account console has no SCIM Me'
+                : text(inputs.verify && result.shape.kind === 'account'
+                    ? 'not verified: an account has no SCIM Me'
                     : 'not verified (set verify: true)')
         ]
     ];
@@ -33259,6 +33538,15 @@ function summaryMarkdown(inputs, result) {
 
 
 const USER_AGENT = 'databricks-oidc-login/0.1.0';
+const POST_STATE = 'isPost';
+const PROFILE_STATE = 'profile';
+/** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
+async function main() {
+    if (getState(POST_STATE) === 'true')
+        return post();
+    saveState(POST_STATE, 'true');
+    return run();
+}
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
 async function run(env = process.env) {
     const secrets = new Secrets();
@@ -33266,15 +33554,15 @@ async function run(env = process.env) {
         secrets.add(secret);
         core_setSecret(secret);
     };
-    // Every line the step prints goes through logText: secrets out, nothing that steers the runner.
-    const say = (emit) => (text) => emit(logText(text, secrets));
-    const log = { info: say(info), warning: say(warning), debug: say(core_debug) };
+    const log = logger(secrets);
     try {
         const raw = readRawInputs();
         // A subject token is a secret from the moment it is read, valid or not.
         if (raw.subjectToken.trim() !== '')
             mask(raw.subjectToken.trim());
         const inputs = parseInputs(raw);
+        for (const warning of inputWarnings(inputs))
+            log.warning(warning);
         const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
         if (oidc)
             mask(oidc.requestToken);
@@ -33297,8 +33585,11 @@ async function run(env = process.env) {
             : undefined;
         // The profile first: if it can't be written, the step fails having exported nothing.
         if (profile) {
-            await writeProfile(profile.path, profile.name, profile.fields);
-            log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}.`);
+            const undo = await writeProfile(profile.path, profile.name, profile.fields);
+            // The post step's instructions: paths and the fields written, never a secret.
+            if (inputs.cleanup)
+                saveState(PROFILE_STATE, JSON.stringify({ ...profile, ...undo }));
+            log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`);
         }
         try {
             for (const [name, value] of Object.entries(outputs))
@@ -33317,13 +33608,47 @@ async function run(env = process.env) {
             log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
         const notice = expiryNotice(inputs, result, now);
         if (notice)
-            say(core_notice)(notice);
+            log.notice(notice);
         if (inputs.summary)
             await writeSummary(summaryMarkdown(inputs, result), log);
     }
     catch (error) {
         setFailed(logText(errorLines(error), secrets));
     }
+}
+/**
+ * The post step: remove the profile the login wrote, or put back the one it replaced, so that a
+ * self-hosted runner keeps no trace. A failure is a warning: the job's own work is done.
+ */
+async function post() {
+    const log = logger(new Secrets());
+    const saved = getState(PROFILE_STATE);
+    if (saved === '')
+        return;
+    try {
+        const state = JSON.parse(saved);
+        const outcome = await restoreProfile(state.path, state.name, state.fields, state);
+        log.info(`${RESTORED[outcome]} [${state.name}] in ${state.path}.`);
+    }
+    catch (error) {
+        log.warning(['The post step could not clean up the config file.', ...errorLines(error)]);
+    }
+}
+const RESTORED = {
+    removed: 'Removed the profile this step wrote:',
+    restored: 'Put back the profile this step had replaced:',
+    changed: 'Left the profile as it is, since it was changed after this step wrote it:',
+    gone: 'Nothing to clean up: no profile'
+};
+/** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
+function logger(secrets) {
+    const say = (emit) => (text) => emit(logText(text, secrets));
+    return {
+        info: say(info),
+        warning: say(warning),
+        debug: say(core_debug),
+        notice: say(notice)
+    };
 }
 /** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
 async function writeSummary(markdown, log) {
@@ -33338,6 +33663,7 @@ function readRawInputs() {
     return {
         host: getInput('host'),
         accountId: getInput('account-id'),
+        workspaceId: getInput('workspace-id'),
         clientId: getInput('client-id'),
         audience: getInput('audience'),
         scope: getInput('scope'),
@@ -33347,7 +33673,8 @@ function readRawInputs() {
         verify: getInput('verify'),
         summary: getInput('summary'),
         subjectToken: getInput('subject-token'),
-        configProfile: getInput('config-profile')
+        configProfile: getInput('config-profile'),
+        cleanup: getInput('cleanup')
     };
 }
 

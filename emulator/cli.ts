@@ -23,6 +23,15 @@ const env: Record<string, string> = {
 for (const name of ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STEP_SUMMARY'])
   writeFileSync(env[name] ?? '', '')
 const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`
+// The same, as a dotenv file for GitHub's @github/local-action, which runs src/main.ts's run(); the
+// CA goes on its command line, since Node reads NODE_EXTRA_CA_CERTS only when it starts.
+const dotenv = join(emulator.tmp, 'local-action.env')
+writeFileSync(
+  dotenv,
+  Object.entries(env)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join('\n') + '\n'
+)
 
 console.log(`Databricks OIDC Login emulator
 
@@ -43,6 +52,10 @@ ${Object.entries(env)
   node ${bundle}
 
 The outputs and exported variables are then in ${env['GITHUB_OUTPUT']} and ${env['GITHUB_ENV']}.
+
+Or run the TypeScript source, unbuilt, with GitHub's local-action debugger:
+
+  ${emulator.caFile ? `NODE_EXTRA_CA_CERTS=${emulator.caFile} ` : ''}npx @github/local-action run ${resolve(import.meta.dirname, '..')} src/main.ts ${dotenv}
 
 Ctrl-C stops the emulator.`)
 

@@ -35,8 +35,12 @@ export interface DatabricksOptions {
   readonly servicePrincipals?: readonly ServicePrincipal[]
   /** Account-wide policies: the token's subject is the identity. */
   readonly accountPolicies?: readonly FederationPolicy[]
-  /** The body of /.well-known/databricks-config; absent: 404. */
-  readonly metadata?: Record<string, unknown>
+  /** The body of /.well-known/databricks-config; absent: each host's own (see hostMetadata); null: 404. */
+  readonly metadata?: Record<string, unknown> | null
+  /** Host names that are unified hosts (SPOG): their metadata says so. */
+  readonly unifiedHosts?: readonly string[]
+  /** The ID of the workspace this emulator plays. */
+  readonly workspaceId?: string
   readonly tls?: TlsOptions
   /** CA certificates (PEM) to trust when fetching an issuer's JWKS over HTTPS. */
   readonly ca?: string
@@ -64,7 +68,13 @@ export class DatabricksEmulator {
   readonly accountId: string
   servicePrincipals: ServicePrincipal[]
   accountPolicies: FederationPolicy[]
-  metadata: Record<string, unknown> | undefined
+  /**
+   * The body of /.well-known/databricks-config for every host; undefined: each host's own, as
+   * Databricks serves it (hostMetadata); null: 404, as older deployments answer.
+   */
+  metadata: Record<string, unknown> | null | undefined
+  readonly unifiedHosts: Set<string>
+  readonly workspaceId: string
   /** Seconds added to the real clock, to expire tokens on demand. */
   clockOffsetSeconds = 0
   /** Access tokens issued, in order. */
@@ -78,6 +88,8 @@ export class DatabricksEmulator {
     this.servicePrincipals = [...(options.servicePrincipals ?? [])]
     this.accountPolicies = [...(options.accountPolicies ?? [])]
     this.metadata = options.metadata
+    this.unifiedHosts = new Set(options.unifiedHosts ?? [])
+    this.workspaceId = options.workspaceId ?? '1234567890123456'
     this.#ca = options.ca
     this.#skew = options.skewSeconds ?? 30
     this.server = new EmulatorServer(request => this.#handle(request), options.tls)
@@ -100,6 +112,37 @@ export class DatabricksEmulator {
     return Math.floor(Date.now() / 1000) + this.clockOffsetSeconds
   }
 
+  /**
+   * What a host publishes at /.well-known/databricks-config, in the fields and shapes of the SDKs'
+   * own tests (databricks-sdk-go config/host_metadata.go, config/auth_profiles_test.go): a workspace
+   * names its `/oidc` root and its IDs; an account console and a unified host name the account's
+   * root with an `{account_id}` placeholder. No default audience: a workspace then takes the
+   * token endpoint, an account its ID.
+   */
+  hostMetadata(origin: string, hostname: string): Record<string, unknown> {
+    if (this.unifiedHosts.has(hostname))
+      return {
+        oidc_endpoint: `${origin}/oidc/accounts/{account_id}`,
+        account_id: this.accountId,
+        cloud: 'AWS',
+        host_type: 'unified'
+      }
+    if (/^accounts(-dod)?\./.test(hostname))
+      return {
+        oidc_endpoint: `${origin}/oidc/accounts/{account_id}`,
+        account_id: this.accountId,
+        cloud: hostname.endsWith('azuredatabricks.net') ? 'Azure' : 'AWS',
+        host_type: 'account'
+      }
+    return {
+      oidc_endpoint: `${origin}/oidc`,
+      account_id: this.accountId,
+      workspace_id: this.workspaceId,
+      cloud: 'AWS',
+      host_type: 'workspace'
+    }
+  }
+
   /** Requests to the token endpoints, with their form fields. */
   get exchanges(): Array<{ path: string; form: URLSearchParams; headers: Incoming['headers'] }> {
     return this.server.requests
@@ -108,10 +151,22 @@ export class DatabricksEmulator {
   }
 
   async #handle(request: Incoming): Promise<Reply> {
+    const origin = `${this.server.scheme}://${request.headers.host ?? ''}`
+    const hostname = new URL(origin).hostname
     if (request.path === '/.well-known/databricks-config' && request.method === 'GET') {
-      return this.metadata
-        ? json(200, this.metadata)
-        : json(404, { error_code: 'NOT_FOUND', message: 'Not Found' })
+      if (this.metadata === null)
+        return json(404, { error_code: 'NOT_FOUND', message: 'Not Found' })
+      return json(200, this.metadata ?? this.hostMetadata(origin, hostname))
+    }
+    const discovery =
+      /^\/oidc(\/accounts\/([^/]+))?\/\.well-known\/oauth-authorization-server$/.exec(request.path)
+    if (discovery && request.method === 'GET') {
+      if (discovery[2] !== undefined && decodeURIComponent(discovery[2]) !== this.accountId)
+        return json(404, { error: 'not_found', error_description: 'Account not found.' })
+      return json(
+        200,
+        authorizationServer(`${origin}${request.path.replace(/\/\.well-known\/.*$/, '')}`)
+      )
     }
     if (request.path === '/oidc/v1/token' && request.method === 'POST')
       return this.#exchange(request)
@@ -121,8 +176,16 @@ export class DatabricksEmulator {
         return json(404, { error: 'not_found', error_description: 'Account not found.' })
       return this.#exchange(request)
     }
-    if (request.path === '/api/2.0/preview/scim/v2/Me' && request.method === 'GET')
+    if (request.path === '/api/2.0/preview/scim/v2/Me' && request.method === 'GET') {
+      // A unified host serves many workspaces: a workspace API call must say which.
+      const workspace = request.headers['x-databricks-workspace-id']
+      if (this.unifiedHosts.has(hostname) && workspace !== this.workspaceId)
+        return json(400, {
+          error_code: 'BAD_REQUEST',
+          message: `A workspace API on a unified host needs the header X-Databricks-Workspace-Id (got ${String(workspace)}).`
+        })
       return this.#me(request)
+    }
     return json(404, {
       error_code: 'ENDPOINT_NOT_FOUND',
       message: `No API found for '${request.method} ${request.path}'`
@@ -351,4 +414,23 @@ export function fetchJson(url: string, ca?: string): Promise<unknown> {
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)))
     req.on('error', reject)
   })
+}
+
+/**
+ * An OAuth authorization server's metadata (RFC 8414) under an OIDC root; the SDKs read
+ * `authorization_endpoint` and `token_endpoint` from it (databricks-sdk-go
+ * credentials/u2m/endpoint_supplier.go, databricks-sdk-py databricks/sdk/oauth.py `OidcEndpoints`).
+ */
+export function authorizationServer(root: string): Record<string, unknown> {
+  return {
+    issuer: root,
+    authorization_endpoint: `${root}/v1/authorize`,
+    token_endpoint: `${root}/v1/token`,
+    jwks_uri: `${root}/jwks.json`,
+    grant_types_supported: [
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      'client_credentials'
+    ],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post']
+  }
 }

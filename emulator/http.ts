@@ -132,6 +132,10 @@ export class EmulatorServer {
 
   readonly #scheme: string
 
+  get scheme(): string {
+    return this.#scheme
+  }
+
   /** `http(s)://127.0.0.1:PORT` once started. */
   get url(): string {
     return this.#url

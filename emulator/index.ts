@@ -26,7 +26,9 @@ export const SP_NAME = 'deploy-bot'
 export const REAL_HOSTS = {
   workspace: 'dbc-1234abcd-5678.cloud.databricks.com',
   awsAccount: 'accounts.cloud.databricks.com',
-  azureAccount: 'accounts.azuredatabricks.net'
+  azureAccount: 'accounts.azuredatabricks.net',
+  /** A unified host (SPOG): one name for the account and its workspaces. */
+  unified: 'acme-unified.cloud.databricks.com'
 } as const
 
 export interface EmulatorOptions {
@@ -35,7 +37,8 @@ export interface EmulatorOptions {
   readonly github?: Omit<GithubIssuerOptions, 'tls'>
   /** Overrides of the one policy trusted by the service principal and account-wide. */
   readonly policy?: Partial<FederationPolicy>
-  readonly metadata?: Record<string, unknown>
+  /** Every host's /.well-known/databricks-config; absent: each host's own; null: 404. */
+  readonly metadata?: Record<string, unknown> | null
 }
 
 /**
@@ -80,7 +83,8 @@ export class Emulator {
       accountId: ACCOUNT_ID,
       servicePrincipals: [{ applicationId: SP_ID, displayName: SP_NAME, policies: [policy] }],
       accountPolicies: [policy],
-      ...(options.metadata && { metadata: options.metadata }),
+      ...(options.metadata !== undefined && { metadata: options.metadata }),
+      unifiedHosts: [REAL_HOSTS.unified],
       ...(tls && { tls }),
       ...(ca && { ca: ca.ca.cert })
     }).start()
@@ -120,6 +124,7 @@ export class Emulator {
     this.github.clockOffsetSeconds = 0
     this.github.claimOverrides = {}
     this.databricks.clockOffsetSeconds = 0
+    this.databricks.metadata = undefined
   }
 
   async stop(): Promise<void> {

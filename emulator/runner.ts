@@ -37,6 +37,8 @@ export interface ActionRun {
   readonly stderr: string
   readonly outputs: Record<string, string>
   readonly env: Record<string, string>
+  /** What the step saved for its post step (GITHUB_STATE). */
+  readonly state: Record<string, string>
   readonly summary: string
   /** Raw file contents, for leak checks; `config` is the Databricks config file, '' when none. */
   readonly files: {
@@ -57,6 +59,8 @@ export interface RunOptions {
   readonly env?: Record<string, string>
   readonly debug?: boolean
   readonly timeoutMs?: number
+  /** Run as the post step, with the state the main step saved (the runner's STATE_* variables). */
+  readonly post?: Record<string, string>
 }
 
 /** Run the committed bundle the way the runner does, without blocking this process's servers. */
@@ -80,6 +84,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     RUNNER_TEMP: dir,
     ...(options.debug !== false && { RUNNER_DEBUG: '1' }),
     ...inputEnv(options.inputs),
+    ...Object.fromEntries(Object.entries(options.post ?? {}).map(([k, v]) => [`STATE_${k}`, v])),
     ...options.env
   }
   const started = performance.now()
@@ -119,6 +124,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       stderr,
       outputs: parseCommandFile(raw.output),
       env: parseCommandFile(raw.env),
+      state: parseCommandFile(raw.state),
       summary: raw.summary,
       files: raw,
       error: unescapeCommand(errorLine.slice('::error::'.length)),

@@ -1,5 +1,5 @@
-import { errorLines } from './errors.js'
 import type { Host } from './host.js'
+import type { HostShape } from './host-shape.js'
 import { isPlain } from './safe-text.js'
 
 export type AudienceSource =
@@ -20,45 +20,38 @@ export interface AudienceChoice {
 export interface AudienceQuery {
   readonly host: Host
   readonly audience?: string
-  readonly accountId?: string
-  readonly tokenEndpoint: string
+  /** The host metadata's `token_federation_default_oidc_audiences[0]`. */
+  readonly published?: string
+  readonly shape: HostShape
 }
 
 /**
- * Pick the audience to request from GitHub in the Databricks SDKs' order: the input, the host's
- * published default, the account ID on an account host, the token endpoint URL. A failure to read
- * the host's default is a warning, as in the SDKs.
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
  */
-export async function resolveAudience(
-  query: AudienceQuery,
-  fetchDefault: () => Promise<string | undefined>,
-  warn: (lines: readonly string[]) => void
-): Promise<AudienceChoice> {
+export function resolveAudience(query: AudienceQuery): AudienceChoice {
   if (query.audience !== undefined) {
     return { audience: query.audience, source: 'input', reason: "from the 'audience' input" }
   }
-  try {
-    const published = await fetchDefault()
-    if (published !== undefined) {
-      return {
-        audience: published,
-        source: 'host-metadata',
-        reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-      }
-    }
-  } catch (error) {
-    const [first, ...rest] = errorLines(error)
-    warn([`Could not read the host's default audience; falling back. ${first ?? ''}`, ...rest])
-  }
-  if (query.host.kind === 'account' && query.accountId !== undefined) {
+  if (query.published !== undefined) {
     return {
-      audience: query.accountId,
+      audience: query.published,
+      source: 'host-metadata',
+      reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+    }
+  }
+  const { shape } = query
+  if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+    return {
+      audience: shape.accountId,
       source: 'account-id',
-      reason: 'the account ID, the default for an account host and for a policy without audiences'
+      reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
     }
   }
   return {
-    audience: query.tokenEndpoint,
+    audience: shape.tokenEndpoint,
     source: 'token-endpoint',
     reason:
       "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"

@@ -17,6 +17,14 @@ import {
 import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { ActionError } from './errors.js'
+import {
+  findProfile,
+  profileLines,
+  replaceProfile,
+  setProfile,
+  type Fields,
+  type Section
+} from './profile-text.js'
 import { isPlain } from './safe-text.js'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants
@@ -29,48 +37,6 @@ export function configFilePath(env: Readonly<Record<string, string | undefined>>
     : join(homedir(), '.databrickscfg')
 }
 
-/**
- * The INI text with profile `[name]` replaced by (or extended with) these fields; every other line
- * of the file stays as it was: other profiles, comments, blank lines and line endings. A comment or
- * blank line just above the next header belongs to that next profile.
- */
-export function replaceProfile(
-  text: string,
-  name: string,
-  fields: ReadonlyArray<readonly [string, string]>
-): string {
-  const eol = text.includes('\r\n') ? '\r\n' : '\n'
-  const section = [`[${name}]`, ...fields.map(([key, value]) => `${key} = ${value}`)]
-  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/)
-  const header = (line: string | undefined): string | undefined =>
-    line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim()
-  const spare = (line: string | undefined): boolean =>
-    line !== undefined && /^\s*([;#].*)?$/.test(line)
-  const out: string[] = []
-  let written = false
-  for (let i = 0; i < lines.length;) {
-    if (header(lines[i]) !== name) {
-      out.push(lines[i] ?? '')
-      i++
-      continue
-    }
-    // The old profile runs to the next header, less the comments and blank lines that lead into it.
-    let end = i + 1
-    while (end < lines.length && header(lines[end]) === undefined) end++
-    let keep = end
-    while (keep > i + 1 && spare(lines[keep - 1])) keep--
-    if (!written) out.push(...section)
-    written = true // a duplicate [name] further down is dropped, so no stale key can shadow these
-    out.push(...lines.slice(keep, end))
-    i = end
-  }
-  if (!written) {
-    if (out.length > 0 && out.at(-1)?.trim() !== '') out.push('')
-    out.push(...section)
-  }
-  return out.join(eol) + eol
-}
-
 export interface WriteOptions {
   /** How long to wait for another writer's lock (default 10 s). */
   readonly lockTimeoutMs?: number
@@ -81,25 +47,28 @@ export interface WriteOptions {
   readonly afterRead?: () => void
 }
 
+/** What writeProfile did, for the post step to undo. Holds no secret: paths only. */
+export interface ProfileWrite {
+  /** The file did not exist before. */
+  readonly created: boolean
+  /** A private copy (mode 0600, beside the file) of the profile this one replaced. */
+  readonly backup?: string
+}
+
 /**
  * Write profile `name` into the config file at `path`, safely on a shared runner: never through a
  * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
  * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
  * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
- * Every value is checked before anything is written.
+ * Every value is checked before anything is written. A profile it replaces is kept in a backup.
  */
 export async function writeProfile(
   path: string,
   name: string,
-  fields: ReadonlyArray<readonly [string, string]>,
+  fields: Fields,
   options: WriteOptions = {}
-): Promise<void> {
-  const fail = (problem: string, cause: string, fix = DEFAULT_FIX): ActionError =>
-    new ActionError(
-      'config-file-failed',
-      `Writing profile [${name}] to ${path} failed: ${problem}.`,
-      { cause, fix }
-    )
+): Promise<ProfileWrite> {
+  const fail = failure(`Writing profile [${name}] to ${path}`)
   for (const [key, value] of fields) {
     if (!/^[a-z_]+$/.test(key) || !isPlain(value))
       throw fail(
@@ -108,6 +77,75 @@ export async function writeProfile(
         'Report this with the log: the action should have refused the value earlier.'
       )
   }
+  let result: ProfileWrite = { created: true }
+  await editFile(path, fail, options, (existing, owner) => {
+    const previous = existing === undefined ? undefined : findProfile(existing, name)
+    const backup =
+      previous &&
+      join(dirname(path), `.${basename(path)}.${name}.${randomBytes(6).toString('hex')}.bak`)
+    if (backup && previous) writePrivate(backup, `${previous.join('\n')}\n`, owner)
+    result = { created: existing === undefined, ...(backup && { backup }) }
+    return replaceProfile(existing ?? '', name, fields)
+  })
+  return result
+}
+
+/** How the post step left the config file. */
+export type Restored = 'removed' | 'restored' | 'changed' | 'gone'
+
+/**
+ * Undo writeProfile: remove profile `name` (or put back the one it replaced, from the backup) when
+ * it still holds exactly the fields written; a profile changed since is left as it is. The file is
+ * deleted when this step created it and nothing else is left in it. The backup is deleted.
+ */
+export async function restoreProfile(
+  path: string,
+  name: string,
+  written: Fields,
+  undo: ProfileWrite,
+  options: WriteOptions = {}
+): Promise<Restored> {
+  const fail = failure(`Removing profile [${name}] from ${path}`)
+  let outcome: Restored = 'gone'
+  try {
+    await editFile(path, fail, options, existing => {
+      if (existing === undefined) return undefined
+      const current = findProfile(existing, name)
+      if (current === undefined) return undefined
+      if (current.join('\n') !== profileLines(name, written).join('\n')) {
+        outcome = 'changed'
+        return undefined
+      }
+      const previous = undo.backup === undefined ? undefined : readBackup(undo.backup, fail)
+      outcome = previous ? 'restored' : 'removed'
+      const text = setProfile(existing, name, previous)
+      return undo.created && text.trim() === '' ? null : text
+    })
+  } finally {
+    if (undo.backup !== undefined) rmSync(undo.backup, { force: true })
+  }
+  return outcome
+}
+
+function readBackup(path: string, fail: Fail): Section | undefined {
+  const text = readExisting(path, fail)?.text
+  return text === undefined ? undefined : text.replace(/\r?\n$/, '').split(/\r?\n/)
+}
+
+type Owner = { uid: number; gid: number } | undefined
+
+/**
+ * Replace the file at `path` with `edit` of its text, under the lock: written to a temporary file
+ * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
+ * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
+ * to delete it.
+ */
+async function editFile(
+  path: string,
+  fail: Fail,
+  options: WriteOptions,
+  edit: (text: string | undefined, owner: Owner) => string | null | undefined
+): Promise<void> {
   const sleep = options.sleep ?? (ms => new Promise<void>(resolve => setTimeout(resolve, ms)))
   const lockPath = `${path}.lock`
   let unlock: () => void
@@ -131,22 +169,18 @@ export async function writeProfile(
     const existing = readExisting(path, fail)
     options.afterRead?.()
     const owner = ownerToKeep(path, existing?.stats, fail)
-    // Written beside the target, then renamed: a reader never sees half a file, and a link put at
-    // `path` meanwhile is replaced, never followed.
+    const text = edit(existing?.text, owner)
+    if (text === undefined) return
+    if (text === null) {
+      rmSync(path, { force: true })
+      return
+    }
     const temporary = join(
       dirname(path),
       `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
     )
     try {
-      const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-      try {
-        fchmodSync(fd, 0o600)
-        if (owner) fchownSync(fd, owner.uid, owner.gid)
-        writeSync(fd, replaceProfile(existing?.text ?? '', name, fields))
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
+      writePrivate(temporary, text, owner)
       renameSync(temporary, path)
     } catch (error) {
       rmSync(temporary, { force: true })
@@ -158,6 +192,24 @@ export async function writeProfile(
   } finally {
     unlock()
   }
+}
+
+/** A new file of mode 0600 from its first byte, created, never opened through a link. */
+function writePrivate(path: string, text: string, owner: Owner): void {
+  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+  try {
+    fchmodSync(fd, 0o600)
+    if (owner) fchownSync(fd, owner.uid, owner.gid)
+    writeSync(fd, text)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function failure(what: string): Fail {
+  return (problem, cause, fix = DEFAULT_FIX) =>
+    new ActionError('config-file-failed', `${what} failed: ${problem}.`, { cause, fix })
 }
 
 const DEFAULT_FIX =
@@ -194,11 +246,7 @@ function readExisting(path: string, fail: Fail): { text: string; stats: Stats } 
  * Whose file the new one must be. A file keeps its owner: root (a container job, sudo) writes it
  * back under the same user, or, new, under the directory's owner; another user's file is refused.
  */
-function ownerToKeep(
-  path: string,
-  stats: Stats | undefined,
-  fail: Fail
-): { uid: number; gid: number } | undefined {
+function ownerToKeep(path: string, stats: Stats | undefined, fail: Fail): Owner {
   const me = process.geteuid?.()
   if (me === undefined) return undefined
   const model = stats ?? (me === 0 ? statSync(dirname(path)) : undefined)

@@ -1,5 +1,6 @@
 import { isAudience } from './audience.js'
 import { ActionError } from './errors.js'
+import { isPlain } from './safe-text.js'
 import type { Host } from './host.js'
 import { printable } from './host.js'
 import type { Transport } from './http.js'
@@ -9,7 +10,10 @@ import { transientStatus } from './retry.js'
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
 
-/** The OAuth token endpoint: per workspace, or per account on the account console. */
+/**
+ * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
+ * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
+ */
 export function tokenEndpoint(host: Host, accountId?: string): string {
   if (host.kind === 'account') {
     if (accountId === undefined) throw new Error('an account host needs an account ID')
@@ -22,15 +26,39 @@ export function hostMetadataUrl(host: Host): string {
   return `${host.url}/.well-known/databricks-config`
 }
 
+export type HostType = 'workspace' | 'account' | 'unified'
+
 /**
- * The host's published default federation audience, as the Databricks SDKs read it.
- * Resolves to undefined when the host publishes none; rejects with an ActionError on failure.
+ * What a host says of itself at /.well-known/databricks-config, the fields the SDKs read
+ * (databricks-sdk-go config/host_metadata.go `HostMetadata`, config/config.go host types;
+ * databricks-sdk-py databricks/sdk/oauth.py `HostMetadata`), each checked before it is used.
  */
-export async function fetchDefaultAudience(
+export interface HostMetadata {
+  /** The OAuth root: `{host}/oidc`, or `{host}/oidc/accounts/{account_id}` (placeholder kept). */
+  readonly oidcEndpoint?: string
+  readonly accountId?: string
+  readonly workspaceId?: string
+  readonly hostType?: HostType
+  readonly cloud?: string
+  /** `token_federation_default_oidc_audiences[0]`. */
+  readonly defaultAudience?: string
+  /** Fields that were present but unusable, said as warnings; each is ignored. */
+  readonly ignored: readonly string[]
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
+export const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
+ * (HTTP 404, older deployments); rejects with an ActionError on failure.
+ */
+export async function fetchHostMetadata(
   host: Host,
   transport: Transport,
   signal?: AbortSignal
-): Promise<string | undefined> {
+): Promise<HostMetadata | undefined> {
   const url = hostMetadataUrl(host)
   const what = 'Reading the host metadata'
   const response = await send(what, transport, {
@@ -49,7 +77,6 @@ export async function fetchDefaultAudience(
       ...(transient && { transient })
     })
   }
-
   const metadata = asRecord(parseJson(response.body))
   if (metadata === undefined) {
     throw new ActionError(
@@ -58,21 +85,79 @@ export async function fetchDefaultAudience(
       { context: [`Response: ${excerpt(response.body)}`] }
     )
   }
+  return parseHostMetadata(metadata, host)
+}
+
+/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
+export function parseHostMetadata(metadata: Record<string, unknown>, host: Host): HostMetadata {
+  const ignored: string[] = []
+  const field = <T>(
+    name: string,
+    check: (value: string) => T | undefined,
+    why: string
+  ): T | undefined => {
+    const value = metadata[name]
+    if (value === undefined || value === null || value === '') return undefined
+    const parsed = typeof value === 'string' ? check(value.trim()) : undefined
+    if (parsed === undefined) ignored.push(`its ${name} ${why}`)
+    return parsed
+  }
+  const oidcEndpoint = field(
+    'oidc_endpoint',
+    value => sameOrigin(value, host),
+    `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`
+  )
+  const accountId = field(
+    'account_id',
+    value => (UUID.test(value) ? value : undefined),
+    'is not a UUID'
+  )
+  const workspaceId = field(
+    'workspace_id',
+    value => (WORKSPACE_ID.test(value) ? value : undefined),
+    'is not a workspace ID'
+  )
+  // Go maps these three case-insensitively and treats anything else as unknown.
+  const hostType = field(
+    'host_type',
+    value => (['workspace', 'account', 'unified'] as const).find(t => t === value.toLowerCase()),
+    'is not workspace, account or unified'
+  )
+  const cloud = field(
+    'cloud',
+    value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined),
+    'is not a cloud name'
+  )
   const audiences = metadata['token_federation_default_oidc_audiences']
   const first: unknown = Array.isArray(audiences) ? audiences[0] : undefined
-  if (typeof first !== 'string' || first.trim() === '') return undefined
-  // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
-  if (!isAudience(first.trim())) {
-    throw new ActionError(
-      'exchange-invalid-response',
-      `${what} failed: its default audience is not one printable value without spaces.`,
-      {
-        cause: 'The host or a proxy in front of it answered with a malformed document.',
-        fix: "Set the audience input to the audience in your federation policy; it takes precedence over the host's default."
-      }
-    )
+  let defaultAudience: string | undefined
+  if (typeof first === 'string' && first.trim() !== '') {
+    // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+    if (isAudience(first.trim())) defaultAudience = first.trim()
+    else ignored.push('its default audience is not one printable value without spaces')
   }
-  return first.trim()
+  return {
+    ...(oidcEndpoint !== undefined && { oidcEndpoint }),
+    ...(accountId !== undefined && { accountId }),
+    ...(workspaceId !== undefined && { workspaceId }),
+    ...(hostType !== undefined && { hostType }),
+    ...(cloud !== undefined && { cloud }),
+    ...(defaultAudience !== undefined && { defaultAudience }),
+    ignored
+  }
+}
+
+/** The URL without a trailing slash when it is on the host's own origin, with no query. */
+function sameOrigin(value: string, host: Host): string | undefined {
+  let url: URL
+  try {
+    url = new URL(value.replace('{account_id}', 'account'))
+  } catch {
+    return undefined
+  }
+  if (url.origin !== host.url || url.search !== '' || url.hash !== '' || !isPlain(value))
+    return undefined
+  return value.replace(/\/+$/, '')
 }
 
 export interface ExchangeRequest {

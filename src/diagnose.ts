@@ -1,7 +1,7 @@
 import type { TokenClaims } from './claims.js'
 import { describeError, type ExchangeRejection } from './databricks.js'
 import { ActionError } from './errors.js'
-import type { HostKind } from './host.js'
+import type { HostShape } from './host-shape.js'
 import { redirectRefused } from './remote.js'
 import type { AudienceChoice } from './audience.js'
 import { transientStatus } from './retry.js'
@@ -9,7 +9,7 @@ import { transientStatus } from './retry.js'
 /** What was attempted, for the diagnostics of a failed exchange. */
 export interface ExchangeContext {
   readonly endpoint: string
-  readonly hostKind: HostKind
+  readonly shape: HostShape
   readonly clientId?: string
   readonly accountId?: string
   readonly audience: AudienceChoice
@@ -43,7 +43,7 @@ export function explainExchangeFailure(
       `${what} failed: the token endpoint does not exist on this host (HTTP 404).`,
       {
         context,
-        cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.hostKind === 'account' ? 'account console' : 'workspace'}${ctx.hostKind === 'account' ? ', or the account ID is wrong' : ''}.`,
+        cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.shape.label}${ctx.shape.kind === 'account' ? ', or the account ID is wrong' : ''}.`,
         fix: 'Set host to the workspace URL (https://dbc-….cloud.databricks.com, https://adb-….azuredatabricks.net) or the account console URL with account-id.'
       }
     )

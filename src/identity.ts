@@ -21,14 +21,20 @@ export async function fetchIdentity(
   host: Host,
   token: string,
   transport: Transport,
-  signal?: AbortSignal
+  signal?: AbortSignal,
+  /** On a unified host, the workspace to ask (the SDKs' X-Databricks-Workspace-Id header). */
+  workspaceId?: string
 ): Promise<Identity> {
   const what = 'Verifying the token (SCIM Me)'
   const url = scimMeUrl(host)
   const response = await send(what, transport, {
     method: 'GET',
     url,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(workspaceId !== undefined && { 'x-databricks-workspace-id': workspaceId })
+    },
     ...(signal && { signal })
   })
   if (response.status >= 300 && response.status < 400)

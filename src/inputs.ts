@@ -1,5 +1,6 @@
 import { isAudience } from './audience.js'
 import { isJwt } from './claims.js'
+import { WORKSPACE_ID } from './databricks.js'
 import { InputError } from './errors.js'
 import { parseHost, printable, type Host } from './host.js'
 
@@ -7,6 +8,7 @@ import { parseHost, printable, type Host } from './host.js'
 export interface RawInputs {
   readonly host: string
   readonly accountId: string
+  readonly workspaceId: string
   readonly clientId: string
   readonly audience: string
   readonly scope: string
@@ -17,6 +19,7 @@ export interface RawInputs {
   readonly summary: string
   readonly subjectToken: string
   readonly configProfile: string
+  readonly cleanup: string
 }
 
 export type ExportMode = 'token' | 'oidc' | 'none'
@@ -25,11 +28,15 @@ export type ExportMode = 'token' | 'oidc' | 'none'
 export interface Inputs {
   readonly host: Host
   readonly accountId?: string
+  /** A workspace on a unified host (SPOG) is addressed by its ID. */
+  readonly workspaceId?: string
   /** A service principal's application ID: its federation policy is used. Absent: account-wide. */
   readonly clientId?: string
   readonly audience?: string
   readonly scopes: readonly string[]
   readonly exportEnv: ExportMode
+  /** export-env was set, not defaulted: with a profile, the environment then overrides it. */
+  readonly exportEnvGiven: boolean
   /** Attempts per remote call; 1 disables retries. */
   readonly retryMaxAttempts: number
   /** The deadline for all of the step's remote work, retries and waits included. */
@@ -41,6 +48,8 @@ export interface Inputs {
   readonly subjectToken?: string
   /** A profile to write to the Databricks config file for the CLI's github-oidc auth. */
   readonly configProfile?: string
+  /** The post step removes the profile this step wrote. */
+  readonly cleanup: boolean
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -55,6 +64,14 @@ export function parseInputs(raw: RawInputs): Inputs {
     'your Databricks account ID (account console, top-right menu)'
   )
   const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID")
+  const workspaceId = raw.workspaceId.trim()
+  if (workspaceId !== '' && !WORKSPACE_ID.test(workspaceId)) {
+    throw new InputError(
+      'workspace-id',
+      `is '${printable(workspaceId)}', expected a workspace ID such as 1234567890123456.`,
+      'Set it to the numeric ID of the workspace (the o= or w= part of its URL), or leave it empty.'
+    )
+  }
   if (host.kind === 'account' && accountId === undefined) {
     throw new InputError(
       'account-id',
@@ -80,7 +97,10 @@ export function parseInputs(raw: RawInputs): Inputs {
       "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3)."
     )
   }
-  const exportEnv = raw.exportEnv.trim() === '' ? 'token' : raw.exportEnv.trim()
+  const configProfile = raw.configProfile.trim()
+  // Unset: the token, or nothing when a profile is written (the environment would override it).
+  const exportEnvGiven = raw.exportEnv.trim() !== ''
+  const exportEnv = exportEnvGiven ? raw.exportEnv.trim() : configProfile !== '' ? 'none' : 'token'
   if (!EXPORT_MODES.includes(exportEnv as ExportMode)) {
     throw new InputError(
       'export-env',
@@ -92,6 +112,7 @@ export function parseInputs(raw: RawInputs): Inputs {
   const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false)
   const verify = booleanInput('verify', raw.verify, false)
   const summary = booleanInput('summary', raw.summary, true)
+  const cleanup = booleanInput('cleanup', raw.cleanup, true)
   // The token itself is never echoed: it is a secret even when malformed.
   const subjectToken = raw.subjectToken.trim()
   if (subjectToken !== '' && !isJwt(subjectToken)) {
@@ -101,7 +122,6 @@ export function parseInputs(raw: RawInputs): Inputs {
       'Pass the identity token itself, for example the output of the step that minted it.'
     )
   }
-  const configProfile = raw.configProfile.trim()
   if (configProfile !== '' && !PROFILE.test(configProfile)) {
     throw new InputError(
       'config-profile',
@@ -133,16 +153,19 @@ export function parseInputs(raw: RawInputs): Inputs {
   return {
     host,
     ...(accountId !== undefined && { accountId }),
+    ...(workspaceId !== '' && { workspaceId }),
     ...(clientId !== undefined && { clientId }),
     ...(audience !== '' && { audience }),
     scopes,
     exportEnv: exportEnv as ExportMode,
+    exportEnvGiven,
     retryMaxAttempts,
     timeoutSeconds,
     verify,
     summary,
     ...(subjectToken !== '' && { subjectToken }),
-    ...(configProfile !== '' && { configProfile })
+    ...(configProfile !== '' && { configProfile }),
+    cleanup
   }
 }
 
@@ -198,4 +221,25 @@ function booleanInput(input: string, raw: string, fallback: boolean): boolean {
     `is '${printable(text)}', expected true or false.`,
     `Set ${input} to true or false, or leave it unset for ${fallback}.`
   )
+}
+
+/**
+ * Combinations that work, but not as a user may think: said once, as warnings, before any request.
+ * The Databricks CLI and SDKs read environment variables before a profile, and scopes only from a
+ * profile (databricks-sdk-go config/config.go, databricks-sdk-py databricks/sdk/config.py).
+ */
+export function inputWarnings(inputs: Inputs): string[] {
+  const warnings: string[] = []
+  const scope = inputs.scopes.join(' ')
+  if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
+    warnings.push(
+      `export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`
+    )
+  }
+  if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {
+    warnings.push(
+      `scope '${scope}' holds for this step's token only: with export-env: oidc the Databricks CLI and SDKs re-exchange with all-apis, since no environment variable carries scopes. Use config-profile instead: the profile carries scopes = ${inputs.scopes.join(',')}.`
+    )
+  }
+  return warnings
 }

@@ -3,16 +3,18 @@ import { readClaims, type TokenClaims } from './claims.js'
 import {
   exchangeToken,
   ExchangeRejection,
-  fetchDefaultAudience,
+  fetchHostMetadata,
   MAX_EXPIRES_IN_S,
-  tokenEndpoint,
-  type DatabricksToken
+  type DatabricksToken,
+  type HostMetadata
 } from './databricks.js'
 import { explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
 import { fetchIdentity, type Identity } from './identity.js'
 import type { Inputs } from './inputs.js'
+import { errorLines } from './errors.js'
+import { resolveHostShape, type HostShape } from './host-shape.js'
 import { withRetries, type Clock } from './retry.js'
 
 /** One line, or several. The logger makes every line safe to print, whatever it holds. */
@@ -34,6 +36,7 @@ export interface LoginDeps {
 }
 
 export interface LoginResult {
+  readonly shape: HostShape
   readonly endpoint: string
   readonly audience: AudienceChoice
   readonly claims: TokenClaims
@@ -70,7 +73,27 @@ export async function login(
       clock,
       log: message => log.info(message)
     })
-  const endpoint = tokenEndpoint(inputs.host, inputs.accountId)
+  // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
+  // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
+  let metadata: HostMetadata | undefined
+  try {
+    metadata = await retrying(
+      'Reading the host metadata',
+      signal => fetchHostMetadata(inputs.host, transport, signal),
+      started + inputs.timeoutSeconds * 250
+    )
+  } catch (error) {
+    const [first, ...rest] = errorLines(error)
+    log.warning([
+      `Could not read the host's metadata; going by the host name. ${first ?? ''}`,
+      ...rest
+    ])
+  }
+  for (const problem of metadata?.ignored ?? [])
+    log.warning(`The host's metadata is used without one field: ${problem}.`)
+  const shape = resolveHostShape(inputs.host, inputs, metadata)
+  const endpoint = shape.tokenEndpoint
+  log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`)
 
   let audience: AudienceChoice
   let requestJwt: () => Promise<{ jwt: string; claims: TokenClaims }>
@@ -87,25 +110,16 @@ export async function login(
   } else {
     if (oidc === undefined)
       throw new Error('login needs the runner OIDC variables or a subject token')
-    audience = await resolveAudience(
-      {
-        host: inputs.host,
-        tokenEndpoint: endpoint,
-        ...(inputs.audience !== undefined && { audience: inputs.audience }),
-        ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
-      },
-      // The metadata only picks a default, so it gets a quarter of the time, not all of it.
-      () =>
-        retrying(
-          'Reading the host metadata',
-          signal => fetchDefaultAudience(inputs.host, transport, signal),
-          started + inputs.timeoutSeconds * 250
-        ),
-      lines => log.warning(lines)
-    )
+    audience = resolveAudience({
+      host: inputs.host,
+      shape,
+      ...(inputs.audience !== undefined && { audience: inputs.audience }),
+      ...(metadata?.defaultAudience !== undefined && { published: metadata.defaultAudience })
+    })
+    const chosen = audience.audience
     requestJwt = async () => {
       const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
-        requestIdToken(oidc, audience.audience, transport, signal)
+        requestIdToken(oidc, chosen, transport, signal)
       )
       mask(jwt)
       return { jwt, claims: readClaims(jwt) }
@@ -124,11 +138,11 @@ export async function login(
   )
   const context = {
     endpoint,
-    hostKind: inputs.host.kind,
+    shape,
     audience,
     claims,
     ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-    ...(inputs.accountId !== undefined && { accountId: inputs.accountId })
+    ...(shape.accountId !== undefined && { accountId: shape.accountId })
   }
   const token = await retrying('Exchanging the token at Databricks', async signal => {
     // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
@@ -163,17 +177,18 @@ export async function login(
       : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000)
 
   let identity: Identity | undefined
-  if (inputs.verify && inputs.host.kind === 'account') {
-    log.info('verify: skipped: the account console has no SCIM Me endpoint to ask.')
+  if (inputs.verify && shape.kind === 'account') {
+    log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`)
   } else if (inputs.verify) {
     identity = await retrying('Verifying the token (SCIM Me)', signal =>
-      fetchIdentity(inputs.host, token.accessToken, transport, signal)
+      fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId)
     )
     log.info(
       `Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`
     )
   }
   return {
+    shape,
     endpoint,
     audience,
     claims: subject.claims,

@@ -1,9 +1,9 @@
 import * as core from '@actions/core'
-import { configFilePath, writeProfile } from './config-file.js'
+import { configFilePath, restoreProfile, writeProfile, type Restored } from './config-file.js'
 import { ActionError, errorLines } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
-import { parseInputs, type RawInputs } from './inputs.js'
+import { inputWarnings, parseInputs, type RawInputs } from './inputs.js'
 import { login, type Logger, type LogText } from './login.js'
 import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
@@ -12,6 +12,16 @@ import { summaryMarkdown } from './summary.js'
 
 export const USER_AGENT = 'databricks-oidc-login/0.1.0'
 
+const POST_STATE = 'isPost'
+const PROFILE_STATE = 'profile'
+
+/** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
+export async function main(): Promise<void> {
+  if (core.getState(POST_STATE) === 'true') return post()
+  core.saveState(POST_STATE, 'true')
+  return run()
+}
+
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const secrets = new Secrets()
@@ -19,17 +29,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     secrets.add(secret)
     core.setSecret(secret)
   }
-  // Every line the step prints goes through logText: secrets out, nothing that steers the runner.
-  const say =
-    (emit: (text: string) => void) =>
-    (text: LogText): void =>
-      emit(logText(text, secrets))
-  const log: Logger = { info: say(core.info), warning: say(core.warning), debug: say(core.debug) }
+  const log = logger(secrets)
   try {
     const raw = readRawInputs()
     // A subject token is a secret from the moment it is read, valid or not.
     if (raw.subjectToken.trim() !== '') mask(raw.subjectToken.trim())
     const inputs = parseInputs(raw)
+    for (const warning of inputWarnings(inputs)) log.warning(warning)
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
     if (oidc) mask(oidc.requestToken)
 
@@ -54,9 +60,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         : undefined
     // The profile first: if it can't be written, the step fails having exported nothing.
     if (profile) {
-      await writeProfile(profile.path, profile.name, profile.fields)
+      const undo = await writeProfile(profile.path, profile.name, profile.fields)
+      // The post step's instructions: paths and the fields written, never a secret.
+      if (inputs.cleanup) core.saveState(PROFILE_STATE, JSON.stringify({ ...profile, ...undo }))
       log.info(
-        `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}.`
+        `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`
       )
     }
     try {
@@ -79,10 +87,54 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`)
 
     const notice = expiryNotice(inputs, result, now)
-    if (notice) say(core.notice)(notice)
+    if (notice) log.notice(notice)
     if (inputs.summary) await writeSummary(summaryMarkdown(inputs, result), log)
   } catch (error) {
     core.setFailed(logText(errorLines(error), secrets))
+  }
+}
+
+/**
+ * The post step: remove the profile the login wrote, or put back the one it replaced, so that a
+ * self-hosted runner keeps no trace. A failure is a warning: the job's own work is done.
+ */
+export async function post(): Promise<void> {
+  const log = logger(new Secrets())
+  const saved = core.getState(PROFILE_STATE)
+  if (saved === '') return
+  try {
+    const state = JSON.parse(saved) as {
+      name: string
+      path: string
+      fields: Array<[string, string]>
+      created: boolean
+      backup?: string
+    }
+    const outcome = await restoreProfile(state.path, state.name, state.fields, state)
+    log.info(`${RESTORED[outcome]} [${state.name}] in ${state.path}.`)
+  } catch (error) {
+    log.warning(['The post step could not clean up the config file.', ...errorLines(error)])
+  }
+}
+
+const RESTORED: Record<Restored, string> = {
+  removed: 'Removed the profile this step wrote:',
+  restored: 'Put back the profile this step had replaced:',
+  changed: 'Left the profile as it is, since it was changed after this step wrote it:',
+  gone: 'Nothing to clean up: no profile'
+}
+
+/** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
+function logger(secrets: Secrets): Logger & { notice: (text: LogText) => void } {
+  const say =
+    (emit: (text: string) => void) =>
+    (text: LogText): void =>
+      emit(logText(text, secrets))
+  return {
+    info: say(core.info),
+    warning: say(core.warning),
+    debug: say(core.debug),
+    notice: say(core.notice)
   }
 }
 
@@ -101,6 +153,7 @@ function readRawInputs(): RawInputs {
   return {
     host: core.getInput('host'),
     accountId: core.getInput('account-id'),
+    workspaceId: core.getInput('workspace-id'),
     clientId: core.getInput('client-id'),
     audience: core.getInput('audience'),
     scope: core.getInput('scope'),
@@ -110,6 +163,7 @@ function readRawInputs(): RawInputs {
     verify: core.getInput('verify'),
     summary: core.getInput('summary'),
     subjectToken: core.getInput('subject-token'),
-    configProfile: core.getInput('config-profile')
+    configProfile: core.getInput('config-profile'),
+    cleanup: core.getInput('cleanup')
   }
 }

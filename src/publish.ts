@@ -1,5 +1,6 @@
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
+import type { Fields } from './profile-text.js'
 import { logLine } from './safe-text.js'
 
 export interface Publication {
@@ -31,14 +32,23 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
   }
   if (result.identity) outputs['user-name'] = result.identity.userName
   const env: Record<string, string> = {}
+  const { shape } = result
+  // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
+  // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
+  // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
+  const ids = (configured: boolean): Record<string, string> => ({
+    ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
+      shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
+    ...((shape.unified || (configured && inputs.workspaceId)) &&
+      shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
+  })
   if (inputs.exportEnv === 'token') {
     env['DATABRICKS_HOST'] = inputs.host.url
     env['DATABRICKS_TOKEN'] = token.accessToken
     // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
     // refuse with "more than one authorization method configured".
     env['DATABRICKS_AUTH_TYPE'] = 'pat'
-    if (inputs.host.kind === 'account' && inputs.accountId !== undefined)
-      env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId
+    Object.assign(env, ids(false))
   }
   if (inputs.exportEnv === 'oidc') {
     // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
@@ -46,22 +56,30 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     env['DATABRICKS_AUTH_TYPE'] = 'github-oidc'
     env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? ''
     env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience
-    if (inputs.accountId !== undefined) env['DATABRICKS_ACCOUNT_ID'] = inputs.accountId
+    Object.assign(env, ids(true))
   }
   return { outputs, env }
 }
 
-/** The profile written by config-profile, in the keys the Databricks CLI and SDKs read. */
-export function profileFields(
-  inputs: Inputs,
-  result: LoginResult
-): Array<readonly [string, string]> {
+/**
+ * The profile written by config-profile, in the keys every client reads: the audience under both
+ * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
+ * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
+ * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
+ * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
+ */
+export function profileFields(inputs: Inputs, result: LoginResult): Fields {
+  const { shape } = result
+  const scopes = inputs.scopes.join(',')
   return [
     ['host', inputs.host.url],
     ['auth_type', 'github-oidc'],
     ['client_id', inputs.clientId ?? ''],
-    ...(inputs.accountId !== undefined ? [['account_id', inputs.accountId] as const] : []),
-    ['audience', result.audience.audience]
+    ...(shape.accountId !== undefined ? [['account_id', shape.accountId] as const] : []),
+    ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId] as const] : []),
+    ['audience', result.audience.audience],
+    ['token_audience', result.audience.audience],
+    ...(scopes !== 'all-apis' ? [['scopes', scopes] as const] : [])
   ]
 }
 

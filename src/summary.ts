@@ -18,10 +18,7 @@ export function summaryMarkdown(inputs: Inputs, result: LoginResult): string {
   const text = markdownText
   const code = markdownCode
   const rows: Array<[string, string]> = [
-    [
-      'Host',
-      `${code(inputs.host.url)} ${text(`(${inputs.host.kind === 'account' ? 'account console' : 'workspace'})`)}`
-    ],
+    ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
     ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
     ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
     [
@@ -38,8 +35,8 @@ export function summaryMarkdown(inputs: Inputs, result: LoginResult): string {
       result.identity
         ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
         : text(
-            inputs.verify && inputs.host.kind === 'account'
-              ? 'not verified: the account console has no SCIM Me'
+            inputs.verify && result.shape.kind === 'account'
+              ? 'not verified: an account has no SCIM Me'
               : 'not verified (set verify: true)'
           )
     ]

@@ -340,7 +340,11 @@ describe('proxies', () => {
     )
     expect(run.error).toBe('')
     expect(run.outputs['host']).toBe(`https://${REAL_HOSTS.workspace}`)
-    expect(world.proxy.connects.slice(before)).toEqual([`${REAL_HOSTS.workspace}:443`])
+    // The host metadata, then the exchange: each through the proxy, to the real name.
+    expect(world.proxy.connects.slice(before)).toEqual([
+      `${REAL_HOSTS.workspace}:443`,
+      `${REAL_HOSTS.workspace}:443`
+    ])
     expect(world.databricks.exchanges.at(-1)?.headers.host).toBe(REAL_HOSTS.workspace)
     expect(world.leaks(run)).toEqual([])
   })

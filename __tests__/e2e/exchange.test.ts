@@ -80,7 +80,7 @@ describe('workspace host', () => {
     expect(world.leaks(run)).toEqual([])
   })
 
-  it('uses the audience input as given, without reading host metadata', async () => {
+  it('uses the audience input as given, reading the host metadata only for its shape', async () => {
     world.trust({ audiences: ['my-audience'] })
     const before = world.databricks.server.requests.length
     const run = await world.run({
@@ -91,6 +91,7 @@ describe('workspace host', () => {
     expect(run.error).toBe('')
     expect(run.outputs['audience']).toBe('my-audience')
     expect(world.databricks.server.requests.slice(before).map(r => r.path)).toEqual([
+      '/.well-known/databricks-config',
       '/oidc/v1/token'
     ])
     expect(world.leaks(run)).toEqual([])
@@ -111,7 +112,7 @@ describe('workspace host', () => {
     })
     expect(run.error).toBe('')
     expect(run.stdout).toMatch(
-      /::warning::Could not read the host's default audience; falling back\. Reading the host metadata failed: HTTP 500/
+      /::warning::Could not read the host's metadata; going by the host name\. Reading the host metadata failed: HTTP 500/
     )
     expect(run.stdout).toContain('Gave up after 2 attempts')
     expect(run.outputs['audience']).toBe(`${world.databricks.url}/oidc/v1/token`)

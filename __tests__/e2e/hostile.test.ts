@@ -174,10 +174,15 @@ describe('expiry', () => {
       world.github.claimOverrides = { exp }
       world.databricks.server.faults.add('/oidc/v1/token', {
         kind: 'reply',
-        reply: () => json(200, { access_token: 'dkeaNoExpiresIn0123456789', token_type: 'Bearer' })
+        reply: () => json(200, { access_token: 'dkeaNoExpiresInTokenXyzQwv', token_type: 'Bearer' })
       })
       const run = await world.run({ ...base(), 'config-profile': 'ci' })
-      expectSafe(run, { ok: true, sections: ['ci'], extraSecrets: ['dkeaNoExpiresIn0123456789'] })
+      expectSafe(run, {
+        ok: true,
+        env: [],
+        sections: ['ci'],
+        extraSecrets: ['dkeaNoExpiresInTokenXyzQwv']
+      })
       // Kept within a day of now (absurd) or at now (in the past), never an invalid date.
       const left = Number(run.outputs['expires-in'])
       expect(left).toBeGreaterThanOrEqual(0)

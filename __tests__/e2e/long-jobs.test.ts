@@ -1,5 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'ini'
@@ -15,7 +23,17 @@ beforeAll(async () => {
   world = await World.start()
   world.trust({ audiences: [ACCOUNT_ID] })
 })
-afterAll(() => world.stop())
+const made: string[] = []
+/** A temporary folder, removed after the suite. */
+function temporaryDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+afterAll(async () => {
+  await world.stop()
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
 afterEach(() => {
   world.emulator.reset()
   world.trust({ audiences: [ACCOUNT_ID] })
@@ -62,8 +80,8 @@ describe('export-env: oidc', () => {
     world.databricks.clockOffsetSeconds = 600
     const stale = await runScript('sdk-me.mjs', { ...ca(), ...token.env })
     expect(stale.result).toEqual({ error: 'Token expired.', status: 401 })
-    const fresh = await runScript('cli-reexchange.mjs', laterStep(oidc.env))
-    expect(fresh.result).toEqual({
+    const fresh = await runScript('sdk-reexchange.mjs', laterStep(oidc.env), ['--sdk', 'go'])
+    expect(fresh.result).toMatchObject({
       userName: SP_ID,
       endpoint: `${world.databricks.url}/oidc/v1/token`
     })
@@ -121,7 +139,7 @@ describe('config-profile', () => {
   ].join('\n')
 
   it('replaces one profile, keeps the others, mode 0600, and the CLI can use it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dbcfg-'))
+    const dir = temporaryDir('dbcfg-')
     const file = join(dir, 'databrickscfg')
     writeFileSync(file, existing, { mode: 0o644 })
     const run = await world.run(
@@ -130,7 +148,7 @@ describe('config-profile', () => {
     )
     expect(run.error).toBe('')
     expect(run.stdout).toContain(
-      `Wrote profile [prod] to ${file}: use it with databricks --profile prod.`
+      `Wrote profile [prod] to ${file}: use it with databricks --profile prod; the post step removes it.`
     )
     const text = readFileSync(file, 'utf8')
     const parsed = parse(text)
@@ -138,7 +156,10 @@ describe('config-profile', () => {
       host: world.databricks.url,
       auth_type: 'github-oidc',
       client_id: SP_ID,
-      audience: ACCOUNT_ID
+      account_id: ACCOUNT_ID,
+      workspace_id: world.databricks.workspaceId,
+      audience: ACCOUNT_ID,
+      token_audience: ACCOUNT_ID
     })
     expect(parsed['DEFAULT']).toEqual({
       host: 'https://dbc-0000.cloud.databricks.com',
@@ -172,22 +193,23 @@ describe('config-profile', () => {
       auth_type: 'github-oidc',
       client_id: SP_ID,
       account_id: ACCOUNT_ID,
-      audience: ACCOUNT_ID
+      audience: ACCOUNT_ID,
+      token_audience: ACCOUNT_ID
     })
     expect(both['prod']).toEqual(parsed['prod'])
     const cli = await runScript(
-      'cli-reexchange.mjs',
+      'sdk-reexchange.mjs',
       { ...world.github.env, ...ca(), DATABRICKS_CONFIG_FILE: file },
-      ['--profile', 'prod']
+      ['--sdk', 'go', '--profile', 'prod']
     )
-    expect(cli.result).toEqual({
+    expect(cli.result).toMatchObject({
       userName: SP_ID,
       endpoint: `${world.databricks.url}/oidc/v1/token`
     })
   })
 
   it('writes ~/.databrickscfg when DATABRICKS_CONFIG_FILE is not set', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'home-'))
+    const home = temporaryDir('home-')
     const run = await world.run({ ...base(), 'config-profile': 'ci' }, { env: { HOME: home } })
     expect(run.error).toBe('')
     expect(parse(readFileSync(join(home, '.databrickscfg'), 'utf8'))['ci']?.['auth_type']).toBe(
@@ -196,7 +218,7 @@ describe('config-profile', () => {
   })
 
   it('refuses a symlink, and exports nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dbcfg-'))
+    const dir = temporaryDir('dbcfg-')
     const target = join(dir, 'elsewhere')
     writeFileSync(target, 'untouched\n')
     const link = join(dir, 'databrickscfg')
@@ -263,13 +285,13 @@ describe('verify and the job summary', () => {
     )
     expect(run.error).toBe('')
     expect(run.stdout).toContain(
-      'verify: skipped: the account console has no SCIM Me endpoint to ask.'
+      'verify: skipped: an account (account console) has no SCIM Me endpoint to ask.'
     )
     expect(run.outputs['user-name']).toBeUndefined()
     expect(run.summary).toContain(
       `| Host | \`https://${REAL_HOSTS.azureAccount}\` (account console) |`
     )
-    expect(run.summary).toContain('| Identity | not verified: the account console has no SCIM Me |')
+    expect(run.summary).toContain('| Identity | not verified: an account has no SCIM Me |')
   })
 
   it('writes no summary with summary: false', async () => {

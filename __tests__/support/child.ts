@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
  * workflow step would, and parse the JSON line it prints last.
  */
 export function runScript(
-  name: 'sdk-me.mjs' | 'cli-reexchange.mjs',
+  name: 'sdk-me.mjs' | 'sdk-reexchange.mjs',
   env: Record<string, string>,
   args: string[] = []
 ): Promise<{ code: number | null; result: unknown }> {
@@ -23,6 +23,7 @@ export function runScript(
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.on('error', fail)
     child.on('close', code => {
+      rmSync(home, { recursive: true, force: true })
       const last = out.trim().split('\n').at(-1) ?? ''
       try {
         done({ code, result: JSON.parse(last) })

@@ -17,7 +17,7 @@ import {
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'ini'
-import { configFilePath, replaceProfile, writeProfile } from '../../src/config-file.js'
+import { configFilePath, restoreProfile, writeProfile } from '../../src/config-file.js'
 import { ActionError } from '../../src/errors.js'
 import { CLIENT_ID, rejected } from './support.js'
 
@@ -36,160 +36,6 @@ const NEW = [
   'audience = aud-x',
   ''
 ].join('\n')
-
-type Sections = Record<string, Record<string, string>>
-
-describe('replaceProfile', () => {
-  const OTHERS = [
-    '# Databricks profiles',
-    '[DEFAULT]',
-    'host = https://default.cloud.databricks.com',
-    '',
-    '; the dev workspace',
-    '[dev]',
-    'host = https://dev.cloud.databricks.com',
-    'token = dapi-dev',
-    ''
-  ].join('\n')
-
-  test.each<[string, string, string]>([
-    ['an empty file', '', NEW],
-    ['a file without the profile: appended after a blank line', OTHERS, `${OTHERS}\n${NEW}`],
-    ['a file without a final newline', 'key = value', `key = value\n\n${NEW}`],
-    ['a file that already ends with a blank line', `${OTHERS}\n`, `${OTHERS}\n${NEW}`],
-    [
-      'the profile in the middle',
-      [
-        '# Databricks profiles',
-        '[dev]',
-        'host = https://dev.cloud.databricks.com',
-        'token = dapi-dev',
-        '',
-        '; production, federated',
-        '[prod]',
-        'host = https://old.cloud.databricks.com',
-        'token = dapi-old',
-        '# inside the old profile',
-        '',
-        '[staging]',
-        'host = https://staging.cloud.databricks.com',
-        ''
-      ].join('\n'),
-      [
-        '# Databricks profiles',
-        '[dev]',
-        'host = https://dev.cloud.databricks.com',
-        'token = dapi-dev',
-        '',
-        '; production, federated',
-        NEW + '# inside the old profile',
-        '',
-        '[staging]',
-        'host = https://staging.cloud.databricks.com',
-        ''
-      ].join('\n')
-    ],
-    [
-      'the profile last in the file',
-      '[dev]\nhost = https://dev.cloud.databricks.com\n\n[prod]\nhost = https://old\ntoken = dapi-old\n',
-      `[dev]\nhost = https://dev.cloud.databricks.com\n\n${NEW}`
-    ],
-    [
-      'the profile last, followed by blank lines',
-      '[dev]\nhost = https://dev\n\n[prod]\ntoken = dapi-old\n\n\n',
-      `[dev]\nhost = https://dev\n\n${NEW}\n\n`
-    ],
-    [
-      'CRLF input (written back with CRLF)',
-      '[dev]\r\nhost = https://dev\r\n\r\n[prod]\r\ntoken = dapi-old\r\n\r\n[staging]\r\nk = v\r\n',
-      `[dev]\nhost = https://dev\n\n${NEW}\n[staging]\nk = v\n`.replace(/\n/g, '\r\n')
-    ],
-    [
-      'CRLF input without the profile',
-      '[dev]\r\nhost = https://dev\r\n',
-      `[dev]\nhost = https://dev\n\n${NEW}`.replace(/\n/g, '\r\n')
-    ],
-    [
-      'a header with spaces',
-      '[dev]\nhost = https://dev\n\n[ prod ]\ntoken = dapi-old\n',
-      `[dev]\nhost = https://dev\n\n${NEW}`
-    ],
-    ['an indented header', '  [prod]  \ntoken = dapi-old\n', NEW],
-    [
-      'a similarly named profile only',
-      '[prod-eu]\nhost = https://eu\n',
-      `[prod-eu]\nhost = https://eu\n\n${NEW}`
-    ],
-    [
-      'a similarly named profile next to the profile',
-      '[prod-eu]\nhost = https://eu\n\n[prod]\ntoken = dapi-old\n\n[production]\nhost = https://p\n',
-      `[prod-eu]\nhost = https://eu\n\n${NEW}\n[production]\nhost = https://p\n`
-    ]
-  ])('%s', (_name, before, after) => {
-    const text = replaceProfile(before, 'prod', FIELDS)
-    expect(text).toBe(after)
-    expect(text.includes('\r')).toBe(before.includes('\r'))
-    const ini = parse(text) as Sections
-    expect({ ...ini['prod'] }).toStrictEqual({
-      host: HOST,
-      auth_type: 'github-oidc',
-      client_id: CLIENT_ID,
-      audience: 'aud-x'
-    })
-  })
-
-  it('keeps the comment and blank line that lead into the next profile', () => {
-    const before = '[prod]\nhost = old\n\n# staging workspace\n[staging]\nhost = s\n'
-    expect(replaceProfile(before, 'prod', [['host', 'h']])).toBe(
-      '[prod]\nhost = h\n\n# staging workspace\n[staging]\nhost = s\n'
-    )
-  })
-
-  it('drops a duplicate of the profile further down, so no stale key can shadow the new ones', () => {
-    const before = '[prod]\ntoken = a\n\n[x]\nk = v\n\n[prod]\nauth_type = pat\n'
-    const text = replaceProfile(before, 'prod', [['host', 'h']])
-    expect(text).toBe('[prod]\nhost = h\n\n[x]\nk = v\n\n')
-    expect(text).not.toContain('auth_type = pat')
-  })
-
-  it('keeps the other profiles, as the ini parser reads them', () => {
-    const before = [
-      '[dev]',
-      'host = https://dev.cloud.databricks.com',
-      'token = dapi-dev',
-      '',
-      '[prod]',
-      'host = https://old.cloud.databricks.com',
-      'token = dapi-old',
-      '',
-      '[prod-eu]',
-      'host = https://eu.cloud.databricks.com',
-      ''
-    ].join('\n')
-    const ini = parse(replaceProfile(before, 'prod', FIELDS)) as Sections
-    expect(Object.keys(ini)).toStrictEqual(['dev', 'prod', 'prod-eu'])
-    expect({ ...ini['dev'] }).toStrictEqual({
-      host: 'https://dev.cloud.databricks.com',
-      token: 'dapi-dev'
-    })
-    expect({ ...ini['prod-eu'] }).toStrictEqual({ host: 'https://eu.cloud.databricks.com' })
-    // The old profile's token is gone: it would fight with auth_type = github-oidc.
-    expect(ini['prod']).not.toHaveProperty('token')
-  })
-
-  it('writes the fields in the order given', () => {
-    const text = replaceProfile('', 'p', [
-      ['b', '2'],
-      ['a', '1']
-    ])
-    expect(text).toBe('[p]\nb = 2\na = 1\n')
-  })
-
-  it('is idempotent', () => {
-    const once = replaceProfile('[dev]\nhost = https://dev\n', 'prod', FIELDS)
-    expect(replaceProfile(once, 'prod', FIELDS)).toBe(once)
-  })
-})
 
 describe('writeProfile', () => {
   let dir: string
@@ -415,6 +261,82 @@ describe('writeProfile', () => {
     })
   })
 })
+
+describe('restoreProfile', () => {
+  let dir: string
+  let path: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'config-file-test-'))
+    path = join(dir, '.databrickscfg')
+  })
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const OTHERS = '# mine\n[DEFAULT]\nhost = https://default\n\n; dev\n[dev]\ntoken = dapi-dev\n'
+
+  it('deletes a file that the step created and that holds nothing else', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    expect(undo).toEqual({ created: true })
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(readdirSync(dir)).toStrictEqual([])
+  })
+
+  it('removes an added profile and leaves the others byte for byte', async () => {
+    writeFileSync(path, OTHERS)
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    expect(undo).toEqual({ created: false })
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(readFileSync(path, 'utf8')).toBe(OTHERS)
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  it('puts back the profile it replaced from a private backup, then deletes the backup', async () => {
+    const before = `${OTHERS}\n[prod]\nhost = https://old\ntoken = dapi-old-secret\n`
+    writeFileSync(path, before)
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    expect(undo.created).toBe(false)
+    expect(undo.backup).toMatch(/\/\.\.databrickscfg\.prod\.[0-9a-f]{12}\.bak$/)
+    expect(mode(undo.backup!)).toBe(0o600)
+    expect(readFileSync(path, 'utf8')).not.toContain('dapi-old-secret')
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('restored')
+    expect(readFileSync(path, 'utf8')).toBe(before)
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  it('leaves a profile that was changed since as it is', async () => {
+    writeFileSync(path, OTHERS)
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    await writeProfile(path, 'prod', [['host', 'https://other']])
+    const now = readFileSync(path, 'utf8')
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('changed')
+    expect(readFileSync(path, 'utf8')).toBe(now)
+  })
+
+  it('says so when the file or the profile is gone', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    writeFileSync(path, OTHERS)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('gone')
+    expect(readFileSync(path, 'utf8')).toBe(OTHERS)
+    rmSync(path)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('gone')
+    expect(readdirSync(dir)).toStrictEqual([])
+  })
+
+  it('refuses to follow a link put where the file was', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    const target = join(dir, 'target')
+    writeFileSync(target, NEW)
+    rmSync(path)
+    symlinkSync(target, path)
+    const error = await rejected(restoreProfile(path, 'prod', FIELDS, undo))
+    expect((error as ActionError).message).toBe(
+      `Removing profile [prod] from ${path} failed: it is a symbolic link.`
+    )
+    expect(readFileSync(target, 'utf8')).toBe(NEW)
+  })
+})
+
+const mode = (p: string): number => statSync(p).mode & 0o777
 
 /** Run __tests__/support/write-profile.ts in its own process, as a step would. */
 function writer(args: string[], uid?: number): Promise<{ code: number | null; output: string }> {

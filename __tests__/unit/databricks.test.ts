@@ -5,10 +5,11 @@ import {
   ExchangeRejection,
   exchangeToken,
   excerpt,
-  fetchDefaultAudience,
+  fetchHostMetadata,
   hostMetadataUrl,
   JWT_TOKEN_TYPE,
   parseErrorBody,
+  parseHostMetadata,
   parseTokenResponse,
   TOKEN_EXCHANGE_GRANT,
   tokenEndpoint,
@@ -123,29 +124,41 @@ describe('exchangeForm', () => {
   })
 })
 
-describe('fetchDefaultAudience', () => {
-  it('GETs the host metadata and returns the first default audience, trimmed', async () => {
+describe('fetchHostMetadata', () => {
+  const WS = 'https://dbc-1234.cloud.databricks.com'
+
+  it('GETs the host metadata and reads every field the SDKs read', async () => {
     const transport = fakeTransport(
-      response(200, { token_federation_default_oidc_audiences: [' aud-1 ', 'aud-2'] })
+      response(200, {
+        oidc_endpoint: `${WS}/oidc`,
+        account_id: ACCOUNT_ID,
+        workspace_id: '1234567890',
+        cloud: 'AWS',
+        host_type: 'workspace',
+        token_federation_default_oidc_audiences: [' aud-1 ', 'aud-2']
+      })
     )
-    await expect(fetchDefaultAudience(workspace, transport)).resolves.toBe('aud-1')
+    await expect(fetchHostMetadata(workspace, transport)).resolves.toEqual({
+      oidcEndpoint: `${WS}/oidc`,
+      accountId: ACCOUNT_ID,
+      workspaceId: '1234567890',
+      cloud: 'AWS',
+      hostType: 'workspace',
+      defaultAudience: 'aud-1',
+      ignored: []
+    })
     expect(transport.requests).toHaveLength(1)
     expect(transport.requests[0]).toMatchObject({
       method: 'GET',
-      url: 'https://dbc-1234.cloud.databricks.com/.well-known/databricks-config'
+      url: `${WS}/.well-known/databricks-config`
     })
     expect(transport.requests[0]?.body).toBeUndefined()
   })
 
-  test.each<[string, ReturnType<typeof response>]>([
-    ['a 404', response(404, 'Not Found')],
-    ['no field', response(200, { oidc_endpoint: 'x' })],
-    ['an empty list', response(200, { token_federation_default_oidc_audiences: [] })],
-    ['a blank first value', response(200, { token_federation_default_oidc_audiences: [' '] })],
-    ['a non-string first value', response(200, { token_federation_default_oidc_audiences: [1] })],
-    ['a string, not a list', response(200, { token_federation_default_oidc_audiences: 'aud' })]
-  ])('resolves to undefined for %s', async (_name, answer) => {
-    await expect(fetchDefaultAudience(workspace, fakeTransport(answer))).resolves.toBeUndefined()
+  it('resolves to undefined for a 404: a host without metadata', async () => {
+    await expect(
+      fetchHostMetadata(workspace, fakeTransport(response(404, 'Not Found')))
+    ).resolves.toBeUndefined()
   })
 
   test.each<[string, ReturnType<typeof response> | Error, string, RegExp]>([
@@ -175,10 +188,100 @@ describe('fetchDefaultAudience', () => {
       /no answer from https:\/\/dbc-1234\.cloud\.databricks\.com \(ENOTFOUND/
     ]
   ])('rejects with an ActionError for %s', async (_name, answer, code, message) => {
-    const error = await rejected(fetchDefaultAudience(workspace, fakeTransport(answer)))
+    const error = await rejected(fetchHostMetadata(workspace, fakeTransport(answer)))
     expect(error).toBeInstanceOf(ActionError)
     expect((error as ActionError).code).toBe(code)
     expect((error as ActionError).message).toMatch(message)
+  })
+})
+
+describe('parseHostMetadata', () => {
+  const unified = parseHost('https://acme.cloud.databricks.com')
+
+  test.each<[string, Record<string, unknown>, object]>([
+    ['an empty document', {}, { ignored: [] }],
+    [
+      "an account's OAuth root, its placeholder kept",
+      {
+        oidc_endpoint: 'https://acme.cloud.databricks.com/oidc/accounts/{account_id}/',
+        host_type: 'UNIFIED'
+      },
+      {
+        oidcEndpoint: 'https://acme.cloud.databricks.com/oidc/accounts/{account_id}',
+        hostType: 'unified',
+        ignored: []
+      }
+    ],
+    ['host types in any case', { host_type: 'Account' }, { hostType: 'account', ignored: [] }],
+    ['an empty audience list', { token_federation_default_oidc_audiences: [] }, { ignored: [] }],
+    ['a blank first audience', { token_federation_default_oidc_audiences: [' '] }, { ignored: [] }],
+    [
+      'a non-string first audience',
+      { token_federation_default_oidc_audiences: [1] },
+      { ignored: [] }
+    ],
+    [
+      'an audience string, not a list',
+      { token_federation_default_oidc_audiences: 'aud' },
+      { ignored: [] }
+    ]
+  ])('reads %s', (_name, document, expected) => {
+    expect(parseHostMetadata(document, unified)).toEqual(expected)
+  })
+
+  test.each<[string, Record<string, unknown>, string]>([
+    [
+      'an OAuth root on another host',
+      { oidc_endpoint: 'https://evil.example/oidc' },
+      'its oidc_endpoint is not a URL on https://acme.cloud.databricks.com: the GitHub token is only ever sent to the host itself'
+    ],
+    [
+      'an OAuth root on another port',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com:8443/oidc' },
+      'its oidc_endpoint is not a URL on'
+    ],
+    [
+      'an OAuth root with the placeholder in the host name',
+      { oidc_endpoint: 'https://{account_id}.evil.example/oidc' },
+      'its oidc_endpoint is not a URL on'
+    ],
+    [
+      'an OAuth root with user info',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com@evil.example/oidc' },
+      'its oidc_endpoint is not a URL on'
+    ],
+    [
+      'an OAuth root over http',
+      { oidc_endpoint: 'http://acme.cloud.databricks.com/oidc' },
+      'its oidc_endpoint'
+    ],
+    [
+      'an OAuth root with a newline',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com/oidc\n::x::' },
+      'its oidc_endpoint'
+    ],
+    ['an account ID that is no UUID', { account_id: 'x\ny' }, 'its account_id is not a UUID'],
+    [
+      'a workspace ID with a space',
+      { workspace_id: '12 34' },
+      'its workspace_id is not a workspace ID'
+    ],
+    [
+      'an unknown host type',
+      { host_type: 'WORKSPACE_HOST' },
+      'its host_type is not workspace, account or unified'
+    ],
+    ['a number for a host type', { host_type: 3 }, 'its host_type'],
+    [
+      'an audience with a newline',
+      { token_federation_default_oidc_audiences: ['a\n::stop-commands::x'] },
+      'its default audience is not one printable value without spaces'
+    ]
+  ])('ignores %s and says why', (_name, document, why) => {
+    const parsed = parseHostMetadata(document, unified)
+    expect(parsed.ignored).toHaveLength(1)
+    expect(parsed.ignored[0]).toContain(why)
+    expect(Object.keys(parsed)).toEqual(['ignored'])
   })
 })
 

@@ -8,11 +8,19 @@ import {
   type ExchangeContext
 } from '../../src/diagnose.js'
 import { ActionError, formatError } from '../../src/errors.js'
+import { parseHost } from '../../src/host.js'
+import { resolveHostShape } from '../../src/host-shape.js'
 import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, makeJwt } from './support.js'
 
 const WS_ENDPOINT = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
 const ACC_ENDPOINT = `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
 const SUB = 'repo:octo-org/app:ref:refs/heads/main'
+const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
+const ACCOUNT_SHAPE = resolveHostShape(
+  parseHost('https://accounts.cloud.databricks.com'),
+  { accountId: ACCOUNT_ID },
+  undefined
+)
 const AUDIENCE: AudienceChoice = {
   audience: WS_ENDPOINT,
   source: 'token-endpoint',
@@ -34,7 +42,13 @@ beforeAll(async () => {
 })
 
 function ctx(overrides: Partial<ExchangeContext> = {}): ExchangeContext {
-  return { endpoint: WS_ENDPOINT, hostKind: 'workspace', audience: AUDIENCE, claims, ...overrides }
+  return {
+    endpoint: WS_ENDPOINT,
+    shape: resolveHostShape(parseHost(WORKSPACE), {}, undefined),
+    audience: AUDIENCE,
+    claims,
+    ...overrides
+  }
 }
 
 function explain(
@@ -104,7 +118,7 @@ describe('explainExchangeFailure codes', () => {
     const error = explain(
       404,
       {},
-      { endpoint: ACC_ENDPOINT, hostKind: 'account', accountId: ACCOUNT_ID }
+      { endpoint: ACC_ENDPOINT, shape: ACCOUNT_SHAPE, accountId: ACCOUNT_ID }
     )
     expect(error.details.cause).toContain(
       'not a Databricks account console, or the account ID is wrong'
@@ -181,7 +195,7 @@ describe('explainExchangeFailure hints', () => {
     const error = explain(
       400,
       { description: 'audience mismatch' },
-      { hostKind: 'account', endpoint: ACC_ENDPOINT, accountId: ACCOUNT_ID }
+      { shape: ACCOUNT_SHAPE, endpoint: ACC_ENDPOINT, accountId: ACCOUNT_ID }
     )
     expect(error.details.fix).toContain(`expects the Databricks account ID (${ACCOUNT_ID})`)
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { InputError } from '../../src/errors.js'
-import { parseInputs, type RawInputs } from '../../src/inputs.js'
+import { inputWarnings, parseInputs, type RawInputs } from '../../src/inputs.js'
 import { ACCOUNT_ID, CLIENT_ID, rawInputs, thrown } from './support.js'
 
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -22,10 +22,12 @@ describe('parseInputs defaults', () => {
       host: { url: WORKSPACE, hostname: 'dbc-1234.cloud.databricks.com', kind: 'workspace' },
       scopes: ['all-apis'],
       exportEnv: 'token',
+      exportEnvGiven: false,
       retryMaxAttempts: 5,
       timeoutSeconds: 60,
       verify: false,
-      summary: true
+      summary: true,
+      cleanup: true
     })
   })
 
@@ -43,12 +45,15 @@ describe('parseInputs defaults', () => {
           timeoutSeconds: ' 2.5 ',
           verify: 'true',
           summary: 'False',
-          configProfile: ' prod '
+          configProfile: ' prod ',
+          workspaceId: ' 1234567890 ',
+          cleanup: 'false'
         })
       )
     ).toStrictEqual({
       host: { url: WORKSPACE, hostname: 'dbc-1234.cloud.databricks.com', kind: 'workspace' },
       accountId: ACCOUNT_ID,
+      workspaceId: '1234567890',
       clientId: CLIENT_ID,
       audience: 'my-audience',
       scopes: ['all-apis', 'sql'],
@@ -57,8 +62,75 @@ describe('parseInputs defaults', () => {
       verify: true,
       summary: false,
       configProfile: 'prod',
-      exportEnv: 'none'
+      exportEnv: 'none',
+      exportEnvGiven: true,
+      cleanup: false
     })
+  })
+})
+
+describe('parseInputs export-env and config-profile', () => {
+  test.each<[string, Partial<RawInputs>, string, boolean]>([
+    ['unset: the token', {}, 'token', false],
+    [
+      'unset with a profile: nothing, so that --profile chooses',
+      { configProfile: 'ws1' },
+      'none',
+      false
+    ],
+    ['set with a profile: as set', { configProfile: 'ws1', exportEnv: 'token' }, 'token', true],
+    [
+      'set to oidc with a profile: as set',
+      { configProfile: 'ws1', exportEnv: 'oidc' },
+      'oidc',
+      true
+    ]
+  ])('%s', (_name, overrides, mode, given) => {
+    const parsed = parseInputs(raw({ clientId: CLIENT_ID, ...overrides }))
+    expect(parsed.exportEnv).toBe(mode)
+    expect(parsed.exportEnvGiven).toBe(given)
+  })
+
+  test.each<[string, Partial<RawInputs>, RegExp[]]>([
+    ['a profile alone', { configProfile: 'ws1' }, []],
+    [
+      'a profile with export-env: token',
+      { configProfile: 'ws1', exportEnv: 'token' },
+      [
+        /^export-env: token together with config-profile: .*'databricks --profile ws1'.*Leave export-env unset/
+      ]
+    ],
+    [
+      'a profile with export-env: oidc',
+      { configProfile: 'ws1', exportEnv: 'oidc' },
+      [/^export-env: oidc together with config-profile/]
+    ],
+    ['export-env: oidc with the default scope', { exportEnv: 'oidc' }, []],
+    [
+      'export-env: oidc with another scope',
+      { exportEnv: 'oidc', scope: 'sql offline_access' },
+      [
+        /^scope 'sql offline_access' holds for this step's token only: .*re-exchange with all-apis.*scopes = sql,offline_access\.$/
+      ]
+    ]
+  ])('warns of %s as needed', (_name, overrides, expected) => {
+    const warnings = inputWarnings(parseInputs(raw({ clientId: CLIENT_ID, ...overrides })))
+    expect(warnings).toHaveLength(expected.length)
+    expected.forEach((pattern, i) => expect(warnings[i]).toMatch(pattern))
+  })
+})
+
+describe('parseInputs workspace-id', () => {
+  test.each(['1234567890123456', 'abc-DEF_1'])('takes %j', id => {
+    expect(parseInputs(raw({ workspaceId: id })).workspaceId).toBe(id)
+  })
+
+  test.each(['12 34', 'x'.repeat(65), '1/2', '1\n2'])('refuses %j, naming the input', id => {
+    const error = inputError({ workspaceId: id })
+    expect(error.input).toBe('workspace-id')
+    expect(error.message).toMatch(
+      /^Input 'workspace-id' is '.*', expected a workspace ID such as 1234567890123456\.$/
+    )
   })
 })
 

@@ -44,6 +44,9 @@ function setup(...answers: Array<HttpResponse | Error>) {
   return { transport, masked, logs, deps }
 }
 
+/** A host that publishes no metadata, as older deployments. */
+const NO_METADATA = response(404, 'Not Found')
+
 const jwtFor = (aud: string, exp = NOW / 1000 + 300) =>
   makeJwt({ iss: GITHUB_ISSUER, sub: SUB, aud, exp })
 
@@ -75,15 +78,16 @@ describe('login', () => {
     expect(logs.info.join('\n')).not.toContain(jwt)
   })
 
-  it('skips the metadata when the audience is given', async () => {
+  it('reads the metadata for the host shape even when the audience is given, and takes the input', async () => {
     const jwt = await jwtFor('my-aud')
     const { transport, deps } = setup(
+      response(200, { token_federation_default_oidc_audiences: ['published'] }),
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
     const result = await login(inputs({ audience: 'my-aud' }), OIDC, deps)
-    expect(transport.requests).toHaveLength(2)
-    expect(new URL(transport.requests[0]?.url ?? '').searchParams.get('audience')).toBe('my-aud')
+    expect(transport.requests).toHaveLength(3)
+    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe('my-aud')
     expect(result.audience.source).toBe('input')
   })
 
@@ -112,6 +116,7 @@ describe('login', () => {
     const exp = NOW / 1000 + 250
     const jwt = await jwtFor('aud', exp)
     const { deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
@@ -122,6 +127,7 @@ describe('login', () => {
   it('explains a refused exchange with the claims and the policy', async () => {
     const jwt = await jwtFor('aud')
     const { deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(401, { error: 'invalid_grant', description: 'audience mismatch' })
     )
@@ -145,6 +151,7 @@ describe('login', () => {
     it('survives two 503s and a reset at the token endpoint, logging each retry', async () => {
       const jwt = await jwtFor('aud')
       const { transport, logs, clock, deps } = retrySetup(
+        NO_METADATA,
         response(200, { value: jwt }),
         response(503, 'busy', { 'retry-after': '1' }),
         new TransportError('socket hang up', 'ECONNRESET'),
@@ -153,7 +160,7 @@ describe('login', () => {
       )
       const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(result.token.accessToken).toBe('dapi-xyz')
-      expect(transport.requests).toHaveLength(5)
+      expect(transport.requests).toHaveLength(6)
       expect(clock.waits).toEqual([1500, 500, 1000])
       expect(logs.info.filter(l => l.includes('retrying'))).toEqual([
         'Exchanging the token at Databricks: HTTP 503; retrying in 1.5 s (attempt 2 of 5), as Retry-After asks.',
@@ -165,38 +172,41 @@ describe('login', () => {
     it('sends one request for a permanent refusal', async () => {
       const jwt = await jwtFor('aud')
       const { transport, clock, deps } = retrySetup(
+        NO_METADATA,
         response(200, { value: jwt }),
         response(400, { error: 'invalid_grant' })
       )
       const error = (await rejected(login(inputs({ audience: 'aud' }), OIDC, deps))) as ActionError
       expect(error.code).toBe('exchange-rejected')
-      expect(transport.requests).toHaveLength(2)
+      expect(transport.requests).toHaveLength(3)
       expect(clock.waits).toEqual([])
     })
 
     it("retries GitHub's pending-job answer", async () => {
       const jwt = await jwtFor('aud')
       const { transport, deps } = retrySetup(
+        NO_METADATA,
         response(403, { message: "Can't issue ID_TOKEN for job in 'Pending' state" }),
         response(200, { value: jwt }),
         response(200, { access_token: 'dapi-xyz' })
       )
       await login(inputs({ audience: 'aud' }), OIDC, deps)
-      expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'POST'])
+      expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'GET', 'POST'])
     })
 
     it('asks GitHub for a fresh token when retries outlast the old one', async () => {
       const old = await jwtFor('aud', NOW / 1000 + 61)
       const fresh = await jwtFor('aud', NOW / 1000 + 400)
       const { transport, masked, deps } = retrySetup(
+        NO_METADATA,
         response(200, { value: old }),
         response(503, 'busy', { 'retry-after': '5' }),
         response(200, { value: fresh }),
         response(200, { access_token: 'dapi-xyz' })
       )
       const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
-      expect(new URLSearchParams(transport.requests[1]?.body).get('subject_token')).toBe(old)
-      expect(new URLSearchParams(transport.requests[3]?.body).get('subject_token')).toBe(fresh)
+      expect(new URLSearchParams(transport.requests[2]?.body).get('subject_token')).toBe(old)
+      expect(new URLSearchParams(transport.requests[4]?.body).get('subject_token')).toBe(fresh)
       expect(masked).toEqual([old, fresh, 'dapi-xyz'])
       expect(result.claims.exp).toBe(NOW / 1000 + 400)
     })
@@ -204,6 +214,7 @@ describe('login', () => {
     it('uses retry-max-attempts and says it gave up', async () => {
       const jwt = await jwtFor('aud')
       const { transport, deps } = retrySetup(
+        NO_METADATA,
         response(200, { value: jwt }),
         response(502, 'bad gateway'),
         response(502, 'bad gateway')
@@ -211,7 +222,7 @@ describe('login', () => {
       const error = (await rejected(
         login(inputs({ audience: 'aud', retryMaxAttempts: '2' }), OIDC, deps)
       )) as ActionError
-      expect(transport.requests).toHaveLength(3)
+      expect(transport.requests).toHaveLength(4)
       expect(formatError(error)).toContain('Gave up after 2 attempts')
     })
   })
@@ -223,13 +234,15 @@ describe('login with a subject token', () => {
   it('exchanges the given token as it is, with no GitHub request', async () => {
     const jwt = await jwtFor(STS_AUD)
     const { transport, logs, deps } = setup(
+      NO_METADATA,
       response(200, { access_token: 'dapi-xyz', token_type: 'Bearer', expires_in: 300 })
     )
     const result = await login(inputs({ subjectToken: jwt, clientId: CLIENT_ID }), undefined, deps)
     expect(transport.requests.map(r => `${r.method} ${r.url}`)).toStrictEqual([
+      `GET ${WORKSPACE}/.well-known/databricks-config`,
       `POST ${WS_ENDPOINT}`
     ])
-    const form = new URLSearchParams(transport.requests[0]?.body)
+    const form = new URLSearchParams(transport.requests[1]?.body)
     expect(form.get('subject_token')).toBe(jwt)
     expect(form.get('client_id')).toBe(CLIENT_ID)
     expect(result.audience).toStrictEqual({
@@ -245,13 +258,13 @@ describe('login with a subject token', () => {
 
   it("uses the token's aud even when the audience input is set", async () => {
     const jwt = await jwtFor(STS_AUD)
-    const { transport, deps } = setup(response(200, { access_token: 'dapi-xyz' }))
+    const { transport, deps } = setup(NO_METADATA, response(200, { access_token: 'dapi-xyz' }))
     const result = await login(
       inputs({ subjectToken: jwt, audience: 'typed-aud' }),
       undefined,
       deps
     )
-    expect(transport.requests).toHaveLength(1)
+    expect(transport.requests).toHaveLength(2)
     expect(result.audience.audience).toBe(STS_AUD)
     expect(result.audience.source).toBe('subject-token')
   })
@@ -260,6 +273,7 @@ describe('login with a subject token', () => {
     const jwt = await jwtFor(STS_AUD, NOW / 1000 + 30)
     const clock = fakeClock(NOW, 0.5)
     const base = setup(
+      NO_METADATA,
       response(503, 'busy', { 'retry-after': '40' }),
       response(200, { access_token: 'dapi-xyz' })
     )
@@ -268,8 +282,8 @@ describe('login with a subject token', () => {
       ...base.deps,
       clock
     })
-    expect(transport.requests.map(r => r.method)).toStrictEqual(['POST', 'POST'])
-    for (const request of transport.requests) {
+    expect(transport.requests.map(r => r.method)).toStrictEqual(['GET', 'POST', 'POST'])
+    for (const request of transport.requests.slice(1)) {
       expect(request.url).toBe(WS_ENDPOINT)
       expect(new URLSearchParams(request.body).get('subject_token')).toBe(jwt)
     }
@@ -286,17 +300,20 @@ describe('login with verify', () => {
   it('asks SCIM Me with the new token after the exchange', async () => {
     const jwt = await jwtFor('aud')
     const { transport, logs, deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz', expires_in: 300 }),
       response(200, { userName: CLIENT_ID, displayName: 'deploy-bot' })
     )
     const result = await login(inputs({ audience: 'aud', verify: 'true' }), OIDC, deps)
     expect(transport.requests.map(r => `${r.method} ${r.url.split('?')[0]}`)).toStrictEqual([
+      `GET ${WORKSPACE}/.well-known/databricks-config`,
       `GET ${OIDC.requestUrl.split('?')[0]}`,
       `POST ${WS_ENDPOINT}`,
       `GET ${ME}`
     ])
-    expect(transport.requests[2]?.headers?.['authorization']).toBe('Bearer dapi-xyz')
+    expect(transport.requests[3]?.headers?.['authorization']).toBe('Bearer dapi-xyz')
+    expect(transport.requests[3]?.headers).not.toHaveProperty('x-databricks-workspace-id')
     expect(result.identity).toStrictEqual({ userName: CLIENT_ID, displayName: 'deploy-bot' })
     expect(logs.info).toContain(`Verified: the token is deploy-bot (${CLIENT_ID}).`)
   })
@@ -304,17 +321,19 @@ describe('login with verify', () => {
   it('does not ask SCIM Me without verify', async () => {
     const jwt = await jwtFor('aud')
     const { transport, deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
     const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
-    expect(transport.requests).toHaveLength(2)
+    expect(transport.requests).toHaveLength(3)
     expect(result).not.toHaveProperty('identity')
   })
 
   it('skips SCIM Me on an account host and says so', async () => {
     const jwt = await jwtFor(ACCOUNT_ID)
     const { transport, logs, deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
@@ -328,10 +347,10 @@ describe('login with verify', () => {
       OIDC,
       deps
     )
-    expect(transport.requests.map(r => r.method)).toStrictEqual(['GET', 'POST'])
+    expect(transport.requests.map(r => r.method)).toStrictEqual(['GET', 'GET', 'POST'])
     expect(transport.requests.some(r => r.url.includes('/scim/'))).toBe(false)
     expect(logs.info).toContain(
-      'verify: skipped: the account console has no SCIM Me endpoint to ask.'
+      'verify: skipped: an account (account console) has no SCIM Me endpoint to ask.'
     )
     expect(result).not.toHaveProperty('identity')
   })
@@ -339,6 +358,7 @@ describe('login with verify', () => {
   it('retries SCIM Me after a 503', async () => {
     const jwt = await jwtFor('aud')
     const base = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' }),
       response(503, 'busy'),
@@ -350,6 +370,7 @@ describe('login with verify', () => {
       clock
     })
     expect(base.transport.requests.map(r => r.url)).toEqual([
+      `${WORKSPACE}/.well-known/databricks-config`,
       expect.stringContaining(OIDC.requestUrl),
       WS_ENDPOINT,
       ME,
@@ -365,6 +386,7 @@ describe('login with verify', () => {
   it('fails with verify-failed on a 401, without retrying', async () => {
     const jwt = await jwtFor('aud')
     const { transport, deps } = setup(
+      NO_METADATA,
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' }),
       response(401, 'unauthorized')
@@ -374,7 +396,7 @@ describe('login with verify', () => {
     )) as ActionError
     expect(error).toBeInstanceOf(ActionError)
     expect(error.code).toBe('verify-failed')
-    expect(transport.requests).toHaveLength(3)
+    expect(transport.requests).toHaveLength(4)
     expect(formatError(error)).not.toContain('dapi-xyz')
   })
 })

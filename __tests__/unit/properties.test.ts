@@ -20,7 +20,9 @@ const INPUT_NAMES = [
   'verify',
   'summary',
   'subject-token',
-  'config-profile'
+  'config-profile',
+  'workspace-id',
+  'cleanup'
 ]
 const UUID = '0d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5'
 
@@ -142,6 +144,7 @@ describe('parseInputs, for any strings', () => {
   const raw: fc.Arbitrary<RawInputs> = fc.record({
     host: hostLike,
     accountId: field,
+    workspaceId: fc.oneof(field, fc.constantFrom('1234567890', 'x y')),
     clientId: field,
     audience: field,
     scope: field,
@@ -151,7 +154,8 @@ describe('parseInputs, for any strings', () => {
     verify: fc.oneof(field, fc.constantFrom('true', 'false', 'True', 'FALSE')),
     summary: fc.oneof(field, fc.constantFrom('true', 'false')),
     subjectToken: fc.oneof(field, fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')),
-    configProfile: fc.oneof(field, fc.constantFrom('prod', 'dev-eu', 'a b', '[x]'))
+    configProfile: fc.oneof(field, fc.constantFrom('prod', 'dev-eu', 'a b', '[x]')),
+    cleanup: fc.oneof(field, fc.constantFrom('true', 'false'))
   })
 
   it('gives valid inputs or an InputError that names one of the inputs', () => {

@@ -2,8 +2,17 @@ import { describe, expect, it, test } from '@jest/globals'
 import type { DatabricksToken } from '../../src/databricks.js'
 import type { RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
-import { expiryNotice, profileFields, publication, SHORT_LIVED_MS } from '../../src/publish.js'
-import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor } from './support.js'
+import type { Inputs } from '../../src/inputs.js'
+import * as publish from '../../src/publish.js'
+import { SHORT_LIVED_MS } from '../../src/publish.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor, withShape } from './support.js'
+
+type Unshaped = Omit<LoginResult, 'shape'>
+const publication = (i: Inputs, r: Unshaped, now: number) =>
+  publish.publication(i, withShape(i, r), now)
+const profileFields = (i: Inputs, r: Unshaped) => publish.profileFields(i, withShape(i, r))
+const expiryNotice = (i: Inputs, r: Unshaped, now: number) =>
+  publish.expiryNotice(i, withShape(i, r), now)
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -16,7 +25,7 @@ function result(
   token: Partial<DatabricksToken> = {},
   expiresAt = NOW + 300_000,
   sub: string | null = SUB
-): LoginResult {
+): Unshaped {
   return {
     endpoint: `${WORKSPACE}/oidc/v1/token`,
     audience: { audience: 'the-audience', source: 'input', reason: "from the 'audience' input" },
@@ -129,7 +138,7 @@ describe('publication env with export-env oidc', () => {
   })
 
   it('exports the audience that was used, not the audience input', () => {
-    const used: LoginResult = {
+    const used: Unshaped = {
       ...result(),
       audience: { audience: 'resolved-aud', source: 'host-metadata', reason: 'published' }
     }
@@ -162,7 +171,7 @@ describe('publication env with export-env oidc', () => {
 
 describe('publication user-name output', () => {
   it('is given only with a verified identity', () => {
-    const verified: LoginResult = {
+    const verified: Unshaped = {
       ...result(),
       identity: { userName: CLIENT_ID, displayName: 'deploy-bot' }
     }
@@ -172,13 +181,14 @@ describe('publication user-name output', () => {
 })
 
 describe('profileFields', () => {
-  it('gives host, auth type, client ID and audience, in that order', () => {
+  it('gives host, auth type, client ID and the audience under both its names, in that order', () => {
     expect(profileFields(inputs({ clientId: CLIENT_ID, configProfile: 'prod' }), result())).toEqual(
       [
         ['host', WORKSPACE],
         ['auth_type', 'github-oidc'],
         ['client_id', CLIENT_ID],
-        ['audience', 'the-audience']
+        ['audience', 'the-audience'],
+        ['token_audience', 'the-audience']
       ]
     )
   })
@@ -194,7 +204,30 @@ describe('profileFields', () => {
       ['auth_type', 'github-oidc'],
       ['client_id', CLIENT_ID],
       ['account_id', ACCOUNT_ID],
-      ['audience', 'the-audience']
+      ['audience', 'the-audience'],
+      ['token_audience', 'the-audience']
+    ])
+  })
+
+  it('adds workspace_id when known, and scopes comma-separated when not the default', () => {
+    expect(
+      profileFields(
+        inputs({
+          clientId: CLIENT_ID,
+          configProfile: 'prod',
+          workspaceId: '1234567890',
+          scope: 'sql offline_access'
+        }),
+        result()
+      )
+    ).toEqual([
+      ['host', WORKSPACE],
+      ['auth_type', 'github-oidc'],
+      ['client_id', CLIENT_ID],
+      ['workspace_id', '1234567890'],
+      ['audience', 'the-audience'],
+      ['token_audience', 'the-audience'],
+      ['scopes', 'sql,offline_access']
     ])
   })
 })

@@ -2,8 +2,12 @@ import { beforeAll, describe, expect, it, test } from '@jest/globals'
 import type { Identity } from '../../src/identity.js'
 import type { RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
-import { summaryMarkdown } from '../../src/summary.js'
-import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor, makeJwt } from './support.js'
+import type { Inputs } from '../../src/inputs.js'
+import * as summary from '../../src/summary.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, inputsFor, makeJwt, withShape } from './support.js'
+
+const summaryMarkdown = (i: Inputs, r: Omit<LoginResult, 'shape'>) =>
+  summary.summaryMarkdown(i, withShape(i, r))
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -14,7 +18,7 @@ const REASON = "from the 'audience' input"
 
 const inputs = (overrides: Partial<RawInputs> = {}) => inputsFor({ host: WORKSPACE, ...overrides })
 
-function result(overrides: Partial<LoginResult> = {}): LoginResult {
+function result(overrides: Partial<LoginResult> = {}): Omit<LoginResult, 'shape'> {
   return {
     endpoint: `${WORKSPACE}/oidc/v1/token`,
     audience: { audience: 'the-audience', source: 'input', reason: REASON },
@@ -86,12 +90,12 @@ describe('summaryMarkdown', () => {
     expect(row(markdown, 'Identity')).toBe(expected)
   })
 
-  it('says the account console has no SCIM Me when verify is set on an account host', () => {
+  it('says an account has no SCIM Me when verify is set on an account host', () => {
     const markdown = summaryMarkdown(
       inputs({ host: ACCOUNT_HOST, accountId: ACCOUNT_ID, verify: 'true' }),
       result()
     )
-    expect(row(markdown, 'Identity')).toBe('not verified: the account console has no SCIM Me')
+    expect(row(markdown, 'Identity')).toBe('not verified: an account has no SCIM Me')
   })
 
   it('says how to verify when verify is off on an account host', () => {

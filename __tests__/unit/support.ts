@@ -1,7 +1,9 @@
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import type { HttpRequest, HttpResponse, Transport } from '../../src/http.js'
 import type { Clock } from '../../src/retry.js'
+import { resolveHostShape } from '../../src/host-shape.js'
 import { parseInputs, type Inputs, type RawInputs } from '../../src/inputs.js'
+import type { LoginResult } from '../../src/login.js'
 
 /** The error a synchronous call throws; fails the test when it does not throw. */
 export function thrown(fn: () => unknown): unknown {
@@ -83,6 +85,7 @@ export function rawInputs(overrides: Partial<RawInputs> = {}): RawInputs {
   return {
     host: 'https://dbc-1234.cloud.databricks.com',
     accountId: '',
+    workspaceId: '',
     clientId: '',
     audience: '',
     scope: '',
@@ -93,6 +96,7 @@ export function rawInputs(overrides: Partial<RawInputs> = {}): RawInputs {
     summary: '',
     subjectToken: '',
     configProfile: '',
+    cleanup: '',
     ...overrides
   }
 }
@@ -100,4 +104,12 @@ export function rawInputs(overrides: Partial<RawInputs> = {}): RawInputs {
 /** Parsed inputs for a workspace, with overrides. */
 export function inputsFor(overrides: Partial<RawInputs> = {}): Inputs {
   return parseInputs(rawInputs(overrides))
+}
+
+/** A login result for these inputs, its host shape as the host name alone gives it (no metadata). */
+export function withShape(
+  inputs: Inputs,
+  result: Omit<LoginResult, 'shape'> & { shape?: LoginResult['shape'] }
+): LoginResult {
+  return { ...result, shape: result.shape ?? resolveHostShape(inputs.host, inputs, undefined) }
 }

@@ -1,0 +1,191 @@
+import { describe, expect, it, test } from '@jest/globals'
+import type { HostMetadata } from '../../src/databricks.js'
+import { InputError } from '../../src/errors.js'
+import { parseHost } from '../../src/host.js'
+import { resolveHostShape, type HostShape, type ShapeInputs } from '../../src/host-shape.js'
+import { ACCOUNT_ID, thrown } from './support.js'
+
+// The six deployment shapes of databricks-sdk-go config/auth_profiles_test.go, with the metadata
+// each host publishes there, and hosts that publish none.
+const WS = 'https://test-workspace.cloud.databricks.com'
+const ACC = 'https://accounts.cloud.databricks.com'
+const UNI = 'https://test-unified.cloud.databricks.com'
+const WORKSPACE_ID = '1234567890'
+
+const meta = (fields: Omit<HostMetadata, 'ignored'>): HostMetadata => ({ ...fields, ignored: [] })
+const workspaceMeta = meta({
+  oidcEndpoint: `${WS}/oidc`,
+  accountId: ACCOUNT_ID,
+  workspaceId: WORKSPACE_ID,
+  hostType: 'workspace'
+})
+const accountMeta = meta({
+  oidcEndpoint: `${ACC}/oidc/accounts/{account_id}`,
+  accountId: ACCOUNT_ID,
+  hostType: 'account'
+})
+const spogWorkspaceMeta = meta({
+  oidcEndpoint: `${UNI}/oidc/accounts/{account_id}`,
+  accountId: ACCOUNT_ID,
+  workspaceId: WORKSPACE_ID,
+  hostType: 'unified'
+})
+const spogAccountMeta = meta({
+  oidcEndpoint: `${UNI}/oidc/accounts/{account_id}`,
+  accountId: ACCOUNT_ID,
+  hostType: 'account'
+})
+
+describe('resolveHostShape', () => {
+  test.each<[string, string, ShapeInputs, HostMetadata | undefined, Partial<HostShape>]>([
+    [
+      'legacy workspace: the host alone',
+      WS,
+      {},
+      workspaceMeta,
+      {
+        kind: 'workspace',
+        unified: false,
+        label: 'workspace',
+        tokenEndpoint: `${WS}/oidc/v1/token`,
+        accountId: ACCOUNT_ID,
+        workspaceId: WORKSPACE_ID
+      }
+    ],
+    [
+      'new workspace: host, account and workspace IDs',
+      WS,
+      { accountId: ACCOUNT_ID, workspaceId: WORKSPACE_ID },
+      workspaceMeta,
+      {
+        kind: 'workspace',
+        unified: false,
+        label: 'workspace, with its account and workspace IDs',
+        tokenEndpoint: `${WS}/oidc/v1/token`
+      }
+    ],
+    [
+      'legacy and new account: the accounts host and its ID',
+      ACC,
+      { accountId: ACCOUNT_ID },
+      accountMeta,
+      {
+        kind: 'account',
+        unified: false,
+        label: 'account console',
+        tokenEndpoint: `${ACC}/oidc/accounts/${ACCOUNT_ID}/v1/token`,
+        accountId: ACCOUNT_ID
+      }
+    ],
+    [
+      'SPOG workspace: a unified host, its account and workspace IDs',
+      UNI,
+      { accountId: ACCOUNT_ID, workspaceId: WORKSPACE_ID },
+      spogWorkspaceMeta,
+      {
+        kind: 'workspace',
+        unified: true,
+        label: 'SPOG workspace on a unified host',
+        tokenEndpoint: `${UNI}/oidc/accounts/${ACCOUNT_ID}/v1/token`,
+        accountId: ACCOUNT_ID,
+        workspaceId: WORKSPACE_ID
+      }
+    ],
+    [
+      'SPOG workspace, its IDs from the metadata alone',
+      UNI,
+      {},
+      spogWorkspaceMeta,
+      {
+        kind: 'workspace',
+        unified: true,
+        tokenEndpoint: `${UNI}/oidc/accounts/${ACCOUNT_ID}/v1/token`,
+        workspaceId: WORKSPACE_ID
+      }
+    ],
+    [
+      'SPOG account: a unified host and the account ID',
+      UNI,
+      { accountId: ACCOUNT_ID },
+      spogAccountMeta,
+      {
+        kind: 'account',
+        unified: true,
+        label: 'SPOG account on a unified host',
+        tokenEndpoint: `${UNI}/oidc/accounts/${ACCOUNT_ID}/v1/token`
+      }
+    ],
+    [
+      'a unified host without a workspace ID: its account',
+      UNI,
+      { accountId: ACCOUNT_ID },
+      meta({ oidcEndpoint: `${UNI}/oidc/accounts/{account_id}`, hostType: 'unified' }),
+      { kind: 'account', unified: true }
+    ],
+    [
+      'a workspace without metadata: by its name',
+      WS,
+      {},
+      undefined,
+      { kind: 'workspace', unified: false, tokenEndpoint: `${WS}/oidc/v1/token` }
+    ],
+    [
+      'an account console without metadata: by its name',
+      ACC,
+      { accountId: ACCOUNT_ID },
+      undefined,
+      {
+        kind: 'account',
+        label: 'account console',
+        tokenEndpoint: `${ACC}/oidc/accounts/${ACCOUNT_ID}/v1/token`
+      }
+    ],
+    [
+      'metadata without an OAuth root: by the name, its IDs still used',
+      WS,
+      {},
+      meta({ accountId: ACCOUNT_ID, workspaceId: WORKSPACE_ID }),
+      { kind: 'workspace', tokenEndpoint: `${WS}/oidc/v1/token`, workspaceId: WORKSPACE_ID }
+    ]
+  ])('%s', (_name, host, given, metadata, expected) => {
+    expect(resolveHostShape(parseHost(host), given, metadata)).toMatchObject(expected)
+  })
+
+  it('takes the IDs of the inputs over those of the metadata', () => {
+    const other = '11111111-2222-4333-8444-555555555555'
+    const shape = resolveHostShape(
+      parseHost(UNI),
+      { accountId: other, workspaceId: '42' },
+      spogWorkspaceMeta
+    )
+    expect(shape).toMatchObject({
+      accountId: other,
+      workspaceId: '42',
+      tokenEndpoint: `${UNI}/oidc/accounts/${other}/v1/token`
+    })
+  })
+
+  it('says where the shape came from', () => {
+    expect(resolveHostShape(parseHost(UNI), {}, spogWorkspaceMeta).source).toBe(
+      `the host's metadata (host_type unified, oidc_endpoint ${UNI}/oidc/accounts/{account_id})`
+    )
+    expect(resolveHostShape(parseHost(WS), {}, undefined).source).toBe(
+      'the host name (the host publishes no metadata)'
+    )
+  })
+
+  it("asks for account-id when the metadata names an account's endpoint but no account", () => {
+    const error = thrown(() =>
+      resolveHostShape(
+        parseHost(UNI),
+        {},
+        meta({ oidcEndpoint: `${UNI}/oidc/accounts/{account_id}`, hostType: 'account' })
+      )
+    )
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as InputError).input).toBe('account-id')
+    expect((error as InputError).message).toBe(
+      `Input 'account-id' is required with ${UNI}: its metadata names an account's OAuth endpoint (${UNI}/oidc/accounts/{account_id}).`
+    )
+  })
+})

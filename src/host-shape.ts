@@ -1,0 +1,110 @@
+import { tokenEndpoint, type HostMetadata } from './databricks.js'
+import { InputError } from './errors.js'
+import { isAccountHostname, type Host } from './host.js'
+
+/**
+ * The deployment shapes the Databricks SDKs know (databricks-sdk-go config/auth_profiles_test.go):
+ * a workspace (legacy, or with account and workspace IDs), an account console (legacy or new), and
+ * on a unified host, a SPOG workspace or a SPOG account.
+ */
+export interface HostShape {
+  /** Which APIs the token is for: a workspace's, or an account's. */
+  readonly kind: 'workspace' | 'account'
+  /** A unified host serves both; a workspace on one is addressed by its workspace ID. */
+  readonly unified: boolean
+  /** In words, for the log and the summary. */
+  readonly label: string
+  /** Where the shape came from, for the log. */
+  readonly source: string
+  readonly tokenEndpoint: string
+  readonly accountId?: string
+  readonly workspaceId?: string
+}
+
+export interface ShapeInputs {
+  readonly accountId?: string
+  readonly workspaceId?: string
+}
+
+/**
+ * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
+ * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
+ * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
+ */
+export function resolveHostShape(
+  host: Host,
+  given: ShapeInputs,
+  metadata: HostMetadata | undefined
+): HostShape {
+  const accountId = given.accountId ?? metadata?.accountId
+  const workspaceId = given.workspaceId ?? metadata?.workspaceId
+  const ids = {
+    ...(accountId !== undefined && { accountId }),
+    ...(workspaceId !== undefined && { workspaceId })
+  }
+  const byName = isAccountHostname(host.hostname)
+  const oidc = metadata?.oidcEndpoint
+  if (oidc !== undefined) {
+    const type = metadata?.hostType ?? (byName ? 'account' : 'workspace')
+    const kind =
+      type === 'account' || (type === 'unified' && workspaceId === undefined)
+        ? 'account'
+        : 'workspace'
+    const unified = type === 'unified' || (type === 'account' && !byName)
+    if (oidc.includes('{account_id}') && accountId === undefined) {
+      throw new InputError(
+        'account-id',
+        `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`,
+        'Set account-id to your Databricks account ID (a UUID).'
+      )
+    }
+    const root = oidc.replace('{account_id}', encodeURIComponent(accountId ?? ''))
+    return {
+      kind,
+      unified,
+      label: label(kind, unified, byName, given),
+      source: `the host's metadata (${[
+        metadata?.hostType && `host_type ${metadata.hostType}`,
+        `oidc_endpoint ${oidc}`
+      ]
+        .filter(Boolean)
+        .join(', ')})`,
+      tokenEndpoint: `${root}/v1/token`,
+      ...ids
+    }
+  }
+  if (byName) {
+    return {
+      kind: 'account',
+      unified: false,
+      label: 'account console',
+      source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+      tokenEndpoint: tokenEndpoint(host, accountId),
+      ...ids
+    }
+  }
+  return {
+    kind: 'workspace',
+    unified: false,
+    label: label('workspace', false, false, given),
+    source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+    tokenEndpoint: tokenEndpoint(host),
+    ...ids
+  }
+}
+
+function label(
+  kind: 'workspace' | 'account',
+  unified: boolean,
+  accountsHost: boolean,
+  ids: ShapeInputs
+): string {
+  if (unified)
+    return kind === 'workspace'
+      ? 'SPOG workspace on a unified host'
+      : 'SPOG account on a unified host'
+  if (kind === 'account') return accountsHost ? 'account console' : 'account'
+  return ids.accountId !== undefined && ids.workspaceId !== undefined
+    ? 'workspace, with its account and workspace IDs'
+    : 'workspace'
+}
