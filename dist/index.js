@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3103);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9125);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3103:
+/***/ 9125:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28392,7 +28392,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   iW: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: USER_AGENT, post, run
+// UNUSED EXPORTS: post, run
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -32142,14 +32142,20 @@ function decodeJwt(jwt) {
 
 ;// CONCATENATED MODULE: ./src/claims.ts
 
-/** The claims worth showing when a trust policy rejects a token. None of them is a secret. */
+/**
+ * The claims worth showing when a trust policy rejects a token. None of them is a secret. The IDs
+ * are those an immutable subject is built from; `runner_environment` tells a self-hosted runner.
+ */
 const DIAGNOSTIC_CLAIMS = [
     'iss',
     'sub',
     'aud',
     'job_workflow_ref',
     'environment',
-    'ref'
+    'ref',
+    'repository_id',
+    'repository_owner_id',
+    'runner_environment'
 ];
 /** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -32174,19 +32180,25 @@ function readClaims(jwt) {
             : undefined;
     const shown = [];
     for (const name of DIAGNOSTIC_CLAIMS) {
-        const value = text(payload[name]);
+        // GitHub sends IDs as strings; a number is shown all the same.
+        const raw = payload[name];
+        const value = name.endsWith('_id') && typeof raw === 'number' && Number.isSafeInteger(raw)
+            ? String(raw)
+            : text(raw);
         if (value !== undefined && value !== '')
             shown.push([name, value]);
     }
     const iss = text(payload['iss']);
     const sub = text(payload['sub']);
     const aud = text(payload['aud']);
-    const exp = time(payload['exp']);
+    const [exp, iat, nbf] = [time(payload['exp']), time(payload['iat']), time(payload['nbf'])];
     return {
         ...(iss !== undefined && { iss }),
         ...(sub !== undefined && { sub }),
         ...(aud !== undefined && { aud }),
         ...(exp !== undefined && { exp }),
+        ...(iat !== undefined && { iat }),
+        ...(nbf !== undefined && { nbf }),
         shown
     };
 }
@@ -33041,7 +33053,209 @@ function inputWarnings(inputs) {
     return warnings;
 }
 
+;// CONCATENATED MODULE: ./src/policy.ts
+/** The Databricks CLI's placeholder for the service principal's numeric ID. */
+const SP_ID_PLACEHOLDER = 'SERVICE_PRINCIPAL_ID';
+/**
+ * The Databricks CLI commands that create a federation policy accepting exactly this token: its
+ * issuer, the audience requested, its subject. `--json` is the policy body itself
+ * (databricks/cli cmd/account/service-principal-federation-policy and cmd/account/federation-policy,
+ * `createJson.Unmarshal(&createReq.Policy)`); a service principal's policy takes its numeric ID
+ * (`create SERVICE_PRINCIPAL_ID`, parsed as int64), not the application ID the action's client-id
+ * is. Undefined when the token lacks an issuer or subject.
+ */
+function policyCommand(claims, audience, clientId) {
+    if (claims.iss === undefined || claims.sub === undefined)
+        return undefined;
+    const policy = { oidc_policy: { issuer: claims.iss, audiences: [audience], subject: claims.sub } };
+    const json = shellQuote(JSON.stringify(policy));
+    if (clientId === undefined) {
+        return [
+            'Or create an account-wide policy that accepts exactly this job (this subject, nothing broader):',
+            `  databricks account federation-policy create --json ${json}`
+        ];
+    }
+    return [
+        'Or create a policy for the service principal that accepts exactly this job (this subject, nothing broader):',
+        `  databricks account service-principal-federation-policy create ${SP_ID_PLACEHOLDER} --json ${json}`,
+        `${SP_ID_PLACEHOLDER} is the service principal's numeric ID, not its application ID (client-id); find it with:`,
+        `  databricks account service-principals list --filter ${shellQuote(`applicationId eq "${clientId}"`)}`
+    ];
+}
+/** One POSIX shell word: single quotes, with each single quote inside closed, escaped, reopened. */
+function shellQuote(text) {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+;// CONCATENATED MODULE: ./src/publish.ts
+
+/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
+const SHORT_LIVED_MS = 10 * 60 * 1000;
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/** What the step hands to later steps: outputs always, environment variables per export-env. */
+function publication(inputs, result, now) {
+    const { token } = result;
+    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    const outputs = {
+        token: token.accessToken,
+        'token-type': token.tokenType,
+        scope: token.scope ?? inputs.scopes.join(' '),
+        'expires-in': String(expiresIn),
+        'expires-at': isoSeconds(result.expiresAt),
+        host: inputs.host.url,
+        // From a JWT: a claim that would not print as itself is written as the log shows it.
+        audience: logLine(result.audience.audience),
+        subject: logLine(result.claims.sub ?? '')
+    };
+    if (result.identity)
+        outputs['user-name'] = result.identity.userName;
+    const env = {};
+    const { shape } = result;
+    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
+    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
+    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
+    const ids = (configured) => ({
+        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
+            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
+        ...((shape.unified || (configured && inputs.workspaceId)) &&
+            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
+    });
+    if (inputs.exportEnv === 'token') {
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_TOKEN'] = token.accessToken;
+        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
+        // refuse with "more than one authorization method configured".
+        env['DATABRICKS_AUTH_TYPE'] = 'pat';
+        Object.assign(env, ids(false));
+    }
+    if (inputs.exportEnv === 'oidc') {
+        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
+        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
+        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
+        Object.assign(env, ids(true));
+    }
+    return { outputs, env };
+}
+/**
+ * The profile written by config-profile, in the keys every client reads: the audience under both
+ * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
+ * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
+ * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
+ * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
+ */
+function profileFields(inputs, result) {
+    const { shape } = result;
+    const scopes = inputs.scopes.join(',');
+    return [
+        ['host', inputs.host.url],
+        ['auth_type', 'github-oidc'],
+        ['client_id', inputs.clientId ?? ''],
+        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
+        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : []),
+        ['audience', result.audience.audience],
+        ['token_audience', result.audience.audience],
+        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
+    ];
+}
+/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
+function expiryNotice(inputs, result, now) {
+    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
+        return undefined;
+    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.');
+}
+
+;// CONCATENATED MODULE: ./src/subject.ts
+/** The claim keys a custom template may use (GitHub's token claims, and `repo_property_*`). */
+const TEMPLATE_KEYS = new Set([
+    'repo',
+    'context',
+    'actor',
+    'actor_id',
+    'base_ref',
+    'check_run_id',
+    'enterprise',
+    'enterprise_id',
+    'environment',
+    'event_name',
+    'head_ref',
+    'job_workflow_ref',
+    'job_workflow_sha',
+    'ref',
+    'ref_protected',
+    'ref_type',
+    'repository',
+    'repository_id',
+    'repository_owner',
+    'repository_owner_id',
+    'repository_visibility',
+    'run_attempt',
+    'run_id',
+    'run_number',
+    'runner_environment',
+    'sha',
+    'workflow',
+    'workflow_ref',
+    'workflow_sha'
+]);
+const isTemplateKey = (key) => TEMPLATE_KEYS.has(key) || /^repo_property_[A-Za-z0-9_-]+$/.test(key);
+/**
+ * The context part of a default subject: the ref, the environment, or a pull request. Neither a
+ * git ref nor an environment name holds a colon, so more parts after it make a custom template.
+ */
+const CONTEXT = /^(ref:refs\/[^:]+|environment:[^:]+|pull_request)$/;
+function subjectForm(sub) {
+    if (sub === undefined)
+        return { kind: 'unknown' };
+    const immutable = /^repo:[^/:@]+@\d+\/[^/:@]+@\d+:(.+)$/.exec(sub);
+    if (immutable?.[1] !== undefined && CONTEXT.test(immutable[1]))
+        return { kind: 'immutable', context: immutable[1] };
+    const classic = /^repo:[^/:@]+\/[^/:@]+:(.+)$/.exec(sub);
+    if (classic?.[1] !== undefined && CONTEXT.test(classic[1]))
+        return { kind: 'classic', context: classic[1] };
+    // A template: `key:value` pairs, the first part a key. A value may hold colons of its own, so a
+    // part after a value is a key only when it is one of the claim keys.
+    const parts = sub.split(':');
+    if (parts.length < 2 || !isTemplateKey(parts[0] ?? ''))
+        return { kind: 'unknown' };
+    const keys = [];
+    let afterKey = false;
+    for (const part of parts) {
+        if (!afterKey && isTemplateKey(part)) {
+            keys.push(part);
+            afterKey = true;
+        }
+        else
+            afterKey = false;
+    }
+    return { kind: 'custom', keys };
+}
+/** One line on a refusal: the form, and what the policy's subject must therefore be. */
+function describeSubject(sub) {
+    const form = subjectForm(sub);
+    switch (form.kind) {
+        case 'classic':
+            return "Subject form: classic (repo:ORG/REPO:…), by name; the policy's subject must be exactly this string, names and all.";
+        case 'immutable':
+            return 'Subject form: immutable (repo:OWNER@OWNER_ID/REPO@REPO_ID:…): this repository uses immutable subject IDs; a policy written as repo:ORG/REPO:… will not match. Use the subject with both IDs, as above.';
+        case 'custom':
+            return `Subject form: a custom template of the claims ${form.keys.join(', ')} (set for the organization or repository); the policy's subject must be built by the same template, as above.`;
+        case 'unknown':
+            return sub === undefined
+                ? 'Subject form: the token has no sub claim; no policy on sub can match it.'
+                : "Subject form: not one of GitHub's (a token from another identity provider?); the policy's subject must be exactly this string.";
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/diagnose.ts
+
+
+
 
 
 
@@ -33072,9 +33286,19 @@ function explainExchangeFailure(rejection, ctx) {
         });
     }
     if (status === 400 || status === 401 || status === 403) {
+        const hint = rejectionHint(rejection, ctx);
+        const policy = hint.expiry
+            ? undefined
+            : policyCommand(ctx.claims, ctx.audience.audience, ctx.clientId);
         return new ActionError('exchange-rejected', `${what} was refused (HTTP ${status}): the token does not match a federation policy.`, {
-            context,
-            ...rejectionHint(rejection, ctx)
+            context: [
+                ...context,
+                describeSubject(ctx.claims.sub),
+                ...issuerLines(ctx.claims.iss),
+                ...(hint.expiry ? timeLines(ctx.claims, ctx.now) : [])
+            ],
+            cause: hint.cause,
+            fix: [hint.fix, ...(policy ?? [])]
         });
     }
     const transient = transientStatus(status, rejection.retryAfter);
@@ -33097,13 +33321,13 @@ function rejectionHint(rejection, ctx) {
     const said = `${rejection.error.error ?? ''} ${rejection.error.description ?? ''} ${rejection.error.excerpt ?? ''}`.toLowerCase();
     const audience = ctx.audience.audience;
     const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`;
-    const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request.`;
+    const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request; with immutable IDs repo:ORG@ORG_ID/REPO@REPO_ID:…; or a custom template's.`;
     const issuerFix = `Set the policy's issuer to '${ctx.claims.iss ?? 'https://token.actions.githubusercontent.com'}' (GitHub Enterprise Server: https://HOST/_services/token).`;
     // Expiry first: its messages often name the subject_token too.
     if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
         return {
-            cause: 'The GitHub token had expired (it lives 5 minutes) or the clocks disagree.',
-            fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long.'
+            ...clockVerdict(ctx.claims, ctx.now, /not yet valid|\bnbf\b/.test(said)),
+            expiry: true
         };
     }
     if (/audience|\baud\b/.test(said)) {
@@ -33137,6 +33361,78 @@ function rejectionHint(rejection, ctx) {
         cause: 'The token matched no federation policy: its issuer, audience or subject differs from the policy.',
         fix: `Compare the claims above with the policy. ${issuerFix} ${audienceFix} ${subjectFix}${policyFix}`
     };
+}
+/** The token's times beside the runner's clock, for a refusal over expiry. */
+function timeLines(claims, now) {
+    const at = (seconds) => seconds === undefined ? '(none)' : isoSeconds(seconds * 1000);
+    return [
+        `Token times: iat ${at(claims.iat)}, nbf ${at(claims.nbf)}, exp ${at(claims.exp)}; the runner's clock: ${isoSeconds(now)}${claims.exp !== undefined ? ` (exp ${signed(claims.exp - now / 1000)} from it)` : ''}.`
+    ];
+}
+function signed(seconds) {
+    const whole = Math.round(seconds);
+    return `${whole >= 0 ? '+' : '−'}${Math.abs(whole)} s`;
+}
+/** Which side is off when Databricks refuses a token as expired or not yet valid, in numbers. */
+function clockVerdict(claims, now, notYetValid) {
+    const clockFix = "Check the clock of the runner (on a self-hosted runner: timedatectl, an NTP service); GitHub's and Databricks' clocks are kept by them.";
+    const runner = now / 1000;
+    if (notYetValid) {
+        if (claims.nbf === undefined)
+            return {
+                cause: 'Databricks says the token is not yet valid, and it has no nbf claim to compare.',
+                fix: clockFix
+            };
+        const ahead = Math.round(claims.nbf - runner);
+        return ahead > 0
+            ? {
+                cause: `By the runner's clock too the token is not yet valid: its nbf is ${ahead} s ahead. The issuer's clock is ahead of the runner's, or the runner's is behind.`,
+                fix: clockFix
+            }
+            : {
+                cause: `By the runner's clock the token has been valid for ${-ahead} s, yet Databricks says not yet: Databricks' clock is behind the issuer's by more than that, or the runner's and the issuer's are both ahead.`,
+                fix: clockFix
+            };
+    }
+    if (claims.exp === undefined)
+        return {
+            cause: 'Databricks says the token expired, and it has no exp claim to compare.',
+            fix: clockFix
+        };
+    const left = Math.round(claims.exp - runner);
+    return left <= 0
+        ? {
+            cause: `By the runner's clock too the token expired ${-left} s before it was sent: GitHub's tokens live 5 minutes, and this one was used too late.`,
+            fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long, and keep retries within timeout-seconds.'
+        }
+        : {
+            cause: `By the runner's clock the token was still valid for ${left} s, yet Databricks says it expired: Databricks' clock is ahead of the runner's by more than that, or the runner's clock is behind.`,
+            fix: clockFix
+        };
+}
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+/** A line for an issuer other than github.com's: which form, and what Databricks must reach. */
+function issuerLines(iss) {
+    if (iss === undefined || iss === GITHUB_ISSUER)
+        return [];
+    const jwks = 'Databricks fetches its keys (/.well-known/openid-configuration, then jwks_uri) from the internet: it must reach them.';
+    if (iss.startsWith(`${GITHUB_ISSUER}/`))
+        return [
+            `Issuer: an organization's own GitHub issuer (${GITHUB_ISSUER}/ORG, set for its enterprise or organization); the policy's issuer must be exactly it. ${jwks}`
+        ];
+    if (/^https:\/\/[^/]+\/_services\/token$/.test(iss))
+        return [
+            `Issuer: GitHub Enterprise Server (https://HOST/_services/token); the policy's issuer must be exactly it. ${jwks}`
+        ];
+    return [
+        `Issuer: not GitHub's (a token from another identity provider?); the policy's issuer must be exactly it. ${jwks}`
+    ];
+}
+/** A subject-token already past its exp is refused before any request, with the times. */
+function checkSubjectTokenTimes(claims, now) {
+    if (claims.exp === undefined || claims.exp * 1000 > now)
+        return;
+    throw new InputError('subject-token', `expired at ${isoSeconds(claims.exp * 1000)}, ${Math.round(now / 1000 - claims.exp)} s before the runner's clock (${isoSeconds(now)}); it was not sent.`, "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP).");
 }
 
 ;// CONCATENATED MODULE: ./src/identity.ts
@@ -33291,6 +33587,8 @@ async function login(inputs, oidc, deps) {
         clock,
         log: message => log.info(message)
     });
+    if (inputs.subjectToken !== undefined)
+        checkSubjectTokenTimes(readClaims(inputs.subjectToken), clock.now());
     // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
     // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
     let metadata;
@@ -33366,7 +33664,9 @@ async function login(inputs, oidc, deps) {
             }, transport, mask, signal);
         }
         catch (error) {
-            throw error instanceof ExchangeRejection ? explainExchangeFailure(error, context) : error;
+            throw error instanceof ExchangeRejection
+                ? explainExchangeFailure(error, { ...context, claims: subject.claims, now: clock.now() })
+                : error;
         }
     });
     const now = clock.now();
@@ -33392,89 +33692,6 @@ async function login(inputs, oidc, deps) {
         expiresAt,
         ...(identity && { identity })
     };
-}
-
-;// CONCATENATED MODULE: ./src/publish.ts
-
-/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
-const SHORT_LIVED_MS = 10 * 60 * 1000;
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-/** What the step hands to later steps: outputs always, environment variables per export-env. */
-function publication(inputs, result, now) {
-    const { token } = result;
-    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    const outputs = {
-        token: token.accessToken,
-        'token-type': token.tokenType,
-        scope: token.scope ?? inputs.scopes.join(' '),
-        'expires-in': String(expiresIn),
-        'expires-at': isoSeconds(result.expiresAt),
-        host: inputs.host.url,
-        // From a JWT: a claim that would not print as itself is written as the log shows it.
-        audience: logLine(result.audience.audience),
-        subject: logLine(result.claims.sub ?? '')
-    };
-    if (result.identity)
-        outputs['user-name'] = result.identity.userName;
-    const env = {};
-    const { shape } = result;
-    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
-    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
-    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
-    const ids = (configured) => ({
-        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
-            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
-        ...((shape.unified || (configured && inputs.workspaceId)) &&
-            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
-    });
-    if (inputs.exportEnv === 'token') {
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_TOKEN'] = token.accessToken;
-        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
-        // refuse with "more than one authorization method configured".
-        env['DATABRICKS_AUTH_TYPE'] = 'pat';
-        Object.assign(env, ids(false));
-    }
-    if (inputs.exportEnv === 'oidc') {
-        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
-        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
-        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
-        Object.assign(env, ids(true));
-    }
-    return { outputs, env };
-}
-/**
- * The profile written by config-profile, in the keys every client reads: the audience under both
- * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
- * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
- * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
- * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
- */
-function profileFields(inputs, result) {
-    const { shape } = result;
-    const scopes = inputs.scopes.join(',');
-    return [
-        ['host', inputs.host.url],
-        ['auth_type', 'github-oidc'],
-        ['client_id', inputs.clientId ?? ''],
-        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
-        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : []),
-        ['audience', result.audience.audience],
-        ['token_audience', result.audience.audience],
-        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
-    ];
-}
-/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
-function expiryNotice(inputs, result, now) {
-    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
-        return undefined;
-    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
-        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.');
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -33525,6 +33742,37 @@ function summaryMarkdown(inputs, result) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: ./src/version.ts
+// The one version of the action, read from package.json when the bundle is built (ncc inlines it),
+// so that no second hand-kept string can drift from it.
+
+const VERSION = package_namespaceObject.rE;
+/**
+ * The User-Agent of every request, in the Databricks SDKs' `key/value` style
+ * (databricks-sdk-go useragent/user_agent.go and cicd.go: `cicd/github` when GITHUB_ACTIONS is
+ * true; values of [0-9A-Za-z_.+-]), so that Databricks' audit logs tie a request to its run.
+ */
+function userAgent(env) {
+    const parts = [
+        `databricks-oidc-login/${VERSION}`,
+        `node/${process.versions.node}`,
+        `os/${process.platform}`
+    ];
+    if (env['GITHUB_ACTIONS'] === 'true')
+        parts.push('cicd/github');
+    for (const [key, name] of [
+        ['github-run-id', 'GITHUB_RUN_ID'],
+        ['github-run-attempt', 'GITHUB_RUN_ATTEMPT']
+    ]) {
+        const value = env[name];
+        if (value !== undefined && /^\d{1,20}$/.test(value))
+            parts.push(`${key}/${value}`);
+    }
+    return parts.join(' ');
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -33537,7 +33785,7 @@ function summaryMarkdown(inputs, result) {
 
 
 
-const USER_AGENT = 'databricks-oidc-login/0.1.0';
+
 const POST_STATE = 'isPost';
 const PROFILE_STATE = 'profile';
 /** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
@@ -33567,7 +33815,7 @@ async function run(env = process.env) {
         if (oidc)
             mask(oidc.requestToken);
         const result = await login(inputs, oidc, {
-            transport: createTransport(USER_AGENT),
+            transport: createTransport(userAgent(env)),
             log,
             mask,
             clock: realClock

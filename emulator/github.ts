@@ -14,6 +14,13 @@ export interface JobIdentity {
   /** Set for a job in a reusable workflow: the called workflow. */
   readonly jobWorkflowRef?: string
   readonly actor: string
+  readonly repositoryId?: string
+  readonly ownerId?: string
+  /**
+   * The form of `sub`: by name (the default), with immutable IDs (`repo:OWNER@ID/REPO@ID:…`, GitHub's
+   * changelog 2026-04-23 as amended 2026-06-10), or a custom template of claim keys.
+   */
+  readonly subjectForm?: 'classic' | 'immutable' | { readonly keys: readonly string[] }
 }
 
 export const DEFAULT_JOB: JobIdentity = {
@@ -23,12 +30,60 @@ export const DEFAULT_JOB: JobIdentity = {
   actor: 'octocat'
 }
 
-/** GitHub's `sub` for a job: environment first, then pull request, else the ref. */
-export function subjectFor(job: JobIdentity): string {
-  const base = `repo:${job.repository}`
-  if (job.environment !== undefined) return `${base}:environment:${job.environment}`
-  if (job.eventName === 'pull_request') return `${base}:pull_request`
-  return `${base}:ref:${job.ref}`
+/** The context part of a default `sub`: environment first, then pull request, else the ref. */
+function contextFor(job: JobIdentity): string {
+  if (job.environment !== undefined) return `environment:${job.environment}`
+  if (job.eventName === 'pull_request') return 'pull_request'
+  return `ref:${job.ref}`
+}
+
+/**
+ * GitHub's `sub` for a job. A template joins `key:value` for each claim key, but `context` stands
+ * for the default context itself (GitHub docs, "Customizing the subject claims").
+ */
+export function subjectFor(job: JobIdentity, claims: Record<string, unknown> = {}): string {
+  const form = job.subjectForm ?? 'classic'
+  if (form === 'immutable') {
+    const [owner, name] = job.repository.split('/')
+    return `repo:${owner}@${job.ownerId ?? DEFAULT_OWNER_ID}/${name}@${job.repositoryId ?? DEFAULT_REPOSITORY_ID}:${contextFor(job)}`
+  }
+  if (form === 'classic') return `repo:${job.repository}:${contextFor(job)}`
+  return form.keys
+    .map(key =>
+      key === 'context'
+        ? contextFor(job)
+        : key === 'repo'
+          ? `repo:${job.repository}`
+          : `${key}:${String(claims[key] ?? '')}`
+    )
+    .join(':')
+}
+
+const DEFAULT_REPOSITORY_ID = '123456789'
+const DEFAULT_OWNER_ID = '987654'
+
+/** The claims that describe the job itself, as GitHub puts them in its tokens. */
+function jobClaims(job: JobIdentity): Record<string, unknown> {
+  const [owner] = job.repository.split('/')
+  return {
+    ref: job.ref,
+    repository: job.repository,
+    repository_owner: owner,
+    repository_id: job.repositoryId ?? DEFAULT_REPOSITORY_ID,
+    repository_owner_id: job.ownerId ?? DEFAULT_OWNER_ID,
+    run_id: '1000',
+    run_number: '7',
+    run_attempt: '1',
+    actor: job.actor,
+    workflow: 'deploy',
+    event_name: job.eventName,
+    ref_type: job.ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+    workflow_ref: `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
+    job_workflow_ref:
+      job.jobWorkflowRef ?? `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
+    runner_environment: 'github-hosted',
+    ...(job.environment !== undefined && { environment: job.environment })
+  }
 }
 
 export interface GithubIssuerOptions {
@@ -103,8 +158,9 @@ export class GithubOidcIssuer {
     }
   }
 
+  /** The `sub` of this job's tokens. */
   get subject(): string {
-    return subjectFor(this.job)
+    return subjectFor(this.job, jobClaims(this.job))
   }
 
   now(): number {
@@ -115,36 +171,19 @@ export class GithubOidcIssuer {
   async mint(audience: string, overrides: Record<string, unknown> = {}): Promise<string> {
     if (!this.#keys) throw new Error('issuer not started')
     const job = this.job
-    const [owner] = job.repository.split('/')
     const iat = this.now()
     const claims: Record<string, unknown> = {
       jti: randomUUID(),
-      sub: subjectFor(job),
       aud: audience,
-      ref: job.ref,
       sha: randomBytes(20).toString('hex'),
-      repository: job.repository,
-      repository_owner: owner,
-      repository_id: '123456789',
-      repository_owner_id: '987654',
-      run_id: '1000',
-      run_number: '7',
-      run_attempt: '1',
-      actor: job.actor,
-      workflow: 'deploy',
-      event_name: job.eventName,
-      ref_type: job.ref.startsWith('refs/tags/') ? 'tag' : 'branch',
-      workflow_ref: `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
-      job_workflow_ref:
-        job.jobWorkflowRef ?? `${job.repository}/.github/workflows/deploy.yml@${job.ref}`,
-      runner_environment: 'github-hosted',
+      ...jobClaims(job),
       iss: this.issuer,
       iat,
       nbf: iat - 5,
-      exp: iat + this.#lifetime,
-      ...(job.environment !== undefined && { environment: job.environment }),
-      ...overrides
+      exp: iat + this.#lifetime
     }
+    claims['sub'] = subjectFor(job, claims)
+    Object.assign(claims, overrides)
     const jwt = await new SignJWT(claims)
       .setProtectedHeader({ alg: this.algorithm, kid: this.#kid, typ: 'JWT' })
       .sign(this.#keys.privateKey)

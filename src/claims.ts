@@ -1,13 +1,19 @@
 import { decodeJwt } from 'jose'
 
-/** The claims worth showing when a trust policy rejects a token. None of them is a secret. */
+/**
+ * The claims worth showing when a trust policy rejects a token. None of them is a secret. The IDs
+ * are those an immutable subject is built from; `runner_environment` tells a self-hosted runner.
+ */
 export const DIAGNOSTIC_CLAIMS = [
   'iss',
   'sub',
   'aud',
   'job_workflow_ref',
   'environment',
-  'ref'
+  'ref',
+  'repository_id',
+  'repository_owner_id',
+  'runner_environment'
 ] as const
 
 /** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
@@ -24,7 +30,10 @@ export interface TokenClaims {
   readonly iss?: string
   readonly sub?: string
   readonly aud?: string
+  /** NumericDate claims, in seconds, when they name a real time. */
   readonly exp?: number
+  readonly iat?: number
+  readonly nbf?: number
   readonly shown: ReadonlyArray<readonly [string, string]>
 }
 
@@ -44,18 +53,25 @@ export function readClaims(jwt: string): TokenClaims {
         : undefined
   const shown: Array<[string, string]> = []
   for (const name of DIAGNOSTIC_CLAIMS) {
-    const value = text(payload[name])
+    // GitHub sends IDs as strings; a number is shown all the same.
+    const raw = payload[name]
+    const value =
+      name.endsWith('_id') && typeof raw === 'number' && Number.isSafeInteger(raw)
+        ? String(raw)
+        : text(raw)
     if (value !== undefined && value !== '') shown.push([name, value])
   }
   const iss = text(payload['iss'])
   const sub = text(payload['sub'])
   const aud = text(payload['aud'])
-  const exp = time(payload['exp'])
+  const [exp, iat, nbf] = [time(payload['exp']), time(payload['iat']), time(payload['nbf'])]
   return {
     ...(iss !== undefined && { iss }),
     ...(sub !== undefined && { sub }),
     ...(aud !== undefined && { aud }),
     ...(exp !== undefined && { exp }),
+    ...(iat !== undefined && { iat }),
+    ...(nbf !== undefined && { nbf }),
     shown
   }
 }

@@ -8,7 +8,7 @@ import {
   type DatabricksToken,
   type HostMetadata
 } from './databricks.js'
-import { explainExchangeFailure, policyDescription } from './diagnose.js'
+import { checkSubjectTokenTimes, explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
 import { fetchIdentity, type Identity } from './identity.js'
@@ -73,6 +73,8 @@ export async function login(
       clock,
       log: message => log.info(message)
     })
+  if (inputs.subjectToken !== undefined)
+    checkSubjectTokenTimes(readClaims(inputs.subjectToken), clock.now())
   // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
   // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
   let metadata: HostMetadata | undefined
@@ -165,7 +167,9 @@ export async function login(
         signal
       )
     } catch (error) {
-      throw error instanceof ExchangeRejection ? explainExchangeFailure(error, context) : error
+      throw error instanceof ExchangeRejection
+        ? explainExchangeFailure(error, { ...context, claims: subject.claims, now: clock.now() })
+        : error
     }
   })
   const now = clock.now()

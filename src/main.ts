@@ -9,8 +9,7 @@ import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
 import { logText, Secrets } from './safe-text.js'
 import { summaryMarkdown } from './summary.js'
-
-export const USER_AGENT = 'databricks-oidc-login/0.1.0'
+import { userAgent } from './version.js'
 
 const POST_STATE = 'isPost'
 const PROFILE_STATE = 'profile'
@@ -40,7 +39,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (oidc) mask(oidc.requestToken)
 
     const result = await login(inputs, oidc, {
-      transport: createTransport(USER_AGENT),
+      transport: createTransport(userAgent(env)),
       log,
       mask,
       clock: realClock

@@ -17,33 +17,60 @@ describe('readClaims', () => {
       actor: 'octocat',
       run_id: '123',
       exp: 1_700_000_300,
-      iat: 1_700_000_000
+      iat: 1_700_000_000,
+      nbf: 1_699_999_995,
+      repository_id: '123456789',
+      repository_owner_id: 987654,
+      runner_environment: 'github-hosted'
     })
     expect(readClaims(jwt)).toStrictEqual({
       iss: GITHUB_ISSUER,
       sub: 'repo:org/repo:environment:prod',
       aud: 'https://dbc-1.cloud.databricks.com/oidc/v1/token',
       exp: 1_700_000_300,
+      iat: 1_700_000_000,
+      nbf: 1_699_999_995,
       shown: [
         ['iss', GITHUB_ISSUER],
         ['sub', 'repo:org/repo:environment:prod'],
         ['aud', 'https://dbc-1.cloud.databricks.com/oidc/v1/token'],
         ['job_workflow_ref', 'org/repo/.github/workflows/deploy.yml@refs/heads/main'],
         ['environment', 'prod'],
-        ['ref', 'refs/heads/main']
+        ['ref', 'refs/heads/main'],
+        ['repository_id', '123456789'],
+        ['repository_owner_id', '987654'],
+        ['runner_environment', 'github-hosted']
       ]
     })
   })
 
-  it('lists exactly iss, sub, aud, job_workflow_ref, environment and ref', () => {
+  it('lists exactly the claims a policy is matched on, and the IDs of an immutable subject', () => {
     expect([...DIAGNOSTIC_CLAIMS]).toStrictEqual([
       'iss',
       'sub',
       'aud',
       'job_workflow_ref',
       'environment',
-      'ref'
+      'ref',
+      'repository_id',
+      'repository_owner_id',
+      'runner_environment'
     ])
+  })
+
+  test.each<[string, unknown]>([
+    ['a time beyond 9999', 1e20],
+    ['a negative time', -5],
+    ['zero', 0],
+    ['a string', '1700000000'],
+    ['infinity as null', null]
+  ])('leaves out exp, iat and nbf given as %s', async (_name, value) => {
+    const claims = readClaims(await makeJwt({ sub: 's', exp: value, iat: value, nbf: value }))
+    expect(claims).toStrictEqual({ sub: 's', shown: [['sub', 's']] })
+  })
+
+  it('keeps whole seconds of a fractional time', async () => {
+    expect(readClaims(await makeJwt({ exp: 1_700_000_300.9 })).exp).toBe(1_700_000_300)
   })
 
   it('joins an audience array and skips non-strings in it', async () => {

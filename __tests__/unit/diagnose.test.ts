@@ -3,18 +3,20 @@ import type { AudienceChoice } from '../../src/audience.js'
 import { readClaims, type TokenClaims } from '../../src/claims.js'
 import { ExchangeRejection, type DatabricksError } from '../../src/databricks.js'
 import {
+  checkSubjectTokenTimes,
   explainExchangeFailure,
   policyDescription,
   type ExchangeContext
 } from '../../src/diagnose.js'
-import { ActionError, formatError } from '../../src/errors.js'
+import { ActionError, formatError, InputError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import { resolveHostShape } from '../../src/host-shape.js'
-import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, makeJwt } from './support.js'
+import { ACCOUNT_ID, CLIENT_ID, GITHUB_ISSUER, makeJwt, thrown } from './support.js'
 
 const WS_ENDPOINT = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
 const ACC_ENDPOINT = `https://accounts.cloud.databricks.com/oidc/accounts/${ACCOUNT_ID}/v1/token`
 const SUB = 'repo:octo-org/app:ref:refs/heads/main'
+const NOW = 1_700_000_100_000
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
 const ACCOUNT_SHAPE = resolveHostShape(
   parseHost('https://accounts.cloud.databricks.com'),
@@ -47,8 +49,15 @@ function ctx(overrides: Partial<ExchangeContext> = {}): ExchangeContext {
     shape: resolveHostShape(parseHost(WORKSPACE), {}, undefined),
     audience: AUDIENCE,
     claims,
+    now: NOW,
     ...overrides
   }
+}
+
+/** The fix as one text: its first line and the lines that follow. */
+function fixText(error: ActionError): string {
+  const fix = error.details.fix ?? ''
+  return typeof fix === 'string' ? fix : fix.join('\n')
 }
 
 function explain(
@@ -156,15 +165,20 @@ describe('explainExchangeFailure hints', () => {
     [
       'expired',
       { error: 'invalid_grant', description: 'The token has expired' },
-      /had expired \(it lives 5 minutes\)/,
-      /Re-run the job/
+      /^Databricks says the token expired, and it has no exp claim to compare\.$/,
+      /Check the clock of the runner/
     ],
-    ['not yet valid', { description: 'token not yet valid' }, /had expired/, /Re-run the job/],
+    [
+      'not yet valid',
+      { description: 'token not yet valid' },
+      /^Databricks says the token is not yet valid, and it has no nbf claim to compare\.$/,
+      /Check the clock of the runner/
+    ],
     [
       'expired, naming the subject_token',
       { error: 'invalid_grant', description: 'Invalid subject_token: token is expired' },
-      /had expired/,
-      /Re-run the job/
+      /token expired, and it has no exp claim/,
+      /Check the clock/
     ],
     [
       'a bad signature, naming the subject_token',
@@ -188,7 +202,7 @@ describe('explainExchangeFailure hints', () => {
     const error = explain(401, said, { clientId: CLIENT_ID })
     expect(error.code).toBe('exchange-rejected')
     expect(error.details.cause).toMatch(cause)
-    expect(error.details.fix).toMatch(fix)
+    expect(fixText(error)).toMatch(fix)
   })
 
   it('names the account ID in the audience fix when known', () => {
@@ -197,7 +211,7 @@ describe('explainExchangeFailure hints', () => {
       { description: 'audience mismatch' },
       { shape: ACCOUNT_SHAPE, endpoint: ACC_ENDPOINT, accountId: ACCOUNT_ID }
     )
-    expect(error.details.fix).toContain(`expects the Databricks account ID (${ACCOUNT_ID})`)
+    expect(fixText(error)).toContain(`expects the Databricks account ID (${ACCOUNT_ID})`)
   })
 
   test.each<[string, DatabricksError]>([
@@ -210,7 +224,7 @@ describe('explainExchangeFailure hints', () => {
     expect(error.details.cause).toBe(
       'The token matched no federation policy: its issuer, audience or subject differs from the policy.'
     )
-    const fix = error.details.fix ?? ''
+    const fix = fixText(error)
     expect(fix).toContain(`Set the policy's issuer to '${GITHUB_ISSUER}'`)
     expect(fix).toContain(`Make the policy's audiences include '${WS_ENDPOINT}'`)
     expect(fix).toContain(`Set the policy's subject to exactly '${SUB}'`)
@@ -220,14 +234,14 @@ describe('explainExchangeFailure hints', () => {
   it('does not suggest client-id in the default hint when one was sent', () => {
     const error = explain(403, { error: 'access_denied' }, { clientId: CLIENT_ID })
     expect(error.details.cause).toMatch(/matched no federation policy/)
-    expect(error.details.fix).not.toContain('set client-id to its application ID')
-    expect(error.details.fix).toContain(`'${SUB}'`)
+    expect(fixText(error)).not.toContain('set client-id to its application ID')
+    expect(fixText(error)).toContain(`'${SUB}'`)
   })
 
   it('uses placeholders when the token could not be decoded', () => {
     const error = explain(401, { error: 'invalid_request' }, { claims: { shown: [] } })
-    expect(error.details.fix).toContain(`issuer to '${GITHUB_ISSUER}'`)
-    expect(error.details.fix).toContain("subject to exactly '(sub)'")
+    expect(fixText(error)).toContain(`issuer to '${GITHUB_ISSUER}'`)
+    expect(fixText(error)).toContain("subject to exactly '(sub)'")
     expect(formatError(error)).toContain('GitHub token claims: (not decodable)')
   })
 })
@@ -268,5 +282,114 @@ describe('explainExchangeFailure formatted message', () => {
     expect(text).toContain(`  Endpoint: ${WS_ENDPOINT}`)
     expect(text).toContain(`    sub: ${SUB}`)
     expect(text).toContain(`  Databricks said: HTTP ${status} body "x"`)
+  })
+})
+
+describe('a refusal hands over what would work', () => {
+  it('says the subject form in one line and prints the policy command for this token', () => {
+    const error = explain(
+      400,
+      { error: 'invalid_grant', description: 'no policy matched' },
+      {
+        clientId: CLIENT_ID
+      }
+    )
+    expect(error.details.context).toContain(
+      "Subject form: classic (repo:ORG/REPO:…), by name; the policy's subject must be exactly this string, names and all."
+    )
+    const fix = fixText(error)
+    expect(fix).toContain(
+      '  databricks account service-principal-federation-policy create SERVICE_PRINCIPAL_ID --json '
+    )
+    expect(fix).toContain(`--filter 'applicationId eq "${CLIENT_ID}"'`)
+  })
+
+  test.each<[string, string, RegExp]>([
+    [
+      'an organization issuer',
+      `${GITHUB_ISSUER}/octo-org`,
+      /^Issuer: an organization's own GitHub issuer \(https:\/\/token\.actions\.githubusercontent\.com\/ORG.*Databricks fetches its keys/
+    ],
+    [
+      'GitHub Enterprise Server',
+      'https://github.example.com/_services/token',
+      /^Issuer: GitHub Enterprise Server \(https:\/\/HOST\/_services\/token\); the policy's issuer must be exactly it\. Databricks fetches its keys/
+    ],
+    ['another provider', 'https://sts.example.com', /^Issuer: not GitHub's/]
+  ])('names %s', (_name, iss, line) => {
+    const error = explain(400, { description: 'issuer mismatch' }, { claims: { ...claims, iss } })
+    expect(error.details.context?.some(l => line.test(l))).toBe(true)
+  })
+
+  it("adds no issuer line for github.com's", () => {
+    const error = explain(400, { description: 'x' })
+    expect(error.details.context?.some(l => l.startsWith('Issuer:'))).toBe(false)
+  })
+})
+
+/** Claims known when the tables are built (the decoded ones come in beforeAll). */
+const BASE: TokenClaims = { iss: GITHUB_ISSUER, sub: SUB, shown: [] }
+
+describe('a refusal over time, with numbers', () => {
+  const at = (seconds: number): string =>
+    new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
+  const times = (exp: number, nbf = exp - 305, iat = exp - 300) => ({ ...BASE, exp, nbf, iat })
+
+  test.each<[string, DatabricksError, ReturnType<typeof times>, RegExp, RegExp]>([
+    [
+      'expired by both clocks: used too late',
+      { description: 'Token has expired' },
+      times(NOW / 1000 - 40),
+      /^By the runner's clock too the token expired 40 s before it was sent/,
+      /^Re-run the job/
+    ],
+    [
+      "valid by the runner's clock: Databricks' clock is ahead",
+      { description: 'Token has expired' },
+      times(NOW / 1000 + 250),
+      /^By the runner's clock the token was still valid for 250 s, yet Databricks says it expired: Databricks' clock is ahead/,
+      /^Check the clock of the runner/
+    ],
+    [
+      "not yet valid by the runner's clock either: the issuer's clock is ahead",
+      { description: 'token not yet valid' },
+      times(NOW / 1000 + 330, NOW / 1000 + 30),
+      /^By the runner's clock too the token is not yet valid: its nbf is 30 s ahead/,
+      /clock/
+    ],
+    [
+      "valid by the runner's clock: Databricks' clock is behind",
+      { description: 'Token used before nbf' },
+      times(NOW / 1000 + 280, NOW / 1000 - 20),
+      /^By the runner's clock the token has been valid for 20 s, yet Databricks says not yet: Databricks' clock is behind/,
+      /clock/
+    ]
+  ])('%s', (_name, said, tokenClaims, cause, fix) => {
+    const error = explain(400, said, { claims: tokenClaims })
+    expect(error.details.cause).toMatch(cause)
+    expect(fixText(error)).toMatch(fix)
+    expect(error.details.context).toContain(
+      `Token times: iat ${at(tokenClaims.iat)}, nbf ${at(tokenClaims.nbf)}, exp ${at(tokenClaims.exp)}; the runner's clock: ${at(NOW / 1000)} (exp ${tokenClaims.exp > NOW / 1000 ? '+' : '−'}${Math.abs(Math.round(tokenClaims.exp - NOW / 1000))} s from it).`
+    )
+    // A policy would not help here.
+    expect(fixText(error)).not.toContain('federation-policy create')
+  })
+})
+
+describe('checkSubjectTokenTimes', () => {
+  it('refuses a token past its exp before any request, with the times', () => {
+    const error = thrown(() => checkSubjectTokenTimes({ ...BASE, exp: NOW / 1000 - 90 }, NOW))
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as InputError).input).toBe('subject-token')
+    expect((error as InputError).message).toBe(
+      `Input 'subject-token' expired at ${new Date(NOW - 90_000).toISOString().replace(/\.000Z$/, 'Z')}, 90 s before the runner's clock (${new Date(NOW).toISOString().replace(/\.000Z$/, 'Z')}); it was not sent.`
+    )
+  })
+
+  test.each([
+    ['a valid token', { ...BASE, exp: NOW / 1000 + 1 }],
+    ['a token without exp', BASE]
+  ])('lets %s through', (_name, tokenClaims) => {
+    expect(() => checkSubjectTokenTimes(tokenClaims, NOW)).not.toThrow()
   })
 })
