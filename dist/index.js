@@ -33743,7 +33743,7 @@ function summaryMarkdown(inputs, result) {
 }
 
 ;// CONCATENATED MODULE: ./package.json
-const package_namespaceObject = {"rE":"0.1.0"};
+const package_namespaceObject = {"rE":"1.0.0"};
 ;// CONCATENATED MODULE: ./src/version.ts
 // The one version of the action, read from package.json when the bundle is built (ncc inlines it),
 // so that no second hand-kept string can drift from it.

@@ -1,11 +1,17 @@
 // `npm run emulator`: both remote parties on loopback until Ctrl-C, with what to paste to run the
-// action against them. `--http` serves plain HTTP instead of HTTPS.
-import { writeFileSync } from 'node:fs'
+// action against them. `--http` serves plain HTTP instead of HTTPS; `--ready-file PATH` writes the
+// host, the CA and a subject token there as JSON once the emulator listens.
+import { renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ACCOUNT_ID, Emulator, REAL_HOSTS, SP_ID, SP_NAME } from './index.js'
 
 const emulator = await Emulator.start({ tls: !process.argv.includes('--http') })
 emulator.trust({ audiences: [ACCOUNT_ID] })
+// `--ready-file PATH`: once listening, write what a workflow needs to point the action at this
+// emulator (CI's self-test job), with a subject token minted for the account-wide policy.
+const readyFile = process.argv.includes('--ready-file')
+  ? process.argv[process.argv.indexOf('--ready-file') + 1]
+  : undefined
 const bundle = resolve(import.meta.dirname, '..', 'dist', 'index.js')
 const env: Record<string, string> = {
   ...emulator.env,
@@ -58,6 +64,18 @@ Or run the TypeScript source, unbuilt, with GitHub's local-action debugger:
   ${emulator.caFile ? `NODE_EXTRA_CA_CERTS=${emulator.caFile} ` : ''}npx @github/local-action run ${resolve(import.meta.dirname, '..')} src/main.ts ${dotenv}
 
 Ctrl-C stops the emulator.`)
+
+if (readyFile !== undefined) {
+  const ready = {
+    host: emulator.workspaceUrl,
+    caFile: emulator.caFile ?? '',
+    accountId: ACCOUNT_ID,
+    subject: emulator.github.subject,
+    subjectToken: await emulator.github.mint(ACCOUNT_ID)
+  }
+  writeFileSync(`${readyFile}.tmp`, JSON.stringify(ready), { mode: 0o600 })
+  renameSync(`${readyFile}.tmp`, readyFile)
+}
 
 const stop = async (): Promise<void> => {
   await emulator.stop()

@@ -104,8 +104,11 @@ function timeNode(
   })
 }
 
-/** The same two requests as the action, with Node's fetch and nothing else. */
+/** The same three requests as the action (host metadata, GitHub, exchange), with Node's fetch. */
 const BASELINE = `
+const metadata = await fetch(process.env.METADATA_URL, { headers: { accept: 'application/json' } })
+if (metadata.status !== 200) process.exit(4)
+await metadata.json()
 const url = process.env.ACTIONS_ID_TOKEN_REQUEST_URL + '&audience=' + encodeURIComponent(process.env.AUDIENCE)
 const oidc = await fetch(url, {
   headers: { authorization: 'Bearer ' + process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN, accept: 'application/json' }
@@ -269,7 +272,8 @@ try {
       ...emulator.github.env,
       AUDIENCE: ACCOUNT_ID,
       CLIENT_ID: SP_ID,
-      TOKEN_ENDPOINT: `${emulator.workspaceUrl}${TOKEN_ROUTE}`
+      TOKEN_ENDPOINT: `${emulator.workspaceUrl}${TOKEN_ROUTE}`,
+      METADATA_URL: `${emulator.workspaceUrl}/.well-known/databricks-config`
     }
     const act: number[] = []
     const base: number[] = []
@@ -318,7 +322,7 @@ try {
       `${sb.min}–${sb.max}`,
       `${baseOk}/${sb.n}`,
       baseRequests / sb.n,
-      'same 2 requests, Node fetch'
+      'same 3 requests, Node fetch'
     )
   }
 

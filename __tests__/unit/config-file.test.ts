@@ -247,13 +247,19 @@ describe('writeProfile', () => {
     })
 
     asRoot("refuses another user's file when not root, writing nothing", async () => {
-      chmodSync(dir, 0o777)
       writeFileSync(path, '[dev]\nhost = https://dev\n', { mode: 0o644 })
-      chmodSync(path, 0o644)
       chownSync(path, OTHER, OTHER)
-      const result = await writer([path, 'prod', 'https://x.example'], 65534)
-      expect(result.output).toContain(
-        `Writing profile [prod] to ${path} failed: it belongs to another user (uid ${OTHER}). [config-file-failed]`
+      // The step runs as an ordinary user (uid 65534), not the file's owner and not root.
+      const geteuid = process.geteuid
+      process.geteuid = () => 65534
+      let error: ActionError
+      try {
+        error = await failure(writeProfile(path, 'prod', FIELDS))
+      } finally {
+        process.geteuid = geteuid
+      }
+      expect(error.message).toBe(
+        `Writing profile [prod] to ${path} failed: it belongs to another user (uid ${OTHER}).`
       )
       expect(readFileSync(path, 'utf8')).toBe('[dev]\nhost = https://dev\n')
       expect(statSync(path).uid).toBe(OTHER)
@@ -339,13 +345,12 @@ describe('restoreProfile', () => {
 const mode = (p: string): number => statSync(p).mode & 0o777
 
 /** Run __tests__/support/write-profile.ts in its own process, as a step would. */
-function writer(args: string[], uid?: number): Promise<{ code: number | null; output: string }> {
+function writer(args: string[]): Promise<{ code: number | null; output: string }> {
   const script = join(import.meta.dirname, '..', 'support', 'write-profile.ts')
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: join(import.meta.dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-      ...(uid !== undefined && { uid, gid: uid })
+      stdio: ['ignore', 'pipe', 'inherit']
     })
     let output = ''
     child.stdout.on('data', (c: Buffer) => (output += c.toString()))
