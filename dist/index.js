@@ -31425,7 +31425,8 @@ function formatError(error) {
  * line stays as it was: other profiles, comments, blank lines and line endings. A comment or blank
  * line just above the next header belongs to that next profile.
  */
-const header = (line) => line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim();
+/** A section header, also with a comment after it, which INI readers accept (Python's configparser). */
+const header = (line) => line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*([;#].*)?$/.exec(line)?.[1]?.trim();
 const spare = (line) => line !== undefined && /^\s*([;#].*)?$/.test(line);
 function split(text) {
     return {
@@ -32471,7 +32472,8 @@ function retryAfterMs(header, now) {
 const realClock = {
     now: () => Date.now(),
     sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
-    random: () => Math.random()
+    random: () => Math.random(),
+    timeout: ms => AbortSignal.timeout(ms)
 };
 /**
  * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
@@ -32485,9 +32487,9 @@ async function withRetries(what, attempt, options) {
     for (let n = 1;; n++) {
         const remaining = deadline - clock.now();
         if (remaining <= 0)
-            throw deadlineError(what, n - 1);
+            throw deadlineError(what);
         try {
-            return await attempt(AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
+            return await attempt(clock.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
         }
         catch (error) {
             const transient = error instanceof ActionError ? error.transient : undefined;
@@ -32515,8 +32517,12 @@ function annotate(error, line) {
         context: [...(error.details.context ?? []), line]
     });
 }
-function deadlineError(what, attempts) {
-    return new ActionError('deadline-exceeded', `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`, {
+/**
+ * No time is left for a first attempt: the step's earlier requests used it up. (A retry that would
+ * pass the deadline is not made; that failure keeps its own code, annotated.)
+ */
+function deadlineError(what) {
+    return new ActionError('deadline-exceeded', `${what} could not start: the step's requests before it used up timeout-seconds.`, {
         cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
         fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
     });

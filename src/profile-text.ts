@@ -9,8 +9,9 @@ export type Fields = ReadonlyArray<readonly [string, string]>
 /** The profile as the file holds it: its lines from the header to its last key or comment. */
 export type Section = readonly string[]
 
+/** A section header, also with a comment after it, which INI readers accept (Python's configparser). */
 const header = (line: string | undefined): string | undefined =>
-  line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*$/.exec(line)?.[1]?.trim()
+  line === undefined ? undefined : /^\s*\[([^\]]*)\]\s*([;#].*)?$/.exec(line)?.[1]?.trim()
 const spare = (line: string | undefined): boolean =>
   line !== undefined && /^\s*([;#].*)?$/.test(line)
 

@@ -48,12 +48,15 @@ export interface Clock {
   sleep(ms: number): Promise<void>
   /** A number in [0, 1), for jitter. */
   random(): number
+  /** A signal that aborts after `ms` milliseconds: one attempt's timeout. */
+  timeout(ms: number): AbortSignal
 }
 
 export const realClock: Clock = {
   now: () => Date.now(),
   sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
-  random: () => Math.random()
+  random: () => Math.random(),
+  timeout: ms => AbortSignal.timeout(ms)
 }
 
 export interface RetryOptions {
@@ -83,10 +86,10 @@ export async function withRetries<T>(
   const started = clock.now()
   for (let n = 1; ; n++) {
     const remaining = deadline - clock.now()
-    if (remaining <= 0) throw deadlineError(what, n - 1)
+    if (remaining <= 0) throw deadlineError(what)
     try {
       return await attempt(
-        AbortSignal.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs)))
+        clock.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs)))
       )
     } catch (error) {
       const transient = error instanceof ActionError ? error.transient : undefined
@@ -123,10 +126,14 @@ function annotate(error: ActionError, line: string): ActionError {
   })
 }
 
-function deadlineError(what: string, attempts: number): ActionError {
+/**
+ * No time is left for a first attempt: the step's earlier requests used it up. (A retry that would
+ * pass the deadline is not made; that failure keeps its own code, annotated.)
+ */
+function deadlineError(what: string): ActionError {
   return new ActionError(
     'deadline-exceeded',
-    `${what} did not finish within timeout-seconds (${attempts} attempt${attempts === 1 ? '' : 's'} made).`,
+    `${what} could not start: the step's requests before it used up timeout-seconds.`,
     {
       cause:
         'The server is slow or unreachable, or the earlier requests of this step used up the time.',

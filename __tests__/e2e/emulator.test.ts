@@ -319,7 +319,7 @@ describe('faults, with the behaviour the action promises', () => {
     const run = await world.run(inputs({ 'timeout-seconds': '3' }))
     expect(run.code).toBe(1)
     expect(run.error).toMatch(
-      /Exchanging the token at Databricks (failed: no answer from https:\/\/127\.0\.0\.1:\d+ \(TIMEOUT|did not finish within timeout-seconds)/
+      /Exchanging the token at Databricks (failed: no answer from https:\/\/127\.0\.0\.1:\d+ \(TIMEOUT|could not start: the step's requests before it used up timeout-seconds)/
     )
     expect(world.leaks(run)).toEqual([])
   })

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inputEnv, parseCommandFile } from '../../emulator/runner.js'
-import { run } from '../../src/main.js'
+import { main, run } from '../../src/main.js'
 import type { StepTrace } from './trust.js'
 
 export interface InProcessRun extends StepTrace {
@@ -27,12 +27,25 @@ export class InProcessRunner {
     config: join(this.#dir, 'databrickscfg')
   }
 
+  /** The paths of the runner files a step gets (GITHUB_OUTPUT, GITHUB_ENV, …, the config file). */
+  get files(): Readonly<Record<'output' | 'env' | 'summary' | 'state' | 'config', string>> {
+    return this.#files
+  }
+
+  /**
+   * One step: `run()` by default, or the entry the runner starts (`main()`, which is the post step
+   * when the state says so). The runner files start empty; the config file goes, unless a later
+   * step of the same job is meant to find it (`keepConfig`).
+   */
   async run(
     inputs: Record<string, string>,
-    extraEnv: Record<string, string>
+    extraEnv: Record<string, string>,
+    entry: () => Promise<void> = () => run(process.env),
+    { keepConfig = false } = {}
   ): Promise<InProcessRun> {
-    for (const file of Object.values(this.#files)) writeFileSync(file, '')
-    rmSync(this.#files.config)
+    for (const [name, file] of Object.entries(this.#files))
+      if (name !== 'config') writeFileSync(file, '')
+    if (!keepConfig) rmSync(this.#files.config, { force: true })
     const saved = process.env
     const writes = { stdout: process.stdout.write, stderr: process.stderr.write }
     let stdout = ''
@@ -61,7 +74,7 @@ export class InProcessRunner {
     }) as typeof process.stderr.write
     let code: number
     try {
-      await run(process.env)
+      await entry()
     } finally {
       process.stdout.write = writes.stdout
       process.stderr.write = writes.stderr
@@ -97,3 +110,5 @@ export class InProcessRunner {
     rmSync(this.#dir, { recursive: true, force: true })
   }
 }
+
+export { main }

@@ -654,3 +654,71 @@ describe('describeError', () => {
     expect(describeError(error)).toBe(expected)
   })
 })
+
+describe('what reaches the transport, and what comes back', () => {
+  const signal = new AbortController().signal
+
+  it('hands the abort signal to the metadata request, so that a hung host cannot outlive the step', async () => {
+    const transport = fakeTransport(response(404, ''))
+    await fetchHostMetadata(workspace, transport, signal)
+    expect(transport.requests[0]?.signal).toBe(signal)
+    expect(transport.requests[0]?.headers).toStrictEqual({ accept: 'application/json' })
+  })
+
+  it('hands the abort signal to the exchange, and sends the form with no credential header', async () => {
+    const transport = fakeTransport(response(200, { access_token: 'tok-1234' }))
+    await exchangeToken(
+      { endpoint: WS_ENDPOINT, subjectToken: 'h.p.s', scopes: ['all-apis'] },
+      transport,
+      () => {},
+      signal
+    )
+    expect(transport.requests[0]?.signal).toBe(signal)
+    expect(transport.requests[0]?.headers).toStrictEqual({
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json'
+    })
+  })
+
+  test.each<[number, Record<string, string>, object | undefined]>([
+    [500, {}, { reason: 'HTTP 500' }],
+    [503, { 'retry-after': '7' }, { reason: 'HTTP 503', retryAfter: '7' }],
+    [429, { 'retry-after': '2' }, { reason: 'HTTP 429', retryAfter: '2' }],
+    [403, {}, undefined]
+  ])(
+    'marks a metadata HTTP %d as worth a retry or not, with Retry-After',
+    async (status, headers, transient) => {
+      const error = (await rejected(
+        fetchHostMetadata(workspace, fakeTransport(response(status, 'x', headers)))
+      )) as ActionError
+      expect(error.code).toBe('exchange-failed')
+      expect(error.transient).toStrictEqual(transient)
+    }
+  )
+
+  it("keeps the exchange's Retry-After for the retry policy", async () => {
+    const error = (await rejected(
+      exchangeToken(
+        { endpoint: WS_ENDPOINT, subjectToken: 'h.p.s', scopes: ['all-apis'] },
+        fakeTransport(response(503, '', { 'retry-after': '9' })),
+        () => {}
+      )
+    )) as ExchangeRejection
+    expect(error.retryAfter).toBe('9')
+  })
+
+  test.each<[number, string]>([
+    [300, 'redirect-refused'],
+    [399, 'redirect-refused'],
+    [400, 'exchange-failed'],
+    [299, 'exchange-failed']
+  ])('treats a metadata HTTP %d as %s', async (status, code) => {
+    const error = (await rejected(
+      fetchHostMetadata(
+        workspace,
+        fakeTransport(response(status, '', { location: 'https://x.example/' }))
+      )
+    )) as ActionError
+    expect(error.code).toBe(code)
+  })
+})

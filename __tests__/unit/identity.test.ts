@@ -82,13 +82,30 @@ describe('fetchIdentity', () => {
     expect(error.details.cause).toBe('The workspace API did not answer as expected.')
   })
 
+  it('sends the token and, on a unified host, the workspace it asks', async () => {
+    const transport = fakeTransport(response(200, { userName: 'sp' }))
+    const signal = new AbortController().signal
+    await fetchIdentity(parseHost(WORKSPACE), TOKEN, transport, signal, '1234567890')
+    expect(transport.requests[0]?.signal).toBe(signal)
+    expect(transport.requests[0]?.headers).toStrictEqual({
+      authorization: `Bearer ${TOKEN}`,
+      accept: 'application/json',
+      'x-databricks-workspace-id': '1234567890'
+    })
+  })
+
+  it('treats a 400 as an answer, not a redirect', async () => {
+    const error = await failure(response(400, 'bad', { location: 'https://x.example/' }))
+    expect(error.code).toBe('verify-failed')
+  })
+
   it('marks a 404 as permanent', async () => {
     const error = await failure(response(404, 'not found'))
     expect(error.code).toBe('verify-failed')
     expect(error.transient).toBeUndefined()
   })
 
-  test.each([301, 302, 307])('refuses to follow a %d redirect', async status => {
+  test.each([300, 301, 302, 307, 399])('refuses to follow a %d redirect', async status => {
     const error = await failure(response(status, '', { location: 'https://login.example.com/sso' }))
     expect(error.code).toBe('redirect-refused')
     expect(error.message).toBe(

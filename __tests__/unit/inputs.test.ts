@@ -371,3 +371,32 @@ describe('long-job modes, verify, summary, subject-token', () => {
     expect(parseInputs(raw({ verify })).verify).toBe(expected)
   })
 })
+
+describe('parseInputs, what counts as a UUID and a JWT', () => {
+  test.each([
+    `junk${ACCOUNT_ID}`,
+    `${ACCOUNT_ID}junk`,
+    ACCOUNT_ID.replace(/-/g, ''),
+    `{${ACCOUNT_ID}}`,
+    ACCOUNT_ID.replace('0', 'g')
+  ])('refuses %j as account-id and client-id', value => {
+    expect(inputError({ accountId: value }).input).toBe('account-id')
+    expect(inputError({ clientId: value }).input).toBe('client-id')
+  })
+
+  test.each([
+    ['a five-part JWE', 'eyJhbGciOiJSU0EifQ.a2V5.aXY.Y2lwaGVy.dGFn'],
+    ['two parts', 'eyJhbGciOiJub25lIn0.e30'],
+    ['a JWT with a trailing dot', 'eyJhbGciOiJub25lIn0.e30.c2ln.'],
+    ['a JWT with padding', 'eyJhbGciOiJub25lIn0=.e30.c2ln'],
+    ['a JWT behind a word', 'Bearer eyJhbGciOiJub25lIn0.e30.c2ln']
+  ])('refuses %s as subject-token', (_name, token) => {
+    expect(inputError({ subjectToken: token }).input).toBe('subject-token')
+  })
+
+  it('takes a JWT with an empty signature part, as unsigned tokens have', () => {
+    expect(parseInputs(raw({ subjectToken: 'eyJhbGciOiJub25lIn0.e30.' })).subjectToken).toBe(
+      'eyJhbGciOiJub25lIn0.e30.'
+    )
+  })
+})

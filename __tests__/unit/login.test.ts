@@ -1,8 +1,8 @@
-import { describe, expect, it } from '@jest/globals'
+import { describe, expect, it, test } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
 import type { RawInputs } from '../../src/inputs.js'
 import { login, type LoginDeps } from '../../src/login.js'
-import type { HttpResponse } from '../../src/http.js'
+import type { HttpResponse, Transport } from '../../src/http.js'
 import {
   ACCOUNT_ID,
   CLIENT_ID,
@@ -39,7 +39,7 @@ function setup(...answers: Array<HttpResponse | Error>) {
       warning: m => logs.warning.push(typeof m === 'string' ? m : m.join('\n')),
       debug: m => logs.debug.push(typeof m === 'string' ? m : m.join('\n'))
     },
-    clock: { now: () => NOW, sleep: async () => undefined, random: () => 0.5 }
+    clock: fakeClock(NOW, 0.5)
   }
   return { transport, masked, logs, deps }
 }
@@ -398,5 +398,108 @@ describe('login with verify', () => {
     expect(error.code).toBe('verify-failed')
     expect(transport.requests).toHaveLength(4)
     expect(formatError(error)).not.toContain('dapi-xyz')
+  })
+})
+
+describe('login deadlines and context', () => {
+  it('gives the host metadata a quarter of timeout-seconds, and the rest of the step all of it', async () => {
+    const jwt = await jwtFor('aud')
+    const { deps } = setup(
+      NO_METADATA,
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+    )
+    const clock = fakeClock(NOW)
+    await login(inputs({ audience: 'aud', timeoutSeconds: '40' }), OIDC, { ...deps, clock })
+    // Metadata: 10 s (a quarter of 40 s); GitHub and the exchange: 20 s, the longest attempt.
+    expect(clock.timeouts).toEqual([10_000, 20_000, 20_000])
+  })
+
+  it('stops reading slow metadata at its quarter, warns, and still logs in by the host name', async () => {
+    const jwt = await jwtFor(WS_ENDPOINT)
+    const { transport, logs, deps } = setup(
+      response(503, 'busy'),
+      response(503, 'busy'),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+    )
+    const clock = fakeClock(NOW, 0.999)
+    const hang: Transport = async request => {
+      const answer = await transport(request)
+      // The metadata answers only after 5 s each time.
+      if (request.url.endsWith('/.well-known/databricks-config')) await clock.sleep(5_000)
+      return answer
+    }
+    const result = await login(inputs({ timeoutSeconds: '40' }), OIDC, {
+      ...deps,
+      transport: hang,
+      clock
+    })
+    expect(result.endpoint).toBe(WS_ENDPOINT)
+    expect(logs.warning[0]).toMatch(
+      /^Could not read the host's metadata; going by the host name\. Reading the host metadata failed: HTTP 503\./
+    )
+    expect(logs.warning[0]).toContain('waiting 1.0 s more would pass timeout-seconds')
+    expect(transport.requests.filter(r => r.url.includes('databricks-config'))).toHaveLength(2)
+  })
+
+  it("names the service principal and the account in a refusal's context", async () => {
+    const jwt = await jwtFor(ACCOUNT_ID)
+    const { deps } = setup(
+      NO_METADATA,
+      response(200, { value: jwt }),
+      response(400, { error: 'invalid_grant', error_description: 'audience mismatch' })
+    )
+    const error = (await rejected(
+      login(
+        inputs({
+          host: 'accounts.cloud.databricks.com',
+          accountId: ACCOUNT_ID,
+          clientId: CLIENT_ID
+        }),
+        OIDC,
+        deps
+      )
+    )) as ActionError
+    expect(error.details.context).toContain(
+      `Federation policy: service principal ${CLIENT_ID} (client_id sent)`
+    )
+    expect(formatError(error)).toContain(`expects the Databricks account ID (${ACCOUNT_ID})`)
+    expect(formatError(error)).toContain('service-principal-federation-policy create')
+  })
+
+  it('takes the expiry as now when neither expires_in nor the JWT says, never an invalid date', async () => {
+    const jwt = await makeJwt({ iss: GITHUB_ISSUER, sub: SUB, aud: 'aud' })
+    const { deps } = setup(
+      NO_METADATA,
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+    expect(result.expiresAt).toBe(NOW)
+  })
+
+  it('keeps a JWT exp beyond a day to a day from now', async () => {
+    const jwt = await jwtFor('aud', NOW / 1000 + 10 * 86_400)
+    const { deps } = setup(
+      NO_METADATA,
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
+    expect(result.expiresAt).toBe(NOW + 86_400_000)
+  })
+
+  it('keeps a subject token that expired during the retries at now, not in the past', async () => {
+    const jwt = await jwtFor('aud', NOW / 1000 + 30)
+    const clock = fakeClock(NOW, 0)
+    const { deps } = setup(
+      NO_METADATA,
+      response(503, 'busy', { 'retry-after': '45' }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ subjectToken: jwt }), undefined, { ...deps, clock })
+    expect(clock.time).toBe(NOW + 45_000)
+    expect(result.expiresAt).toBe(NOW + 45_000)
   })
 })

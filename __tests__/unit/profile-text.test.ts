@@ -227,3 +227,25 @@ describe('setProfile', () => {
     expect(setProfile(OTHERS, 'prod', undefined)).toBe(OTHERS)
   })
 })
+
+describe('what counts as a profile header', () => {
+  test.each([
+    ['a value holding a header', 'x = [prod]'],
+    ['a header after text', 'note [prod]'],
+    ['a header followed by text', '[prod] mine'],
+    ['a commented-out header', '; [prod]']
+  ])('not %s: the profile is appended, the line kept', (_name, line) => {
+    const text = `[dev]\n${line}\n`
+    expect(replaceProfile(text, 'prod', [['host', 'h']])).toBe(`${text}\n[prod]\nhost = h\n`)
+  })
+
+  test.each([
+    ['spaces inside the brackets', '[ prod ]'],
+    ['leading and trailing spaces', '  [prod]  '],
+    ['a comment after it, as configparser reads it', '[prod] # mine']
+  ])('but a header with %s', (_name, line) => {
+    expect(replaceProfile(`${line}\ntoken = t\n`, 'prod', [['host', 'h']])).toBe(
+      '[prod]\nhost = h\n'
+    )
+  })
+})

@@ -113,14 +113,17 @@ describe('parseHost, for any string', () => {
   })
 
   it('gives token endpoints whose only path is the endpoint', () => {
+    let parsed = 0
     fc.assert(
       fc.property(hostLike, raw => {
         let host
         try {
           host = parseHost(raw)
-        } catch {
+        } catch (error) {
+          expectInputError(error, ['host'])
           return
         }
+        parsed++
         const endpoint = new URL(tokenEndpoint(host, UUID))
         expect(endpoint.origin).toBe(host.url)
         expect(endpoint.pathname).toBe(
@@ -130,35 +133,56 @@ describe('parseHost, for any string', () => {
       }),
       { numRuns: 2000 }
     )
+    // The generator reaches real hosts, not only refusals.
+    expect(parsed).toBeGreaterThan(200)
   })
 })
 
 describe('parseInputs, for any strings', () => {
-  const field = fc.oneof(
-    fc.string(),
-    fc.constant(''),
-    fc.constant(UUID),
-    fc.stringMatching(/^\s*\d{1,4}(\.\d)?\s*$/),
-    fc.constantFrom('token', 'none', 'all-apis sql')
-  )
+  /** Mostly values a workflow would set, now and then a wrong one or anything at all. */
+  const field = (valid: string[], invalid: string[] = []): fc.Arbitrary<string> =>
+    fc.oneof(
+      { weight: 10, arbitrary: fc.constantFrom('', ...valid) },
+      { weight: 1, arbitrary: fc.constantFrom('', ...invalid) },
+      { weight: 1, arbitrary: fc.string() },
+      { weight: 1, arbitrary: fc.stringMatching(/^\s*\d{1,4}(\.\d)?\s*$/) }
+    )
   const raw: fc.Arbitrary<RawInputs> = fc.record({
-    host: hostLike,
-    accountId: field,
-    workspaceId: fc.oneof(field, fc.constantFrom('1234567890', 'x y')),
-    clientId: field,
-    audience: field,
-    scope: field,
-    exportEnv: field,
-    retryMaxAttempts: field,
-    timeoutSeconds: field,
-    verify: fc.oneof(field, fc.constantFrom('true', 'false', 'True', 'FALSE')),
-    summary: fc.oneof(field, fc.constantFrom('true', 'false')),
-    subjectToken: fc.oneof(field, fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')),
-    configProfile: fc.oneof(field, fc.constantFrom('prod', 'dev-eu', 'a b', '[x]')),
-    cleanup: fc.oneof(field, fc.constantFrom('true', 'false'))
+    host: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          'https://dbc-1234.cloud.databricks.com',
+          'adb-1.2.azuredatabricks.net/',
+          'accounts.cloud.databricks.com',
+          'http://127.0.0.1:8080'
+        )
+      },
+      { weight: 1, arbitrary: hostLike }
+    ),
+    accountId: field([UUID, ` ${UUID} `], ['0d1e2f30']),
+    workspaceId: field(['1234567890'], ['x y']),
+    clientId: field([UUID], [`junk${UUID}`]),
+    audience: field(['aud', UUID], ['a b']),
+    scope: field(['all-apis', 'all-apis sql'], ['bad\\scope']),
+    exportEnv: field(['token', 'none', 'oidc'], ['TOKEN']),
+    retryMaxAttempts: field(['1', '5', '20'], ['21']),
+    timeoutSeconds: field(['1', '60', '2.5'], ['0']),
+    verify: field(['true', 'false', 'True', 'FALSE'], ['yes']),
+    summary: field(['true', 'false'], ['1']),
+    subjectToken: fc.oneof(
+      { weight: 4, arbitrary: fc.constant('') },
+      {
+        weight: 1,
+        arbitrary: field(['eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'], ['a.b.c.d.e'])
+      }
+    ),
+    configProfile: field(['prod', 'dev-eu'], ['a b', '[x]']),
+    cleanup: field(['true', 'false'], ['no'])
   })
 
   it('gives valid inputs or an InputError that names one of the inputs', () => {
+    const modes = new Map<string, number>()
     fc.assert(
       fc.property(raw, input => {
         let parsed
@@ -172,7 +196,8 @@ describe('parseInputs, for any strings', () => {
             expect((error as InputError).message).not.toContain(token)
           return
         }
-        expect(parsed.host.kind === 'account' ? parsed.accountId : 'ok').toBeDefined()
+        modes.set(parsed.exportEnv, (modes.get(parsed.exportEnv) ?? 0) + 1)
+        if (parsed.host.kind === 'account') expect(parsed.accountId).toMatch(/^[0-9a-f-]{36}$/i)
         expect(
           Number.isInteger(parsed.retryMaxAttempts) &&
             parsed.retryMaxAttempts >= 1 &&
@@ -188,5 +213,8 @@ describe('parseInputs, for any strings', () => {
       }),
       { numRuns: 3000 }
     )
+    // Every export mode is reached by inputs that parse, many times over.
+    expect([...modes.keys()].sort()).toEqual(['none', 'oidc', 'token'])
+    for (const count of modes.values()) expect(count).toBeGreaterThan(20)
   })
 })

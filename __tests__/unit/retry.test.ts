@@ -97,7 +97,11 @@ describe('retryAfterMs', () => {
     ['soon', undefined],
     ['', undefined],
     [undefined, undefined],
-    ['-1', undefined]
+    ['-1', undefined],
+    ['1.5', undefined],
+    ['5s', undefined],
+    ['5 s', undefined],
+    ['3600abc', undefined]
   ])('%j -> %j ms', (header, expected) => {
     expect(retryAfterMs(header, now)).toBe(expected)
   })
@@ -213,18 +217,72 @@ describe('withRetries', () => {
     expect(s.calls).toBe(0)
   })
 
-  it('gives each attempt a signal that aborts at the shorter of its timeout and the deadline', async () => {
-    const clock = fakeClock(Date.now())
-    let signal: AbortSignal | undefined
+  test.each<[string, number, number, number[]]>([
+    ['the attempt timeout, when the deadline is further', 60_000, 20_000, [20_000]],
+    ['the time left, when the deadline is nearer', 50, 20_000, [50]],
+    ['at least 1 ms, when almost no time is left', 0.4, 20_000, [1]]
+  ])('times each attempt out after %s', async (_name, left, attemptTimeoutMs, expected) => {
+    const clock = fakeClock(0)
+    await withRetries('Doing', async () => 'ok', {
+      ...options(clock, { deadline: left, attemptTimeoutMs }).options
+    })
+    expect(clock.timeouts).toEqual(expected)
+  })
+
+  it('aborts the signal of an attempt that outlives its timeout, and no sooner', async () => {
+    const clock = fakeClock(0)
+    const seen: boolean[] = []
     await withRetries(
       'Doing',
-      async s => {
-        signal = s
-        await new Promise(resolve => s.addEventListener('abort', resolve))
-        return 'aborted'
+      async signal => {
+        seen.push(signal.aborted)
+        await clock.sleep(19_999)
+        seen.push(signal.aborted)
+        await clock.sleep(1)
+        seen.push(signal.aborted)
+        return 'done'
       },
-      options(clock, { deadline: clock.now() + 50, attemptTimeoutMs: 20_000 }).options
+      options(clock, { attemptTimeoutMs: 20_000 }).options
     )
-    expect(signal?.aborted).toBe(true)
+    expect(seen).toEqual([false, false, true])
+  })
+
+  it('says what to do when no time is left for a first attempt', async () => {
+    const clock = fakeClock(10_000)
+    const s = script<string>('never')
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { deadline: 10_000 }).options)
+    )) as ActionError
+    expect(s.calls).toBe(0)
+    expect(error.code).toBe('deadline-exceeded')
+    expect(error.message).toBe(
+      "Doing could not start: the step's requests before it used up timeout-seconds."
+    )
+    expect(error.details.cause).toBe(
+      'The server is slow or unreachable, or the earlier requests of this step used up the time.'
+    )
+    expect(error.details.fix).toBe(
+      'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
+    )
+  })
+
+  it('stops a retry that would pass the deadline, keeping the last failure and saying why', async () => {
+    const clock = fakeClock(0)
+    const error = (await rejected(
+      withRetries(
+        'Doing',
+        async () => {
+          // Each attempt hangs until its timeout.
+          await clock.sleep(clock.timeouts.at(-1) ?? 0)
+          throw transient('TIMEOUT')
+        },
+        options(clock, { deadline: 30_000, attemptTimeoutMs: 20_000 }).options
+      )
+    )) as ActionError
+    expect(clock.timeouts).toEqual([20_000, 9_750])
+    expect(error.code).toBe('exchange-failed')
+    expect(error.details.context?.at(-1)).toBe(
+      'Gave up after 2 attempts in 30.0 s: waiting 0.5 s more would pass timeout-seconds.'
+    )
   })
 })

@@ -62,20 +62,32 @@ export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 export const ACCOUNT_ID = '0d26daa6-5e44-4c97-a497-ef015f91254a'
 export const CLIENT_ID = 'a1b2c3d4-e5f6-4789-abcd-0123456789ab'
 
-/** A clock that jumps forward when slept on, recording every wait. */
+/**
+ * A clock that jumps forward when slept on, recording every wait and every attempt timeout it was
+ * asked for; its signals abort when the clock passes their time.
+ */
 export function fakeClock(
   start = 1_700_000_000_000,
   random = 0.5
-): Clock & { waits: number[]; time: number } {
+): Clock & { waits: number[]; timeouts: number[]; time: number } {
+  const pending: Array<{ at: number; controller: AbortController }> = []
   const clock = {
     time: start,
     waits: [] as number[],
+    timeouts: [] as number[],
     now: () => clock.time,
     sleep: async (ms: number) => {
       clock.waits.push(ms)
       clock.time += ms
+      for (const p of pending.filter(p => p.at <= clock.time)) p.controller.abort()
     },
-    random: () => random
+    random: () => random,
+    timeout: (ms: number) => {
+      clock.timeouts.push(ms)
+      const controller = new AbortController()
+      pending.push({ at: clock.time + ms, controller })
+      return controller.signal
+    }
   }
   return clock
 }

@@ -1,0 +1,21 @@
+// `npm run mutate`: StrykerJS over src/, against the unit tests (jest.unit.config.js). Incremental:
+// a re-run after a small change tests only the mutants it touches (reports/, ignored by git).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  mutate: ['src/**/*.ts', '!src/index.ts'],
+  testRunner: 'jest',
+  jest: { configFile: 'jest.unit.config.js' },
+  testRunnerNodeArgs: ['--experimental-vm-modules', '--no-warnings'],
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  coverageAnalysis: 'perTest',
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp', 'examples', 'docs'],
+  concurrency: 2,
+  timeoutMS: 20000,
+  thresholds: { high: 92, low: 85, break: null }
+}
