@@ -1,4 +1,4 @@
-import { describe, expect, it, test } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
 import type { RawInputs } from '../../src/inputs.js'
 import { login, type LoginDeps } from '../../src/login.js'
