@@ -16,6 +16,6 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp', 'examples', 'docs'],
   concurrency: 2,
-  timeoutMS: 20000,
+  timeoutMS: 5000,
   thresholds: { high: 92, low: 85, break: null }
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { json, type Incoming } from '../../emulator/http.js'
 import { renderLog, type ActionRun } from '../../emulator/runner.js'
-import { trustViolations } from '../support/trust.js'
+import { OIDC_ENV, OUTPUTS, TOKEN_ENV, trustViolations } from '../support/trust.js'
 import { ACCOUNT_ID, SP_ID, World } from '../support/world.js'
 
 // Every remote party turned hostile, against the committed bundle: GitHub's token service, the
@@ -19,23 +19,6 @@ afterEach(() => {
   world.databricks.metadata = undefined
 })
 
-const OUTPUTS = [
-  'token',
-  'token-type',
-  'scope',
-  'expires-in',
-  'expires-at',
-  'host',
-  'audience',
-  'subject'
-]
-const TOKEN_ENV = ['DATABRICKS_HOST', 'DATABRICKS_TOKEN', 'DATABRICKS_AUTH_TYPE']
-const OIDC_ENV = [
-  'DATABRICKS_HOST',
-  'DATABRICKS_AUTH_TYPE',
-  'DATABRICKS_CLIENT_ID',
-  'DATABRICKS_TOKEN_AUDIENCE'
-]
 /** Lines that would take over the runner if printed as they are, and how the log shows them. */
 const SHOWN: ReadonlyArray<readonly [string, string]> = [
   ['\n::stop-commands::pwned', '\\n::stop-commands::pwned'],

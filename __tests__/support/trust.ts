@@ -1,17 +1,27 @@
 import { parse } from 'ini'
+import type { ActionRun } from '../../emulator/runner.js'
 
 /** What a step left behind: its stdout and stderr and the files the runner gave it. */
-export interface StepTrace {
-  readonly stdout: string
-  readonly stderr: string
-  readonly files: {
-    readonly output: string
-    readonly env: string
-    readonly summary: string
-    readonly state: string
-    readonly config: string
-  }
-}
+export type StepTrace = Pick<ActionRun, 'stdout' | 'stderr' | 'files'>
+
+/** The outputs of a login, and the variables each export mode sets. */
+export const OUTPUTS = [
+  'token',
+  'token-type',
+  'scope',
+  'expires-in',
+  'expires-at',
+  'host',
+  'audience',
+  'subject'
+]
+export const TOKEN_ENV = ['DATABRICKS_HOST', 'DATABRICKS_TOKEN', 'DATABRICKS_AUTH_TYPE']
+export const OIDC_ENV = [
+  'DATABRICKS_HOST',
+  'DATABRICKS_AUTH_TYPE',
+  'DATABRICKS_CLIENT_ID',
+  'DATABRICKS_TOKEN_AUDIENCE'
+]
 
 export interface Expected {
   /** Every secret of the run: none of their 8-character fragments may show where it shouldn't. */

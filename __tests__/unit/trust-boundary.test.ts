@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { json, type Incoming } from '../../emulator/http.js'
 import { InProcessRunner, type InProcessRun } from '../support/in-process.js'
-import { trustViolations } from '../support/trust.js'
+import { OIDC_ENV, OUTPUTS, TOKEN_ENV, trustViolations } from '../support/trust.js'
 import { ACCOUNT_ID, SP_ID, World } from '../support/world.js'
 
 // The trust boundary as a property: for every field a server or a JWT controls, arbitrary text
@@ -47,23 +47,6 @@ const hostile = fc.oneof(
     .map(parts => parts.join(''))
 )
 
-const OUTPUTS = [
-  'token',
-  'token-type',
-  'scope',
-  'expires-in',
-  'expires-at',
-  'host',
-  'audience',
-  'subject'
-]
-const TOKEN_ENV = ['DATABRICKS_HOST', 'DATABRICKS_TOKEN', 'DATABRICKS_AUTH_TYPE']
-const OIDC_ENV = [
-  'DATABRICKS_HOST',
-  'DATABRICKS_AUTH_TYPE',
-  'DATABRICKS_CLIENT_ID',
-  'DATABRICKS_TOKEN_AUDIENCE'
-]
 const FIXED_SUB = 'repo:octo-org/deploy:ref:refs/heads/main'
 
 interface Case {
