@@ -249,3 +249,46 @@ describe('what counts as a profile header', () => {
     )
   })
 })
+
+describe('setProfile at the edges', () => {
+  test.each<[string, string, string, string | undefined, string]>([
+    [
+      'an indented comment above the next header belongs to that profile',
+      '[prod]\ntoken = t\n   ; about dev\n[dev]\nk = 1\n',
+      'prod',
+      'host = h',
+      '[prod]\nhost = h\n   ; about dev\n[dev]\nk = 1\n'
+    ],
+    [
+      'a last line of spaces already sets the new profile apart',
+      '[dev]\nk = 1\n   \n',
+      'prod',
+      'host = h',
+      '[dev]\nk = 1\n   \n[prod]\nhost = h\n'
+    ],
+    [
+      'removing a profile keeps the blank line the file ends with',
+      '[a]\n[b]\nk = 1\n\n',
+      'a',
+      undefined,
+      '[b]\nk = 1\n\n'
+    ],
+    [
+      'removing the last profile keeps the line of the one before it',
+      '[a]\nk = 1\n[b]\nk = 2\n',
+      'b',
+      undefined,
+      '[a]\nk = 1\n'
+    ],
+    [
+      'removing the last profile drops the line of spaces that set it apart',
+      '[a]\nk = 1\n  \n[b]\nk = 2\n',
+      'b',
+      undefined,
+      '[a]\nk = 1\n'
+    ]
+  ])('%s', (_name, text, name, line, expected) => {
+    const section = line === undefined ? undefined : [`[${name}]`, line]
+    expect(setProfile(text, name, section)).toBe(expected)
+  })
+})
