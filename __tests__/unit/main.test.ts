@@ -141,9 +141,7 @@ describe('main: failures', () => {
     expect(error).not.toContain(jwt.slice(20, 28))
   })
 
-  it('turns a throwable that is no Error into a report of a bug', async () => {
-    // A host that makes URL parsing inside the transport throw a plain string is not reachable from
-    // inputs; the same formatter serves both, and errors.test.ts covers it. Here: an unexpected error.
+  it("says so, before any request, when the runner's OIDC request URL is not a URL", async () => {
     const run = await step(
       { host: world.databricks.url, 'retry-max-attempts': '1' },
       { ACTIONS_ID_TOKEN_REQUEST_URL: 'not a url' }
