@@ -32415,8 +32415,8 @@ function toTransportError(error, signal) {
         const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
         return new TransportError(message, 'TIMEOUT');
     }
-    const code = error?.code;
-    const message = error instanceof Error ? error.message : String(error);
+    // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
+    const { code, message } = error;
     return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
 }
 function notLoopback(hostname, address) {
@@ -32425,12 +32425,14 @@ function notLoopback(hostname, address) {
 /** A lookup that fails unless every address the name resolves to is a loopback address. */
 function loopbackLookup(resolve) {
     return (hostname, options, callback) => {
+        // With an error, Node reads nothing else: its own lookup passes the error alone.
+        const refuse = callback;
         resolve(hostname, { ...options, all: true }, (error, addresses) => {
             if (error)
-                return callback(error, '', 0);
+                return refuse(error);
             const outside = addresses.find(a => !host_isLoopbackAddress(a.address));
             if (outside !== undefined || addresses.length === 0)
-                return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0);
+                return refuse(notLoopback(hostname, outside?.address ?? 'nothing'));
             if (options.all)
                 return callback(null, addresses);
             const [first] = addresses;
@@ -32460,7 +32462,8 @@ function transientNetworkCode(code) {
 }
 /** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
 function retryAfterMs(header, now) {
-    if (header === undefined || header.trim() === '')
+    // A blank header parses as neither form below.
+    if (header === undefined)
         return undefined;
     const text = header.trim();
     if (/^\d+$/.test(text))
@@ -33792,13 +33795,11 @@ function userAgent(env) {
 
 
 
-const POST_STATE = 'isPost';
-const PROFILE_STATE = 'profile';
 /** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
 async function main() {
-    if (getState(POST_STATE) === 'true')
+    if (getState('isPost') === 'true')
         return post();
-    saveState(POST_STATE, 'true');
+    saveState('isPost', 'true');
     return run();
 }
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
@@ -33811,9 +33812,9 @@ async function run(env = process.env) {
     const log = logger(secrets);
     try {
         const raw = readRawInputs();
-        // A subject token is a secret from the moment it is read, valid or not.
-        if (raw.subjectToken.trim() !== '')
-            mask(raw.subjectToken.trim());
+        // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
+        if (raw.subjectToken !== '')
+            mask(raw.subjectToken);
         const inputs = parseInputs(raw);
         for (const warning of inputWarnings(inputs))
             log.warning(warning);
@@ -33842,7 +33843,7 @@ async function run(env = process.env) {
             const undo = await writeProfile(profile.path, profile.name, profile.fields);
             // The post step's instructions: paths and the fields written, never a secret.
             if (inputs.cleanup)
-                saveState(PROFILE_STATE, JSON.stringify({ ...profile, ...undo }));
+                saveState('profile', JSON.stringify({ ...profile, ...undo }));
             log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`);
         }
         try {
@@ -33876,24 +33877,24 @@ async function run(env = process.env) {
  */
 async function post() {
     const log = logger(new Secrets());
-    const saved = getState(PROFILE_STATE);
+    const saved = getState('profile');
     if (saved === '')
         return;
     try {
         const state = JSON.parse(saved);
         const outcome = await restoreProfile(state.path, state.name, state.fields, state);
-        log.info(`${RESTORED[outcome]} [${state.name}] in ${state.path}.`);
+        const said = {
+            removed: 'Removed the profile this step wrote:',
+            restored: 'Put back the profile this step had replaced:',
+            changed: 'Left the profile as it is, since it was changed after this step wrote it:',
+            gone: 'Nothing to clean up: no profile'
+        };
+        log.info(`${said[outcome]} [${state.name}] in ${state.path}.`);
     }
     catch (error) {
         log.warning(['The post step could not clean up the config file.', ...errorLines(error)]);
     }
 }
-const RESTORED = {
-    removed: 'Removed the profile this step wrote:',
-    restored: 'Put back the profile this step had replaced:',
-    changed: 'Left the profile as it is, since it was changed after this step wrote it:',
-    gone: 'Nothing to clean up: no profile'
-};
 /** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
 function logger(secrets) {
     const say = (emit) => (text) => emit(logText(text, secrets));

@@ -115,8 +115,8 @@ function toTransportError(error: unknown, signal: AbortSignal | undefined): Tran
       reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out'
     return new TransportError(message, 'TIMEOUT')
   }
-  const code = (error as { code?: unknown })?.code
-  const message = error instanceof Error ? error.message : String(error)
+  // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
+  const { code, message } = error as NodeJS.ErrnoException
   return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK')
 }
 
@@ -130,11 +130,13 @@ function notLoopback(hostname: string, address?: string): TransportError {
 /** A lookup that fails unless every address the name resolves to is a loopback address. */
 function loopbackLookup(resolve: typeof dnsLookup): LookupFunction {
   return (hostname, options, callback) => {
+    // With an error, Node reads nothing else: its own lookup passes the error alone.
+    const refuse = callback as unknown as (error: Error) => void
     resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error, '', 0)
+      if (error) return refuse(error)
       const outside = addresses.find(a => !isLoopbackAddress(a.address))
       if (outside !== undefined || addresses.length === 0)
-        return callback(notLoopback(hostname, outside?.address ?? 'nothing'), '', 0)
+        return refuse(notLoopback(hostname, outside?.address ?? 'nothing'))
       if (options.all)
         return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
       const [first] = addresses as [LookupAddress]

@@ -11,13 +11,10 @@ import { logText, Secrets } from './safe-text.js'
 import { summaryMarkdown } from './summary.js'
 import { userAgent } from './version.js'
 
-const POST_STATE = 'isPost'
-const PROFILE_STATE = 'profile'
-
 /** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
 export async function main(): Promise<void> {
-  if (core.getState(POST_STATE) === 'true') return post()
-  core.saveState(POST_STATE, 'true')
+  if (core.getState('isPost') === 'true') return post()
+  core.saveState('isPost', 'true')
   return run()
 }
 
@@ -31,8 +28,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = logger(secrets)
   try {
     const raw = readRawInputs()
-    // A subject token is a secret from the moment it is read, valid or not.
-    if (raw.subjectToken.trim() !== '') mask(raw.subjectToken.trim())
+    // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
+    if (raw.subjectToken !== '') mask(raw.subjectToken)
     const inputs = parseInputs(raw)
     for (const warning of inputWarnings(inputs)) log.warning(warning)
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
@@ -61,7 +58,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (profile) {
       const undo = await writeProfile(profile.path, profile.name, profile.fields)
       // The post step's instructions: paths and the fields written, never a secret.
-      if (inputs.cleanup) core.saveState(PROFILE_STATE, JSON.stringify({ ...profile, ...undo }))
+      if (inputs.cleanup) core.saveState('profile', JSON.stringify({ ...profile, ...undo }))
       log.info(
         `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`
       )
@@ -99,7 +96,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
  */
 export async function post(): Promise<void> {
   const log = logger(new Secrets())
-  const saved = core.getState(PROFILE_STATE)
+  const saved = core.getState('profile')
   if (saved === '') return
   try {
     const state = JSON.parse(saved) as {
@@ -110,17 +107,16 @@ export async function post(): Promise<void> {
       backup?: string
     }
     const outcome = await restoreProfile(state.path, state.name, state.fields, state)
-    log.info(`${RESTORED[outcome]} [${state.name}] in ${state.path}.`)
+    const said: Record<Restored, string> = {
+      removed: 'Removed the profile this step wrote:',
+      restored: 'Put back the profile this step had replaced:',
+      changed: 'Left the profile as it is, since it was changed after this step wrote it:',
+      gone: 'Nothing to clean up: no profile'
+    }
+    log.info(`${said[outcome]} [${state.name}] in ${state.path}.`)
   } catch (error) {
     log.warning(['The post step could not clean up the config file.', ...errorLines(error)])
   }
-}
-
-const RESTORED: Record<Restored, string> = {
-  removed: 'Removed the profile this step wrote:',
-  restored: 'Put back the profile this step had replaced:',
-  changed: 'Left the profile as it is, since it was changed after this step wrote it:',
-  gone: 'Nothing to clean up: no profile'
 }
 
 /** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */

@@ -34,7 +34,8 @@ export function transientNetworkCode(code: string): boolean {
 
 /** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
 export function retryAfterMs(header: string | undefined, now: number): number | undefined {
-  if (header === undefined || header.trim() === '') return undefined
+  // A blank header parses as neither form below.
+  if (header === undefined) return undefined
   const text = header.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
   // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.

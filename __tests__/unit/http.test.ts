@@ -1,10 +1,40 @@
+import { createServer, type RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { getDefaultAutoSelectFamily, setDefaultAutoSelectFamily } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { EmulatorServer, json } from '../../emulator/http.js'
 import { RoutingProxy } from '../../emulator/proxy.js'
+import { TestCertificateAuthority } from '../../emulator/tls.js'
 import { createTransport, TransportError } from '../../src/http.js'
 
 // The transport against a real loopback server: timeouts close the request, redirects are not
 // followed, oversized bodies are cut off.
+
+/** A loopback server answering with `listener`, for answers the emulator never gives; closed after `use`. */
+async function withServer<T>(
+  listener: RequestListener,
+  use: (url: string) => Promise<T>
+): Promise<T> {
+  const server = createServer(listener)
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  try {
+    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  } finally {
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+  }
+}
+
+const failure = (promise: Promise<unknown>): Promise<TransportError> =>
+  promise.then(
+    () => {
+      throw new Error('expected the request to fail')
+    },
+    (error: unknown) => {
+      expect(error).toBeInstanceOf(TransportError)
+      return error as TransportError
+    }
+  )
 
 describe('createTransport', () => {
   const server = new EmulatorServer(request =>
@@ -57,12 +87,86 @@ describe('createTransport', () => {
     expect((error as TransportError).code).toBe('ECONNRESET')
   })
 
+  it('joins a header sent more than once, as HTTP allows', async () => {
+    const response = await withServer(
+      (_req, res) => {
+        res.setHeader('set-cookie', ['a=1', 'b=2'])
+        res.end('ok')
+      },
+      url => transport({ method: 'GET', url })
+    )
+    expect(response.headers['set-cookie']).toBe('a=1, b=2')
+  })
+
+  it('fails with ENETWORK, not a hang, when the server closes in the middle of the body', async () => {
+    const error = await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-length': '100' })
+        res.write('partial', () => res.destroy())
+      },
+      url => failure(transport({ method: 'GET', url }))
+    )
+    expect([error.name, error.code, error.message]).toEqual([
+      'TransportError',
+      'ENETWORK',
+      'connection closed before the response ended'
+    ])
+  })
+
+  it('takes a body of exactly 1 MiB', async () => {
+    const response = await withServer(
+      (_req, res) => res.end('x'.repeat(1024 * 1024)),
+      url => transport({ method: 'GET', url })
+    )
+    expect(response.body).toHaveLength(1024 * 1024)
+  })
+
+  it('says a request aborted without a reason of its own timed out', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    const error = await failure(
+      transport({ method: 'GET', url: `${server.url}/ok`, signal: controller.signal })
+    )
+    expect([error.code, error.message]).toEqual(['TIMEOUT', 'request timed out'])
+  })
+
+  it("gives the abort's reason when it has one", async () => {
+    server.faults.add('/hang-reason', { kind: 'hang' })
+    const controller = new AbortController()
+    const sent = transport({
+      method: 'GET',
+      url: `${server.url}/hang-reason`,
+      signal: controller.signal
+    })
+    while (!server.requests.some(r => r.path === '/hang-reason'))
+      await new Promise(resolve => setTimeout(resolve, 5))
+    controller.abort(new Error('the step deadline passed'))
+    const error = await failure(sent)
+    expect([error.code, error.message]).toEqual(['TIMEOUT', 'the step deadline passed'])
+  })
+
+  it('speaks TLS to an https URL: a certificate nobody trusts is refused with its code', async () => {
+    const ca = await TestCertificateAuthority.create()
+    const tls = new EmulatorServer(() => json(200, {}), ca.ca)
+    await tls.start()
+    try {
+      const error = await failure(transport({ method: 'GET', url: `${tls.url}/x` }))
+      expect(error.code).toMatch(/CERT|SIGNATURE/)
+      expect(tls.requests).toEqual([])
+    } finally {
+      await tls.stop()
+    }
+  })
+
   it('refuses a body larger than 1 MiB', async () => {
     const big = new EmulatorServer(() => ({ status: 200, body: 'x'.repeat(2 * 1024 * 1024) }))
     await big.start()
     try {
       const error = await transport({ method: 'GET', url: big.url }).catch((e: unknown) => e)
-      expect((error as TransportError).code).toBe('EBODYTOOLARGE')
+      expect([(error as TransportError).code, (error as TransportError).message]).toEqual([
+        'EBODYTOOLARGE',
+        'response body larger than 1048576 bytes'
+      ])
     } finally {
       await big.stop()
     }
@@ -117,10 +221,36 @@ describe('createTransport', () => {
     })
 
     it('refuses an address that is not loopback without connecting', async () => {
-      const error = await transport({ method: 'GET', url: 'http://0.0.0.0:9/x' }).catch(
-        (e: unknown) => e
-      )
-      expect((error as TransportError).code).toBe('ENOTLOOPBACK')
+      const error = await failure(transport({ method: 'GET', url: 'http://0.0.0.0:9/x' }))
+      expect([error.code, error.message]).toEqual([
+        'ENOTLOOPBACK',
+        '0.0.0.0 is not a loopback address; plain http is refused'
+      ])
+    })
+
+    it("passes on the resolver's failure", async () => {
+      const local = createTransport('t/1', resolver({}))
+      const error = await failure(local({ method: 'GET', url: 'http://api.localhost:9/x' }))
+      expect([error.code, error.message]).toEqual([
+        'ENOTFOUND',
+        'getaddrinfo ENOTFOUND api.localhost'
+      ])
+    })
+
+    it('reaches a loopback name when Node asks the resolver for one address only', async () => {
+      // Node asks for every address only when it may try several families (autoSelectFamily).
+      const saved = getDefaultAutoSelectFamily()
+      setDefaultAutoSelectFamily(false)
+      try {
+        const local = createTransport('t/1', resolver({ 'api.localhost': ['127.0.0.1', '::1'] }))
+        const response = await local({
+          method: 'GET',
+          url: `http://api.localhost:${server.port}/ok`
+        })
+        expect(response.status).toBe(200)
+      } finally {
+        setDefaultAutoSelectFamily(saved)
+      }
     })
 
     it('goes direct, never through http_proxy, so the token is never handed to a proxy in clear', async () => {

@@ -105,7 +105,9 @@ describe('parseInputs export-env and config-profile', () => {
       { configProfile: 'ws1', exportEnv: 'oidc' },
       [/^export-env: oidc together with config-profile/]
     ],
+    ['a profile with export-env: none', { configProfile: 'ws1', exportEnv: 'none' }, []],
     ['export-env: oidc with the default scope', { exportEnv: 'oidc' }, []],
+    ['export-env: token with another scope', { exportEnv: 'token', scope: 'sql' }, []],
     [
       'export-env: oidc with another scope',
       { exportEnv: 'oidc', scope: 'sql offline_access' },
@@ -175,6 +177,13 @@ describe('parseInputs UUID validation', () => {
     const error = inputError({ host: ACCOUNT_HOST, accountId: ACCOUNT_ID, [field]: value })
     expect(error.input).toBe(name)
     expect(error.message).toMatch(new RegExp(`^Input '${name}' is '.*', expected a UUID`))
+  })
+
+  test.each<[keyof RawInputs, string]>([
+    ['accountId', 'Set it to your Databricks account ID (account console, top-right menu).'],
+    ['clientId', "Set it to the service principal's application ID."]
+  ])('the fix for a bad %s says where to find the right value', (field, fix) => {
+    expect(inputError({ [field]: 'nope' }).details.fix).toBe(fix)
   })
 
   it('checks account-id on a workspace host too', () => {
@@ -294,6 +303,7 @@ describe('retry-max-attempts and timeout-seconds', () => {
   test.each<[string, string, number, number]>([
     ['1', '1', 1, 1],
     ['20', '3600', 20, 3600],
+    ['3', '12.25', 3, 12.25],
     ['', '', 5, 60]
   ])('%j attempts and %j seconds parse', (attempts, seconds, wantAttempts, wantSeconds) => {
     const inputs = parseInputs(raw({ retryMaxAttempts: attempts, timeoutSeconds: seconds }))
@@ -366,7 +376,9 @@ describe('long-job modes, verify, summary, subject-token', () => {
     ['TRUE', true],
     ['false', false],
     ['False', false],
-    ['FALSE', false]
+    ['FALSE', false],
+    [' true\n', true],
+    ['\tFalse ', false]
   ])('verify %j -> %s', (verify, expected) => {
     expect(parseInputs(raw({ verify })).verify).toBe(expected)
   })

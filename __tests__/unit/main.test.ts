@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, test } from '@jest/globals'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { json } from '../../emulator/http.js'
+import { run as runMain } from '../../src/main.js'
 import { InProcessRunner, main, type InProcessRun } from '../support/in-process.js'
 import { ACCOUNT_ID, SP_ID, World } from '../support/world.js'
 
@@ -92,6 +93,45 @@ describe('main: what later steps get', () => {
     expect(run.stdout.includes('Exported ')).toBe(exported.length > 0)
   })
 
+  it('says what it issued and exported, in one line each', async () => {
+    const run = await step(base())
+    const { outputs } = run
+    expect(lines(run)).toContain(
+      `Databricks token issued: Bearer, scope all-apis, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
+    )
+    expect(lines(run)).toContain(
+      'Exported DATABRICKS_HOST, DATABRICKS_TOKEN, DATABRICKS_AUTH_TYPE for later steps.'
+    )
+  })
+
+  it('logs in with a subject-token alone, in a job GitHub gives no OIDC request', async () => {
+    world.trust({ audiences: [ACCOUNT_ID] })
+    const jwt = await world.github.mint(ACCOUNT_ID)
+    const run = await runner.run({ host: world.databricks.url, 'subject-token': jwt }, {})
+    world.emulator.reset()
+    expect(run.code).toBe(0)
+    expect(run.outputs['token']).toBe(world.databricks.issued.at(-1))
+  })
+
+  test.each<[string, string]>([
+    ['workspace-id', '12 34'],
+    ['scope', 'caf\u00e9'],
+    ['timeout-seconds', '0'],
+    ['retry-max-attempts', '0'],
+    ['export-env', 'env'],
+    ['verify', 'yes'],
+    ['summary', 'yes'],
+    ['cleanup', 'yes'],
+    ['config-profile', 'a b'],
+    ['audience', 'a b'],
+    ['account-id', 'x'],
+    ['client-id', 'x']
+  ])("reads the input %s from the runner's environment", async (input, value) => {
+    const run = await step({ ...base(), [input]: value })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain(`::error::Input '${input}' `)
+  })
+
   it('notices a short-lived token with export-env: token only', async () => {
     expect((await step(base())).stdout).toContain('::notice::The Databricks token expires at')
     expect((await step({ ...base(), 'export-env': 'none' })).stdout).not.toContain('::notice::')
@@ -112,7 +152,9 @@ describe('main: what later steps get', () => {
     expect(withProfile.stdout).toContain('; the post step removes it.')
     const kept = await step({ ...base(), 'config-profile': 'ci', cleanup: 'false' })
     expect(kept.files.state).toBe('')
-    expect(kept.stdout).not.toContain('the post step removes it')
+    expect(lines(kept)).toContain(
+      `Wrote profile [ci] to ${runner.files.config}: use it with databricks --profile ci.`
+    )
   })
 })
 
@@ -122,6 +164,34 @@ describe('main: failures', () => {
     expect(run.code).toBe(1)
     expect(run.stdout).toContain("::error::Writing the step's outputs failed:")
     expect(run.stdout).toContain('[runner-files-failed]')
+    expect(run.stdout).toContain(
+      "Likely cause: The runner's GITHUB_OUTPUT or GITHUB_ENV file is missing or not writable."
+    )
+    expect(run.stdout).toContain(
+      'Fix: Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
+    )
+  })
+
+  it('warns, and still succeeds, when the job summary cannot be written', async () => {
+    world.trust({ audiences: [ACCOUNT_ID] })
+    const summary = runner.files.summary
+    const run = await runner.run(base(), world.github.env, async () => {
+      // A directory where the summary file should be: every write to it fails.
+      rmSync(summary)
+      mkdirSync(summary)
+      try {
+        await runMain(process.env)
+      } finally {
+        rmSync(summary, { recursive: true })
+        writeFileSync(summary, '')
+      }
+    })
+    world.emulator.reset()
+    expect(run.code).toBe(0)
+    expect(run.outputs['token']).toBe(world.databricks.issued.at(-1))
+    expect(run.stdout).toMatch(
+      /^::warning::The job summary was not written: .+\. Set summary: false to skip it\.$/m
+    )
   })
 
   it('redacts every secret from the error, also a cut echo of the JWT', async () => {
@@ -156,7 +226,12 @@ describe('main: the entry the runner starts', () => {
     world.trust({ audiences: [ACCOUNT_ID] })
     const run = await runner.run(base(), world.github.env, main)
     expect(run.code).toBe(0)
-    expect(run.files.state.split('\n')[0]).toMatch(/^isPost<<ghadelimiter_/)
+    expect(readState(run.files.state)).toEqual({ isPost: 'true' })
+  })
+
+  it('does nothing in the post step when the login wrote no profile', async () => {
+    const post = await runner.run(base(), { STATE_isPost: 'true' }, main)
+    expect([post.code, post.stdout]).toEqual([0, ''])
   })
 
   it('cleans up in the post step and logs in to nothing', async () => {

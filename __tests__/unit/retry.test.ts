@@ -1,6 +1,7 @@
-import { describe, expect, it, test } from '@jest/globals'
+import { afterEach, describe, expect, it, jest, test } from '@jest/globals'
 import { ActionError } from '../../src/errors.js'
 import {
+  realClock,
   retryAfterMs,
   transientNetworkCode,
   transientStatus,
@@ -101,9 +102,29 @@ describe('retryAfterMs', () => {
     ['1.5', undefined],
     ['5s', undefined],
     ['5 s', undefined],
-    ['3600abc', undefined]
+    ['3600abc', undefined],
+    ['   ', undefined],
+    // Only the two forms of RFC 9110 §10.2.3: an ISO date is not an HTTP date.
+    [new Date(now + 5000).toISOString(), undefined]
   ])('%j -> %j ms', (header, expected) => {
     expect(retryAfterMs(header, now)).toBe(expected)
+  })
+})
+
+describe('realClock', () => {
+  afterEach(() => {
+    jest.useRealTimers()
+  })
+
+  it('sleeps on a timer for the time asked', async () => {
+    jest.useFakeTimers()
+    let woke = false
+    const sleeping = realClock.sleep(1000).then(() => (woke = true))
+    await jest.advanceTimersByTimeAsync(999)
+    expect(woke).toBe(false)
+    await jest.advanceTimersByTimeAsync(1)
+    await sleeping
+    expect(woke).toBe(true)
   })
 })
 
@@ -188,10 +209,37 @@ describe('withRetries', () => {
 
   it('makes a single attempt with retry-max-attempts 1', async () => {
     const s = script<string>(transient('HTTP 503'), 'ok')
-    await rejected(
+    const error = (await rejected(
       withRetries('Doing', s.attempt, options(fakeClock(), { maxAttempts: 1 }).options)
-    )
+    )) as ActionError
     expect(s.calls).toBe(1)
+    expect(error.details.context).toEqual([
+      'Gave up after 1 attempt in 0.0 s (retry-max-attempts: 1).'
+    ])
+  })
+
+  it('counts the seconds spent since the first attempt when it gives up', async () => {
+    const clock = fakeClock(1_700_000_000_000, 0)
+    const s = script<string>(transient('HTTP 503', '2'), transient('HTTP 503', '3'))
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { maxAttempts: 2 }).options)
+    )) as ActionError
+    expect(error.details.context).toEqual([
+      'Gave up after 2 attempts in 2.0 s (retry-max-attempts: 2).'
+    ])
+  })
+
+  it('does not retry when the wait would end exactly at the deadline', async () => {
+    const clock = fakeClock(0, 0)
+    const s = script<string>(transient('HTTP 429', '10'), 'ok')
+    const error = (await rejected(
+      withRetries('Doing', s.attempt, options(clock, { deadline: 10_000 }).options)
+    )) as ActionError
+    expect([s.calls, clock.waits]).toEqual([1, []])
+    expect(error.code).toBe('exchange-failed')
+    expect(error.details.context).toEqual([
+      'Gave up after 1 attempt in 0.0 s: waiting 10.0 s more would pass timeout-seconds.'
+    ])
   })
 
   it('gives up rather than wait past the deadline', async () => {
