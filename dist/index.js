@@ -31437,16 +31437,17 @@ function split(text) {
 /** Where each `[name]` section runs: from its header to its end, less the lines that lead on. */
 function sections(lines, name) {
     const found = [];
-    for (let i = 0; i < lines.length; i++) {
-        if (header(lines[i]) !== name)
-            continue;
+    lines.forEach((line, i) => {
+        if (header(line) !== name)
+            return;
         let end = i + 1;
         while (end < lines.length && header(lines[end]) === undefined)
             end++;
-        while (end > i + 1 && spare(lines[end - 1]))
+        // The header itself is never spare, so this stops there at the latest.
+        while (spare(lines[end - 1]))
             end--;
         found.push({ start: i, end });
-    }
+    });
     return found;
 }
 function profileLines(name, fields) {
@@ -31480,7 +31481,9 @@ function setProfile(text, name, section) {
             out.push('');
         out.push(...section);
     }
-    if (!section && found.length > 0 && from === lines.length && out.at(-1)?.trim() === '')
+    // Removing the last profile: the blank line that set it apart goes too. (With nothing found,
+    // `from` reaches the end only in an empty text.)
+    if (!section && from === lines.length && out.at(-1)?.trim() === '')
         out.pop();
     return out.length === 0 ? '' : out.join(eol) + eol;
 }
@@ -32822,7 +32825,7 @@ function parseErrorBody(body) {
             }
         }
     }
-    return body.trim() === '' ? { excerpt: '(empty body)' } : { excerpt: excerpt(body) };
+    return { excerpt: excerpt(body) };
 }
 function stringish(value) {
     if (typeof value === 'string' && value !== '')
@@ -33607,7 +33610,7 @@ async function login(inputs, oidc, deps) {
     catch (error) {
         const [first, ...rest] = errorLines(error);
         log.warning([
-            `Could not read the host's metadata; going by the host name. ${first ?? ''}`,
+            `Could not read the host's metadata; going by the host name. ${first}`,
             ...rest
         ]);
     }
@@ -33635,8 +33638,8 @@ async function login(inputs, oidc, deps) {
         audience = resolveAudience({
             host: inputs.host,
             shape,
-            ...(inputs.audience !== undefined && { audience: inputs.audience }),
-            ...(metadata?.defaultAudience !== undefined && { published: metadata.defaultAudience })
+            audience: inputs.audience,
+            published: metadata?.defaultAudience
         });
         const chosen = audience.audience;
         requestJwt = async () => {
@@ -33655,13 +33658,13 @@ async function login(inputs, oidc, deps) {
         shape,
         audience,
         claims,
-        ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-        ...(shape.accountId !== undefined && { accountId: shape.accountId })
+        clientId: inputs.clientId,
+        accountId: shape.accountId
     };
     const token = await retrying('Exchanging the token at Databricks', async (signal) => {
         // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
-        if (given === undefined &&
-            subject.claims.exp !== undefined &&
+        // (A given subject-token has no source to refresh from: its requestJwt hands it back as it is.)
+        if (subject.claims.exp !== undefined &&
             clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
             subject = await requestJwt();
         try {

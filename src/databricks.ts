@@ -324,7 +324,7 @@ export function parseErrorBody(body: string): DatabricksError {
       }
     }
   }
-  return body.trim() === '' ? { excerpt: '(empty body)' } : { excerpt: excerpt(body) }
+  return { excerpt: excerpt(body) }
 }
 
 function stringish(value: unknown): string | undefined {

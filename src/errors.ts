@@ -65,7 +65,7 @@ export class InputError extends ActionError {
  * The lines a user sees in the log for an error: one read gives what, why and how to fix. Each
  * element is one line; the log escapes any line break inside one.
  */
-export function errorLines(error: unknown): string[] {
+export function errorLines(error: unknown): [string, ...string[]] {
   if (!(error instanceof ActionError)) {
     const text = error instanceof Error ? error.message : String(error)
     return [
@@ -73,7 +73,7 @@ export function errorLines(error: unknown): string[] {
       'Fix: This is a bug in the action; please report it with this log.'
     ]
   }
-  const lines = [`${error.message} [${error.code}]`]
+  const lines: [string, ...string[]] = [`${error.message} [${error.code}]`]
   for (const line of error.details.context ?? []) lines.push(`  ${line}`)
   if (error.details.cause) lines.push(`Likely cause: ${error.details.cause}`)
   const [fix, ...more] =

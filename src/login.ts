@@ -87,7 +87,7 @@ export async function login(
   } catch (error) {
     const [first, ...rest] = errorLines(error)
     log.warning([
-      `Could not read the host's metadata; going by the host name. ${first ?? ''}`,
+      `Could not read the host's metadata; going by the host name. ${first}`,
       ...rest
     ])
   }
@@ -115,8 +115,8 @@ export async function login(
     audience = resolveAudience({
       host: inputs.host,
       shape,
-      ...(inputs.audience !== undefined && { audience: inputs.audience }),
-      ...(metadata?.defaultAudience !== undefined && { published: metadata.defaultAudience })
+      audience: inputs.audience,
+      published: metadata?.defaultAudience
     })
     const chosen = audience.audience
     requestJwt = async () => {
@@ -143,13 +143,13 @@ export async function login(
     shape,
     audience,
     claims,
-    ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
-    ...(shape.accountId !== undefined && { accountId: shape.accountId })
+    clientId: inputs.clientId,
+    accountId: shape.accountId
   }
   const token = await retrying('Exchanging the token at Databricks', async signal => {
     // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
+    // (A given subject-token has no source to refresh from: its requestJwt hands it back as it is.)
     if (
-      given === undefined &&
       subject.claims.exp !== undefined &&
       clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S
     )

@@ -25,13 +25,14 @@ function split(text: string): { lines: string[]; eol: string } {
 /** Where each `[name]` section runs: from its header to its end, less the lines that lead on. */
 function sections(lines: readonly string[], name: string): Array<{ start: number; end: number }> {
   const found: Array<{ start: number; end: number }> = []
-  for (let i = 0; i < lines.length; i++) {
-    if (header(lines[i]) !== name) continue
+  lines.forEach((line, i) => {
+    if (header(line) !== name) return
     let end = i + 1
     while (end < lines.length && header(lines[end]) === undefined) end++
-    while (end > i + 1 && spare(lines[end - 1])) end--
+    // The header itself is never spare, so this stops there at the latest.
+    while (spare(lines[end - 1])) end--
     found.push({ start: i, end })
-  }
+  })
   return found
 }
 
@@ -66,7 +67,9 @@ export function setProfile(text: string, name: string, section: Section | undefi
     if (out.length > 0 && out.at(-1)?.trim() !== '') out.push('')
     out.push(...section)
   }
-  if (!section && found.length > 0 && from === lines.length && out.at(-1)?.trim() === '') out.pop()
+  // Removing the last profile: the blank line that set it apart goes too. (With nothing found,
+  // `from` reaches the end only in an empty text.)
+  if (!section && from === lines.length && out.at(-1)?.trim() === '') out.pop()
   return out.length === 0 ? '' : out.join(eol) + eol
 }
 

@@ -193,6 +193,16 @@ describe('fetchHostMetadata', () => {
     expect((error as ActionError).code).toBe(code)
     expect((error as ActionError).message).toMatch(message)
   })
+
+  test.each([
+    ['a 500', response(500, '<h1>oops</h1>'), 'Response: "oops"'],
+    ['a body that is not JSON', response(200, '<html>hi</html>'), 'Response: "hi"']
+  ])('quotes an excerpt of the body for %s', async (_name, answer, quoted) => {
+    const error = (await rejected(
+      fetchHostMetadata(workspace, fakeTransport(answer))
+    )) as ActionError
+    expect(error.details.context).toEqual([quoted])
+  })
 })
 
 describe('parseHostMetadata', () => {
@@ -224,6 +234,21 @@ describe('parseHostMetadata', () => {
       'an audience string, not a list',
       { token_federation_default_oidc_audiences: 'aud' },
       { ignored: [] }
+    ],
+    [
+      'null and empty fields as absent',
+      { oidc_endpoint: null, account_id: '', workspace_id: null, host_type: '', cloud: null },
+      { ignored: [] }
+    ],
+    [
+      'fields with white space around them',
+      { account_id: ` ${ACCOUNT_ID} `, host_type: ' workspace ', cloud: ' AWS ' },
+      { accountId: ACCOUNT_ID, hostType: 'workspace', cloud: 'AWS', ignored: [] }
+    ],
+    [
+      'an OAuth root with trailing slashes',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com/oidc//' },
+      { oidcEndpoint: 'https://acme.cloud.databricks.com/oidc', ignored: [] }
     ]
   ])('reads %s', (_name, document, expected) => {
     expect(parseHostMetadata(document, unified)).toEqual(expected)
@@ -261,6 +286,28 @@ describe('parseHostMetadata', () => {
       'its oidc_endpoint'
     ],
     ['an account ID that is no UUID', { account_id: 'x\ny' }, 'its account_id is not a UUID'],
+    [
+      'an account ID with a prefix',
+      { account_id: `x${ACCOUNT_ID}` },
+      'its account_id is not a UUID'
+    ],
+    [
+      'an account ID with a suffix',
+      { account_id: `${ACCOUNT_ID}x` },
+      'its account_id is not a UUID'
+    ],
+    ['a cloud name with a prefix', { cloud: '/aws' }, 'its cloud is not a cloud name'],
+    ['a cloud name with a suffix', { cloud: 'aws/' }, 'its cloud is not a cloud name'],
+    [
+      'an OAuth root with a query',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com/oidc?x=1' },
+      'its oidc_endpoint is not a URL on'
+    ],
+    [
+      'an OAuth root with a fragment',
+      { oidc_endpoint: 'https://acme.cloud.databricks.com/oidc#x' },
+      'its oidc_endpoint is not a URL on'
+    ],
     [
       'a workspace ID with a space',
       { workspace_id: '12 34' },
@@ -376,6 +423,7 @@ describe('exchangeToken', () => {
     )
     expect(error).toBeInstanceOf(ExchangeRejection)
     const rejection = error as ExchangeRejection
+    expect([rejection.name, rejection.message]).toEqual(['ExchangeRejection', `HTTP ${status}`])
     expect(rejection.status).toBe(status)
     expect(rejection.message).toBe(`HTTP ${status}`)
     expect(rejection.error).toStrictEqual(parsed)
@@ -431,6 +479,11 @@ describe('parseTokenResponse', () => {
       'a fractional expires_in',
       { access_token: 'tok-1234', expires_in: 299.9 },
       { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 299 }
+    ],
+    [
+      'expires_in of one second, the shortest',
+      { access_token: 'tok-1234', expires_in: 1 },
+      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 1 }
     ],
     [
       'expires_in at the bound of a day',
@@ -565,6 +618,12 @@ describe('parseTokenResponse', () => {
     expect(actionError.code).toBe('exchange-invalid-response')
     expect(actionError.message).toMatch(message)
     expect(actionError.message).toMatch(/^Databricks answered HTTP 200 but /)
+    expect(actionError.details.cause).toBe(
+      'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.'
+    )
+    expect(actionError.details.fix).toBe(
+      'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
+    )
     expect(calls).toStrictEqual(masked)
     expect(formatError(actionError)).not.toContain(SECRET)
   })
@@ -637,7 +696,9 @@ describe('excerpt', () => {
   test.each([
     ['<b>a</b>  b\n\nc', 20, '"a b c"'],
     ['abcdef', 3, '"abc…"'],
-    ['<br/>', 300, '(empty body)']
+    ['<br/>', 300, '(empty body)'],
+    ['a<script>var x = 1</script>b<style>p {}</style>c', 300, '"a b c"'],
+    ['a<br>b', 300, '"a b"']
   ])('%j (max %d) -> %s', (body, max, expected) => {
     expect(excerpt(body, max)).toBe(expected)
   })

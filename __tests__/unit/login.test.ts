@@ -75,7 +75,53 @@ describe('login', () => {
     expect(result.claims.sub).toBe(SUB)
     expect(result.token.accessToken).toBe('dapi-xyz')
     expect(result.expiresAt).toBe(NOW + 299_000)
-    expect(logs.info.join('\n')).not.toContain(jwt)
+    expect(logs.info).toStrictEqual([
+      `Host: ${WORKSPACE} (workspace), going by the host name (the host publishes no metadata).`,
+      `Audience: ${WS_ENDPOINT} (the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience).`,
+      `GitHub OIDC token issued for subject ${SUB} by ${GITHUB_ISSUER}.`,
+      `Exchanging it at ${WS_ENDPOINT} under the service principal ${CLIENT_ID} (client_id sent) federation policy.`
+    ])
+  })
+
+  it('requests the audience the host publishes when no audience is given', async () => {
+    const jwt = await jwtFor('published-aud')
+    const { transport, logs, deps } = setup(
+      response(200, { token_federation_default_oidc_audiences: ['published-aud'] }),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs(), OIDC, deps)
+    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(
+      'published-aud'
+    )
+    expect(result.audience.source).toBe('host-metadata')
+    expect(logs.info).toContain(
+      `Audience: published-aud (the default audience published by ${WORKSPACE}/.well-known/databricks-config).`
+    )
+  })
+
+  it('warns of each metadata field it does without, and goes on', async () => {
+    const jwt = await jwtFor(WS_ENDPOINT)
+    const { logs, deps } = setup(
+      response(200, { oidc_endpoint: 'https://elsewhere.example.com/oidc', cloud: 'a b' }),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs(), OIDC, deps)
+    expect(result.endpoint).toBe(WS_ENDPOINT)
+    expect(logs.warning).toStrictEqual([
+      `The host's metadata is used without one field: its oidc_endpoint is not a URL on ${WORKSPACE}: the GitHub token is only ever sent to the host itself.`,
+      "The host's metadata is used without one field: its cloud is not a cloud name."
+    ])
+  })
+
+  it('needs the OIDC variables when no subject token is given', async () => {
+    const { transport, deps } = setup(NO_METADATA)
+    const error = await rejected(login(inputs({ audience: 'aud' }), undefined, deps))
+    expect((error as Error).message).toBe(
+      'login needs the runner OIDC variables or a subject token'
+    )
+    expect(transport.requests).toHaveLength(1)
   })
 
   it('reads the metadata for the host shape even when the audience is given, and takes the input', async () => {
@@ -184,7 +230,7 @@ describe('login', () => {
 
     it("retries GitHub's pending-job answer", async () => {
       const jwt = await jwtFor('aud')
-      const { transport, deps } = retrySetup(
+      const { transport, logs, deps } = retrySetup(
         NO_METADATA,
         response(403, { message: "Can't issue ID_TOKEN for job in 'Pending' state" }),
         response(200, { value: jwt }),
@@ -192,6 +238,24 @@ describe('login', () => {
       )
       await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'GET', 'POST'])
+      expect(logs.info).toContain(
+        'Requesting the GitHub OIDC token: HTTP 403, job still pending; retrying in 0.3 s (attempt 2 of 5).'
+      )
+    })
+
+    it('sends the same token again while it has a full minute left', async () => {
+      // The retry comes 3 s later (2 s asked, plus half of 2 s of jitter): exactly 60 s left then.
+      const jwt = await jwtFor('aud', NOW / 1000 + 63)
+      const { transport, clock, deps } = retrySetup(
+        NO_METADATA,
+        response(200, { value: jwt }),
+        response(503, 'busy', { 'retry-after': '2' }),
+        response(200, { access_token: 'dapi-xyz' })
+      )
+      await login(inputs({ audience: 'aud' }), OIDC, deps)
+      expect(clock.waits).toEqual([3000])
+      expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'POST', 'POST'])
+      expect(new URLSearchParams(transport.requests[3]?.body).get('subject_token')).toBe(jwt)
     })
 
     it('asks GitHub for a fresh token when retries outlast the old one', async () => {
@@ -254,6 +318,18 @@ describe('login with a subject token', () => {
     expect(result.token.accessToken).toBe('dapi-xyz')
     expect(logs.info).toContain(`Subject token issued for subject ${SUB} by ${GITHUB_ISSUER}.`)
     expect(logs.info.join('\n')).not.toContain(jwt)
+  })
+
+  it("says so when the token has no 'aud' claim, and still sends it", async () => {
+    const jwt = await makeJwt({ iss: GITHUB_ISSUER, sub: SUB, exp: NOW / 1000 + 300 })
+    const { transport, logs, deps } = setup(
+      NO_METADATA,
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs({ subjectToken: jwt }), undefined, deps)
+    expect(result.audience.audience).toBe('(none)')
+    expect(logs.info).toContain("Audience: (none) (the 'aud' claim of the subject-token input).")
+    expect(new URLSearchParams(transport.requests[1]?.body).get('subject_token')).toBe(jwt)
   })
 
   it("uses the token's aud even when the audience input is set", async () => {
