@@ -33609,10 +33609,7 @@ async function login(inputs, oidc, deps) {
     }
     catch (error) {
         const [first, ...rest] = errorLines(error);
-        log.warning([
-            `Could not read the host's metadata; going by the host name. ${first}`,
-            ...rest
-        ]);
+        log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
     }
     for (const problem of metadata?.ignored ?? [])
         log.warning(`The host's metadata is used without one field: ${problem}.`);
