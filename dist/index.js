@@ -31524,8 +31524,8 @@ class Secrets {
         if (secret.length < 4 || this.#whole.has(secret))
             return;
         this.#whole.add(secret);
-        for (let i = 0; i + FRAGMENT_LENGTH <= secret.length; i++)
-            this.#windows.add(secret.slice(i, i + FRAGMENT_LENGTH));
+        for (let end = FRAGMENT_LENGTH; end <= secret.length; end++)
+            this.#windows.add(secret.slice(end - FRAGMENT_LENGTH, end));
     }
     get values() {
         return [...this.#whole];
@@ -31534,18 +31534,11 @@ class Secrets {
         let out = text;
         for (const secret of [...this.#whole].sort((a, b) => b.length - a.length))
             out = out.split(secret).join('***');
-        if (this.#windows.size === 0 || out.length < FRAGMENT_LENGTH)
-            return out;
         const hit = new Uint8Array(out.length);
-        let found = false;
         for (let i = 0; i + FRAGMENT_LENGTH <= out.length; i++) {
-            if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH))) {
+            if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH)))
                 hit.fill(1, i, i + FRAGMENT_LENGTH);
-                found = true;
-            }
         }
-        if (!found)
-            return out;
         let result = '';
         for (let i = 0; i < out.length; i++) {
             if (hit[i] === 0)
@@ -31563,8 +31556,8 @@ class Secrets {
  */
 function logLine(text, secrets) {
     const line = escapeControl(secrets ? secrets.redact(text) : text).replace(/##\[/g, '\\x23#[');
-    // .NET's TrimStart drops Unicode white space; \s covers it.
-    const lead = /^\s*/.exec(line)?.[0].length ?? 0;
+    // .NET's TrimStart drops Unicode white space; so does JavaScript's.
+    const lead = line.length - line.trimStart().length;
     return line.startsWith('::', lead) ? `${line.slice(0, lead)}\\x3a${line.slice(lead + 1)}` : line;
 }
 /**
@@ -31685,7 +31678,7 @@ async function editFile(path, fail, options, edit) {
     const lockPath = `${path}.lock`;
     let unlock;
     try {
-        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep);
+        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now);
     }
     catch (error) {
         if (error instanceof LockTimeout)
@@ -31782,13 +31775,13 @@ function ownerToKeep(path, stats, fail) {
 class LockTimeout extends Error {
     waitedMs;
     constructor(waitedMs) {
-        super('lock timeout');
+        super();
         this.waitedMs = waitedMs;
     }
 }
 /** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
-async function lock(lockPath, timeoutMs, staleMs, sleep) {
-    const started = Date.now();
+async function lock(lockPath, timeoutMs, staleMs, sleep, now) {
+    const started = now();
     for (;;) {
         try {
             const fd = (0,external_node_fs_namespaceObject.openSync)(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
@@ -31807,7 +31800,7 @@ async function lock(lockPath, timeoutMs, staleMs, sleep) {
         // A writer holds the lock for milliseconds; one this old was left by a step that died.
         let age;
         try {
-            age = Date.now() - (0,external_node_fs_namespaceObject.statSync)(lockPath).mtimeMs;
+            age = now() - (0,external_node_fs_namespaceObject.statSync)(lockPath).mtimeMs;
         }
         catch {
             age = undefined; // released meanwhile: try again at once
@@ -31816,7 +31809,7 @@ async function lock(lockPath, timeoutMs, staleMs, sleep) {
             (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
             continue;
         }
-        const waited = Date.now() - started;
+        const waited = now() - started;
         if (waited >= timeoutMs)
             throw new LockTimeout(waited);
         if (age !== undefined)

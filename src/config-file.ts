@@ -43,6 +43,8 @@ export interface WriteOptions {
   /** A lock older than this was left by a writer that died, and is taken over (default 30 s). */
   readonly staleLockMs?: number
   readonly sleep?: (ms: number) => Promise<void>
+  /** The clock for the lock's waits and a lock's age, in milliseconds since the epoch. */
+  readonly now?: () => number
   /** Runs between reading the file and replacing it: where tests put their races. */
   readonly afterRead?: () => void
 }
@@ -154,7 +156,8 @@ async function editFile(
       lockPath,
       options.lockTimeoutMs ?? 10_000,
       options.staleLockMs ?? 30_000,
-      sleep
+      sleep,
+      options.now ?? Date.now
     )
   } catch (error) {
     if (error instanceof LockTimeout)
@@ -261,7 +264,7 @@ function ownerToKeep(path: string, stats: Stats | undefined, fail: Fail): Owner 
 
 class LockTimeout extends Error {
   constructor(readonly waitedMs: number) {
-    super('lock timeout')
+    super()
   }
 }
 
@@ -270,9 +273,10 @@ async function lock(
   lockPath: string,
   timeoutMs: number,
   staleMs: number,
-  sleep: (ms: number) => Promise<void>
+  sleep: (ms: number) => Promise<void>,
+  now: () => number
 ): Promise<() => void> {
-  const started = Date.now()
+  const started = now()
   for (;;) {
     try {
       const fd = openSync(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -288,7 +292,7 @@ async function lock(
     // A writer holds the lock for milliseconds; one this old was left by a step that died.
     let age: number | undefined
     try {
-      age = Date.now() - statSync(lockPath).mtimeMs
+      age = now() - statSync(lockPath).mtimeMs
     } catch {
       age = undefined // released meanwhile: try again at once
     }
@@ -296,7 +300,7 @@ async function lock(
       rmSync(lockPath, { force: true })
       continue
     }
-    const waited = Date.now() - started
+    const waited = now() - started
     if (waited >= timeoutMs) throw new LockTimeout(waited)
     if (age !== undefined) await sleep(10 + Math.floor(Math.random() * 40))
   }

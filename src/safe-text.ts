@@ -36,8 +36,8 @@ export class Secrets {
   add(secret: string): void {
     if (secret.length < 4 || this.#whole.has(secret)) return
     this.#whole.add(secret)
-    for (let i = 0; i + FRAGMENT_LENGTH <= secret.length; i++)
-      this.#windows.add(secret.slice(i, i + FRAGMENT_LENGTH))
+    for (let end = FRAGMENT_LENGTH; end <= secret.length; end++)
+      this.#windows.add(secret.slice(end - FRAGMENT_LENGTH, end))
   }
 
   get values(): readonly string[] {
@@ -48,16 +48,10 @@ export class Secrets {
     let out = text
     for (const secret of [...this.#whole].sort((a, b) => b.length - a.length))
       out = out.split(secret).join('***')
-    if (this.#windows.size === 0 || out.length < FRAGMENT_LENGTH) return out
     const hit = new Uint8Array(out.length)
-    let found = false
     for (let i = 0; i + FRAGMENT_LENGTH <= out.length; i++) {
-      if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH))) {
-        hit.fill(1, i, i + FRAGMENT_LENGTH)
-        found = true
-      }
+      if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH))) hit.fill(1, i, i + FRAGMENT_LENGTH)
     }
-    if (!found) return out
     let result = ''
     for (let i = 0; i < out.length; i++) {
       if (hit[i] === 0) result += out[i]
@@ -74,8 +68,8 @@ export class Secrets {
  */
 export function logLine(text: string, secrets?: Secrets): string {
   const line = escapeControl(secrets ? secrets.redact(text) : text).replace(/##\[/g, '\\x23#[')
-  // .NET's TrimStart drops Unicode white space; \s covers it.
-  const lead = /^\s*/.exec(line)?.[0].length ?? 0
+  // .NET's TrimStart drops Unicode white space; so does JavaScript's.
+  const lead = line.length - line.trimStart().length
   return line.startsWith('::', lead) ? `${line.slice(0, lead)}\\x3a${line.slice(lead + 1)}` : line
 }
 

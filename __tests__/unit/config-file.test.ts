@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import {
   chmodSync,
   chownSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -14,6 +15,7 @@ import {
   utimesSync,
   writeFileSync
 } from 'node:fs'
+import { createServer } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'ini'
@@ -92,12 +94,39 @@ describe('writeProfile', () => {
     expect(Object.keys(parse(readFileSync(path, 'utf8')))).toStrictEqual(['prod', 'dev'])
   })
 
+  it('says what else went wrong when the file cannot be opened', async () => {
+    // A socket at the path: open() fails with ENXIO, neither missing nor a link.
+    const socket = createServer()
+    await new Promise<void>(resolve => socket.listen(path, resolve))
+    try {
+      const error = await failure(writeProfile(path, 'prod', FIELDS))
+      expect(error.message).toContain('ENXIO')
+      expect(error.details.cause).toBe('The file is not readable by the runner user.')
+    } finally {
+      await new Promise(resolve => socket.close(resolve))
+    }
+  })
+
+  it('closes every file it opens', async () => {
+    const open = (): number => readdirSync('/proc/self/fd').length
+    const before = open()
+    for (let i = 0; i < 10; i++) {
+      const undo = await writeProfile(path, 'prod', FIELDS)
+      await restoreProfile(path, 'prod', FIELDS, undo)
+    }
+    // Each round opens the lock, the file and a temporary file: a leak would show 30 or more.
+    expect(open() - before).toBeLessThan(10)
+  })
+
   it('refuses a symbolic link and leaves its target unchanged', async () => {
     const target = join(dir, 'elsewhere.cfg')
     writeFileSync(target, '[dev]\nhost = https://dev\n')
     symlinkSync(target, path)
     const error = await failure(writeProfile(path, 'prod', FIELDS))
     expect(error.message).toBe(`Writing profile [prod] to ${path} failed: it is a symbolic link.`)
+    expect(error.details.cause).toBe(
+      'A link there could redirect the profile into another file; the action refuses to follow it.'
+    )
     expect(readFileSync(target, 'utf8')).toBe('[dev]\nhost = https://dev\n')
     expect(lstatSync(path).isSymbolicLink()).toBe(true)
     expect(readdirSync(dir).sort()).toStrictEqual(['.databrickscfg', 'elsewhere.cfg'])
@@ -135,8 +164,20 @@ describe('writeProfile', () => {
     expect(error.message).toBe(
       `Writing profile [prod] to ${path} failed: it is not a regular file.`
     )
+    expect(error.details.cause).toBe('Something other than a config file is at that path.')
     expect(readdirSync(path)).toStrictEqual([])
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  it('reports the failed write, and leaves nothing, when the directory goes away meanwhile', async () => {
+    writeFileSync(path, '')
+    const error = await failure(
+      writeProfile(path, 'prod', FIELDS, {
+        afterRead: () => rmSync(dir, { recursive: true })
+      })
+    )
+    expect(error.message).toMatch(/ENOENT: no such file or directory, open '.*\.tmp'/)
+    expect(existsSync(dir)).toBe(false)
   })
 
   it('removes its temporary file and lock when the rename fails', async () => {
@@ -146,6 +187,7 @@ describe('writeProfile', () => {
       })
     )
     expect(error.message).toMatch(/EISDIR|ENOTEMPTY|EEXIST/)
+    expect(error.details.cause).toBe('The directory is missing or not writable.')
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
   })
 
@@ -154,7 +196,10 @@ describe('writeProfile', () => {
     const error = await failure(writeProfile(missing, 'prod', FIELDS))
     expect(error.message).toContain(`Writing profile [prod] to ${missing} failed:`)
     expect(error.message).toContain('ENOENT')
-    expect(error.details.fix).toContain('DATABRICKS_CONFIG_FILE')
+    expect(error.details.cause).toBe('The directory is missing or not writable.')
+    expect(error.details.fix).toBe(
+      'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.'
+    )
     expect(readdirSync(dir)).toStrictEqual([])
   })
 
@@ -163,12 +208,21 @@ describe('writeProfile', () => {
     ['a carriage return', 'audience', 'x\rhost = y'],
     ['a NUL', 'audience', 'x\u0000'],
     ['leading white space', 'audience', ' x'],
-    ['an empty value', 'client_id', '']
+    ['an empty value', 'client_id', ''],
+    ['a key that holds a space', 'client id', 'x'],
+    ['a key that holds an equals sign', 'client_id=x', 'x'],
+    ['a key in capitals', 'HOST', 'x']
   ])('refuses a value with %s before writing anything', async (_name, key, value) => {
     writeFileSync(path, '[dev]\nhost = https://dev\n')
     const error = await failure(writeProfile(path, 'prod', [...FIELDS, [key, value]]))
     expect(error.message).toBe(
       `Writing profile [prod] to ${path} failed: the value of '${key}' is not one line of text.`
+    )
+    expect(error.details.cause).toBe(
+      'A value for the profile came in a shape that would change the meaning of the file.'
+    )
+    expect(error.details.fix).toBe(
+      'Report this with the log: the action should have refused the value earlier.'
     )
     expect(readFileSync(path, 'utf8')).toBe('[dev]\nhost = https://dev\n')
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
@@ -199,6 +253,74 @@ describe('writeProfile', () => {
       )
       expect(error.details.fix).toContain(`remove ${path}.lock`)
       expect(readdirSync(dir)).toStrictEqual(['.databrickscfg.lock'])
+    })
+
+    /** A clock that only the lock's waits move, starting at `start`. */
+    const lockClock = (start: number) => {
+      const clock = {
+        time: start,
+        waits: [] as number[],
+        now: () => clock.time,
+        sleep: async (ms: number) => {
+          clock.waits.push(ms)
+          clock.time += ms
+        }
+      }
+      return clock
+    }
+
+    it('waits 10 s by default, in short jittered steps, then says how long it waited', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const clock = lockClock(Date.now())
+      const error = await failure(
+        writeProfile(path, 'prod', FIELDS, { now: clock.now, sleep: clock.sleep })
+      )
+      expect(error.message).toBe(
+        `Writing profile [prod] to ${path} failed: another writer has held ${path}.lock for 10 s.`
+      )
+      expect(error.details.cause).toBe(
+        'Another step on this runner is writing the same config file, or one that died left its lock behind.'
+      )
+      expect(clock.waits.every(ms => ms >= 10 && ms < 50)).toBe(true)
+      // About 330 waits, each drawn from 40 values: a constant wait would be no jitter.
+      expect(new Set(clock.waits).size).toBeGreaterThan(1)
+    })
+
+    it('gives up at once, without a wait, when the lock timeout is 0', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const clock = lockClock(Date.now())
+      await failure(
+        writeProfile(path, 'prod', FIELDS, { lockTimeoutMs: 0, now: clock.now, sleep: clock.sleep })
+      )
+      expect(clock.waits).toStrictEqual([])
+    })
+
+    it('takes over a lock only once it is older than the stale age', async () => {
+      writeFileSync(`${path}.lock`, '1\n')
+      const made = Math.floor(Date.now() / 1000) - 100
+      utimesSync(`${path}.lock`, made, made)
+      // Exactly 5 s old at first: not yet stale; older after one wait.
+      const clock = lockClock(made * 1000 + 5000)
+      await writeProfile(path, 'prod', FIELDS, {
+        staleLockMs: 5000,
+        now: clock.now,
+        sleep: clock.sleep
+      })
+      expect(clock.waits).toHaveLength(1)
+      expect(readFileSync(path, 'utf8')).toBe(NEW)
+    })
+
+    it('names its process in the lock file while it holds it', async () => {
+      let held = ''
+      await writeProfile(path, 'prod', FIELDS, {
+        afterRead: () => (held = readFileSync(`${path}.lock`, 'utf8'))
+      })
+      expect(held).toBe(`${process.pid}\n`)
+    })
+
+    it('releases a lock that another writer removed meanwhile without failing', async () => {
+      await writeProfile(path, 'prod', FIELDS, { afterRead: () => rmSync(`${path}.lock`) })
+      expect(readFileSync(path, 'utf8')).toBe(NEW)
     })
 
     it('takes over a lock left by a writer that died', async () => {
@@ -252,6 +374,30 @@ describe('writeProfile', () => {
       expect(statSync(path).uid).toBe(OTHER)
     })
 
+    /** Run `use` as if the step's effective user were `uid` (undefined: a platform without uids). */
+    async function asUser<T>(uid: number | undefined, use: () => Promise<T>): Promise<T> {
+      const geteuid = process.geteuid
+      process.geteuid = uid === undefined ? undefined : () => uid
+      try {
+        return await use()
+      } finally {
+        process.geteuid = geteuid
+      }
+    }
+
+    asRoot('writes a new file as an ordinary user in a directory another user owns', async () => {
+      chownSync(dir, OTHER, OTHER)
+      await asUser(65534, () => writeProfile(path, 'prod', FIELDS))
+      expect(readFileSync(path, 'utf8')).toBe(NEW)
+    })
+
+    asRoot('checks no owner where the platform has no user IDs', async () => {
+      writeFileSync(path, '[dev]\nhost = https://dev\n')
+      chownSync(path, OTHER, OTHER)
+      await asUser(undefined, () => writeProfile(path, 'prod', FIELDS))
+      expect(readFileSync(path, 'utf8')).toBe(`[dev]\nhost = https://dev\n\n${NEW}`)
+    })
+
     asRoot("refuses another user's file when not root, writing nothing", async () => {
       writeFileSync(path, '[dev]\nhost = https://dev\n', { mode: 0o644 })
       chownSync(path, OTHER, OTHER)
@@ -266,6 +412,10 @@ describe('writeProfile', () => {
       }
       expect(error.message).toBe(
         `Writing profile [prod] to ${path} failed: it belongs to another user (uid ${OTHER}).`
+      )
+      expect(error.details.cause).toBe('Replacing it would take it from its owner.')
+      expect(error.details.fix).toBe(
+        "Point DATABRICKS_CONFIG_FILE at a file of the runner user's own, or drop config-profile."
       )
       expect(readFileSync(path, 'utf8')).toBe('[dev]\nhost = https://dev\n')
       expect(statSync(path).uid).toBe(OTHER)
@@ -291,6 +441,54 @@ describe('restoreProfile', () => {
     expect(undo).toEqual({ created: true })
     expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
     expect(readdirSync(dir)).toStrictEqual([])
+  })
+
+  it('keeps a file it created when another profile was added to it since', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    await writeProfile(path, 'dev', [['host', 'https://dev']])
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    // The blank line above [dev] belongs to it, and stays.
+    expect(readFileSync(path, 'utf8')).toBe('\n[dev]\nhost = https://dev\n')
+  })
+
+  it('deletes a file it created when only blank lines are left', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    writeFileSync(path, `${NEW}\n\n`)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(readdirSync(dir)).toStrictEqual([])
+  })
+
+  it('keeps an empty file that was there before', async () => {
+    writeFileSync(path, '')
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(readFileSync(path, 'utf8')).toBe('')
+  })
+
+  it('is no error when the file it would delete was deleted meanwhile', async () => {
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    const outcome = await restoreProfile(path, 'prod', FIELDS, undo, {
+      afterRead: () => rmSync(path)
+    })
+    expect(outcome).toBe('removed')
+    expect(readdirSync(dir)).toStrictEqual([])
+  })
+
+  it('removes the profile when its backup is gone', async () => {
+    writeFileSync(path, '[prod]\nhost = https://old\n')
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    rmSync(undo.backup!)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
+  })
+
+  it('puts back a replaced profile with the CRLF line endings of its file', async () => {
+    const before =
+      '[dev]\r\nhost = https://dev\r\n\r\n[prod]\r\nhost = https://old\r\ntoken = t\r\n'
+    writeFileSync(path, before)
+    const undo = await writeProfile(path, 'prod', FIELDS)
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('restored')
+    expect(readFileSync(path, 'utf8')).toBe(before)
   })
 
   it('removes an added profile and leaves the others byte for byte', async () => {

@@ -105,6 +105,20 @@ describe('Secrets', () => {
     expect(shown).toContain('***')
   })
 
+  it('redacts the last 8 characters of a secret, and a text of exactly 8', () => {
+    const secrets = new Secrets()
+    secrets.add(TOKEN)
+    expect(secrets.redact(`end: ${TOKEN.slice(-8)}.`)).toBe('end: ***.')
+    expect(secrets.redact(TOKEN.slice(3, 11))).toBe('***')
+  })
+
+  it('replaces the longer of two overlapping secrets whole', () => {
+    const secrets = new Secrets()
+    secrets.add(TOKEN.slice(0, 5))
+    secrets.add(TOKEN)
+    expect(secrets.redact(`x ${TOKEN} y`)).toBe('x *** y')
+  })
+
   it('leaves a run shorter than 8 characters and unrelated text alone', () => {
     const secrets = new Secrets()
     secrets.add(TOKEN)
@@ -134,6 +148,7 @@ describe('markdown', () => {
     ['a pipe, which would split the cell', 'a|b', '`a\\|b`'],
     ['a backtick run, which gets a longer fence', 'a``b', '```a``b```'],
     ['a leading backtick, padded', '`a', '`` `a ``'],
+    ['a trailing backtick, padded', 'a`', '`` a` ``'],
     ['HTML and a link, shown as code', '<img src=x>[y](https://z)', '`<img src=x>[y](https://z)`'],
     ['a CR and LF, escaped', 'a\r\nb', '`a\\r\\nb`'],
     ['an empty value', '', '` `']
