@@ -32274,11 +32274,9 @@ function parseHost(raw) {
     if (url.username !== '' || url.password !== '') {
         throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
     }
-    if (url.hostname === '') {
-        throw new InputError('host', `has no host name: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
-    }
-    const afterAuthority = withScheme.slice(withScheme.indexOf('//') + 2);
-    if (url.pathname !== '/' || /[?#]/.test(afterAuthority)) {
+    // (An http or https URL always has a host name: the URL parser refuses one without.)
+    // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
+    if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
         throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
     }
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
@@ -32302,16 +32300,15 @@ function isAccountHostname(hostname) {
 function isLoopback(hostname) {
     if (hostname === 'localhost' || hostname.endsWith('.localhost'))
         return true;
-    const literal = hostname.replace(/^\[(.*)\]$/, '$1');
-    return (0,external_node_net_.isIP)(literal) !== 0 && host_isLoopbackAddress(literal);
+    return host_isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
 }
 const LOOPBACK = new external_node_net_.BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 /** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
 function host_isLoopbackAddress(address) {
-    const family = (0,external_node_net_.isIP)(address);
-    return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    // BlockList.check is false for anything that is no address.
+    return LOOPBACK.check(address, (0,external_node_net_.isIP)(address) === 4 ? 'ipv4' : 'ipv6');
 }
 /** Echo user text in a message without control characters or unbounded length. */
 function printable(text, max = 200) {
@@ -33323,7 +33320,9 @@ function claimLines(claims) {
 }
 /** Pick the likeliest mismatch from Databricks' words, else list every check with the values sent. */
 function rejectionHint(rejection, ctx) {
-    const said = `${rejection.error.error ?? ''} ${rejection.error.description ?? ''} ${rejection.error.excerpt ?? ''}`.toLowerCase();
+    const { error, description, excerpt } = rejection.error;
+    // join() writes an absent part as ''.
+    const said = [error, description, excerpt].join(' ').toLowerCase();
     const audience = ctx.audience.audience;
     const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`;
     const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request; with immutable IDs repo:ORG@ORG_ID/REPO@REPO_ID:…; or a custom template's.`;
@@ -33520,11 +33519,12 @@ function resolveHostShape(host, given, metadata) {
         if (oidc.includes('{account_id}') && accountId === undefined) {
             throw new InputError('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
         }
-        const root = oidc.replace('{account_id}', encodeURIComponent(accountId ?? ''));
+        // The account ID is known whenever the placeholder is there: checked just above.
+        const root = oidc.replace('{account_id}', encodeURIComponent(accountId));
         return {
             kind,
             unified,
-            label: label(kind, unified, byName, given),
+            label: label(kind, unified, given),
             source: `the host's metadata (${[
                 metadata?.hostType && `host_type ${metadata.hostType}`,
                 `oidc_endpoint ${oidc}`
@@ -33548,19 +33548,21 @@ function resolveHostShape(host, given, metadata) {
     return {
         kind: 'workspace',
         unified: false,
-        label: label('workspace', false, false, given),
+        label: workspaceLabel(given),
         source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
         tokenEndpoint: tokenEndpoint(host),
         ...ids
     };
 }
-function label(kind, unified, accountsHost, ids) {
+function label(kind, unified, ids) {
     if (unified)
         return kind === 'workspace'
             ? 'SPOG workspace on a unified host'
             : 'SPOG account on a unified host';
-    if (kind === 'account')
-        return accountsHost ? 'account console' : 'account';
+    // An account that is not on a unified host is on an accounts.* host: its console.
+    return kind === 'account' ? 'account console' : workspaceLabel(ids);
+}
+function workspaceLabel(ids) {
     return ids.accountId !== undefined && ids.workspaceId !== undefined
         ? 'workspace, with its account and workspace IDs'
         : 'workspace';

@@ -94,8 +94,9 @@ function rejectionHint(
   rejection: ExchangeRejection,
   ctx: ExchangeContext
 ): { cause: string; fix: string; expiry?: boolean } {
-  const said =
-    `${rejection.error.error ?? ''} ${rejection.error.description ?? ''} ${rejection.error.excerpt ?? ''}`.toLowerCase()
+  const { error, description, excerpt } = rejection.error
+  // join() writes an absent part as ''.
+  const said = [error, description, excerpt].join(' ').toLowerCase()
   const audience = ctx.audience.audience
   const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`
   const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request; with immutable IDs repo:ORG@ORG_ID/REPO@REPO_ID:…; or a custom template's.`

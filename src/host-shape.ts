@@ -58,11 +58,12 @@ export function resolveHostShape(
         'Set account-id to your Databricks account ID (a UUID).'
       )
     }
-    const root = oidc.replace('{account_id}', encodeURIComponent(accountId ?? ''))
+    // The account ID is known whenever the placeholder is there: checked just above.
+    const root = oidc.replace('{account_id}', encodeURIComponent(accountId as string))
     return {
       kind,
       unified,
-      label: label(kind, unified, byName, given),
+      label: label(kind, unified, given),
       source: `the host's metadata (${[
         metadata?.hostType && `host_type ${metadata.hostType}`,
         `oidc_endpoint ${oidc}`
@@ -86,24 +87,23 @@ export function resolveHostShape(
   return {
     kind: 'workspace',
     unified: false,
-    label: label('workspace', false, false, given),
+    label: workspaceLabel(given),
     source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
     tokenEndpoint: tokenEndpoint(host),
     ...ids
   }
 }
 
-function label(
-  kind: 'workspace' | 'account',
-  unified: boolean,
-  accountsHost: boolean,
-  ids: ShapeInputs
-): string {
+function label(kind: 'workspace' | 'account', unified: boolean, ids: ShapeInputs): string {
   if (unified)
     return kind === 'workspace'
       ? 'SPOG workspace on a unified host'
       : 'SPOG account on a unified host'
-  if (kind === 'account') return accountsHost ? 'account console' : 'account'
+  // An account that is not on a unified host is on an accounts.* host: its console.
+  return kind === 'account' ? 'account console' : workspaceLabel(ids)
+}
+
+function workspaceLabel(ids: ShapeInputs): string {
   return ids.accountId !== undefined && ids.workspaceId !== undefined
     ? 'workspace, with its account and workspace IDs'
     : 'workspace'

@@ -51,15 +51,9 @@ export function parseHost(raw: string): Host {
       `Remove the 'user@' part; authentication comes from the OIDC exchange.`
     )
   }
-  if (url.hostname === '') {
-    throw new InputError(
-      'host',
-      `has no host name: '${printable(text)}'.`,
-      `Use the workspace or account console URL, for example ${example}.`
-    )
-  }
-  const afterAuthority = withScheme.slice(withScheme.indexOf('//') + 2)
-  if (url.pathname !== '/' || /[?#]/.test(afterAuthority)) {
+  // (An http or https URL always has a host name: the URL parser refuses one without.)
+  // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
+  if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
     throw new InputError(
       'host',
       `must be a bare URL without a path, query or fragment: '${printable(text)}'.`,
@@ -92,8 +86,7 @@ export function isAccountHostname(hostname: string): boolean {
  */
 export function isLoopback(hostname: string): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true
-  const literal = hostname.replace(/^\[(.*)\]$/, '$1')
-  return isIP(literal) !== 0 && isLoopbackAddress(literal)
+  return isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'))
 }
 
 const LOOPBACK = new BlockList()
@@ -102,8 +95,8 @@ LOOPBACK.addAddress('::1', 'ipv6')
 
 /** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
 export function isLoopbackAddress(address: string): boolean {
-  const family = isIP(address)
-  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6')
+  // BlockList.check is false for anything that is no address.
+  return LOOPBACK.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6')
 }
 
 /** Echo user text in a message without control characters or unbounded length. */

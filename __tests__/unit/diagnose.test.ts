@@ -88,6 +88,9 @@ describe('explainExchangeFailure codes', () => {
       /HTTP 301 redirect to https:\/\/login\.example\.com\/ was not followed/
     ],
     [302, 'redirect-refused', /HTTP 302 redirect/],
+    [300, 'redirect-refused', /HTTP 300 redirect/],
+    [399, 'redirect-refused', /HTTP 399 redirect/],
+    [299, 'exchange-failed', /failed: HTTP 299\./],
     [307, 'redirect-refused', /HTTP 307 redirect/],
     [500, 'exchange-failed', /failed: HTTP 500\./],
     [502, 'exchange-failed', /failed: HTTP 502\./],
@@ -107,6 +110,12 @@ describe('explainExchangeFailure codes', () => {
     )
   })
 
+  it('says what to do about an error of the server', () => {
+    expect(explain(503, {}).details.fix).toBe(
+      'Re-run the job; if it persists, check https://status.databricks.com.'
+    )
+  })
+
   test.each<[number, RegExp]>([
     [500, /passing fault or a rate limit/],
     [503, /passing fault or a rate limit/],
@@ -120,6 +129,9 @@ describe('explainExchangeFailure codes', () => {
     const error = explain(404, { excerpt: '"Not Found"' })
     expect(error.details.cause).toBe(
       `OAuth token federation is not available at ${WS_ENDPOINT}: the host is not a Databricks workspace.`
+    )
+    expect(error.details.fix).toBe(
+      'Set host to the workspace URL (https://dbc-….cloud.databricks.com, https://adb-….azuredatabricks.net) or the account console URL with account-id.'
     )
   })
 
@@ -205,6 +217,28 @@ describe('explainExchangeFailure hints', () => {
     expect(fixText(error)).toMatch(fix)
   })
 
+  it('says what an audience-less policy expects when the account ID is not known', () => {
+    const error = explain(400, { description: 'audience mismatch' })
+    expect((error.details.fix as string[])[0]).toBe(
+      `Make the policy's audiences include '${WS_ENDPOINT}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID.`
+    )
+  })
+
+  test.each<[string, string, RegExp]>([
+    [
+      'issuer',
+      'issuer not trusted',
+      /^The token's issuer '\?' does not match the policy's issuer\.$/
+    ],
+    [
+      'subject',
+      'subject mismatch',
+      /^The token's subject '\?' does not match the policy's subject\.$/
+    ]
+  ])('shows ? for the %s of a token it could not decode', (_name, description, cause) => {
+    expect(explain(400, { description }, { claims: { shown: [] } }).details.cause).toMatch(cause)
+  })
+
   it('names the account ID in the audience fix when known', () => {
     const error = explain(
       400,
@@ -235,7 +269,7 @@ describe('explainExchangeFailure hints', () => {
     const error = explain(403, { error: 'access_denied' }, { clientId: CLIENT_ID })
     expect(error.details.cause).toMatch(/matched no federation policy/)
     expect(fixText(error)).not.toContain('set client-id to its application ID')
-    expect(fixText(error)).toContain(`'${SUB}'`)
+    expect((error.details.fix as string[])[0]).toMatch(/ or a custom template's\.$/)
   })
 
   it('uses placeholders when the token could not be decoded', () => {
@@ -321,9 +355,22 @@ describe('a refusal hands over what would work', () => {
     expect(error.details.context?.some(l => line.test(l))).toBe(true)
   })
 
-  it("adds no issuer line for github.com's", () => {
-    const error = explain(400, { description: 'x' })
-    expect(error.details.context?.some(l => l.startsWith('Issuer:'))).toBe(false)
+  test.each([
+    ['a path after it', 'https://github.example.com/_services/token/x'],
+    ['text before it', 'xhttps://github.example.com/_services/token']
+  ])('takes an issuer with %s for no GitHub Enterprise Server', (_name, iss) => {
+    const error = explain(400, { description: 'issuer mismatch' }, { claims: { ...claims, iss } })
+    expect(error.details.context?.filter(l => l.startsWith('Issuer:'))).toEqual([
+      expect.stringMatching(/^Issuer: not GitHub's/)
+    ])
+  })
+
+  it("adds no issuer line for github.com's, and one line for the subject, to what every failure shows", () => {
+    const shared = explain(500, { description: 'x' }).details.context ?? []
+    const refused = explain(400, { description: 'x' }).details.context ?? []
+    expect(refused.slice(1, shared.length)).toStrictEqual(shared.slice(1))
+    expect(refused).toHaveLength(shared.length + 1)
+    expect(refused.at(-1)).toMatch(/^Subject form: /)
   })
 })
 
@@ -376,7 +423,55 @@ describe('a refusal over time, with numbers', () => {
   })
 })
 
+describe('a refusal over time, at the edges', () => {
+  const at = (seconds: number): string =>
+    new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z')
+
+  it("takes a token whose exp is the runner's now as expired, 0 s before, with one fix", () => {
+    const error = explain(
+      400,
+      { description: 'Token has expired' },
+      { claims: { ...BASE, exp: NOW / 1000 } }
+    )
+    expect(error.details.cause).toMatch(
+      /^By the runner's clock too the token expired 0 s before it was sent/
+    )
+    expect(error.details.fix).toStrictEqual([
+      'Re-run the job; do not pass a token minted in an earlier step that ran long, and keep retries within timeout-seconds.'
+    ])
+    expect(error.details.context).toContain(
+      `Token times: iat (none), nbf (none), exp ${at(NOW / 1000)}; the runner's clock: ${at(NOW / 1000)} (exp +0 s from it).`
+    )
+  })
+
+  it("takes a token whose nbf is the runner's now as valid by the runner's clock", () => {
+    const error = explain(
+      400,
+      { description: 'token not yet valid' },
+      { claims: { ...BASE, nbf: NOW / 1000 } }
+    )
+    expect(error.details.cause).toMatch(/^By the runner's clock the token has been valid for 0 s/)
+  })
+
+  it('shows (none) for every time a token lacks', () => {
+    const error = explain(400, { description: 'Token has expired' }, { claims: BASE })
+    expect(error.details.context).toContain(
+      `Token times: iat (none), nbf (none), exp (none); the runner's clock: ${at(NOW / 1000)}.`
+    )
+  })
+})
+
 describe('checkSubjectTokenTimes', () => {
+  it("refuses a token whose exp is the runner's now, and says how to get a usable one", () => {
+    const error = thrown(() =>
+      checkSubjectTokenTimes({ ...BASE, exp: NOW / 1000 }, NOW)
+    ) as InputError
+    expect(error.message).toContain(", 0 s before the runner's clock")
+    expect(error.details.fix).toBe(
+      "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP)."
+    )
+  })
+
   it('refuses a token past its exp before any request, with the times', () => {
     const error = thrown(() => checkSubjectTokenTimes({ ...BASE, exp: NOW / 1000 - 90 }, NOW))
     expect(error).toBeInstanceOf(InputError)

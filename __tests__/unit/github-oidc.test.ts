@@ -48,7 +48,13 @@ describe('readOidcEnv', () => {
     const actionError = error as ActionError
     expect(actionError.code).toBe('id-token-permission-missing')
     expect(actionError.message).toContain(missing)
-    expect(formatError(actionError)).toContain('  permissions:\n    id-token: write')
+    expect(actionError.details.fix).toStrictEqual([
+      'Add to the job (or workflow):',
+      '  permissions:',
+      '    id-token: write',
+      '    contents: read',
+      'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+    ])
     expect(actionError.details.cause).toContain('fork')
   })
 
@@ -61,6 +67,12 @@ describe('readOidcEnv', () => {
     ) as ActionError
     expect(error.code).toBe('id-token-permission-missing')
     expect(error.message).toBe('ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.')
+    expect(error.details.cause).toBe(
+      'The variable was overwritten in the workflow or runner environment.'
+    )
+    expect(error.details.fix).toBe(
+      'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+    )
   })
 })
 
@@ -145,7 +157,17 @@ describe('requestIdToken', () => {
     expect(actionError.message).toBe(`Requesting the GitHub OIDC token failed: HTTP ${status}.`)
     expect(actionError.details.cause).toMatch(cause)
     expect(actionError.transient?.reason).toBe(transient)
+    expect(actionError.details.fix).toBe(
+      "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com."
+    )
     expect(formatError(actionError)).not.toContain(REQUEST_TOKEN)
+  })
+
+  it("keeps GitHub's Retry-After for the retry policy", async () => {
+    const error = (await rejected(
+      requestIdToken(env, AUDIENCE, fakeTransport(response(503, '', { 'retry-after': '7' })))
+    )) as ActionError
+    expect(error.transient).toStrictEqual({ reason: 'HTTP 503', retryAfter: '7' })
   })
 
   it('quotes the body of a failure as an excerpt', async () => {
@@ -168,6 +190,9 @@ describe('requestIdToken', () => {
     expect(error).toBeInstanceOf(ActionError)
     expect((error as ActionError).code).toBe('github-oidc-invalid-response')
     expect((error as ActionError).message).toContain("without a JWT in 'value'")
+    expect((error as ActionError).details.fix).toBe(
+      'Check https_proxy/no_proxy for the runner, then re-run the job.'
+    )
   })
 
   it('reports a transport failure with the origin and the cause', async () => {

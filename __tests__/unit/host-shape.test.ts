@@ -165,13 +165,73 @@ describe('resolveHostShape', () => {
     })
   })
 
-  it('says where the shape came from', () => {
-    expect(resolveHostShape(parseHost(UNI), {}, spogWorkspaceMeta).source).toBe(
+  test.each<[string, string, HostMetadata | undefined, string]>([
+    [
+      'metadata with a host type',
+      UNI,
+      spogWorkspaceMeta,
       `the host's metadata (host_type unified, oidc_endpoint ${UNI}/oidc/accounts/{account_id})`
-    )
-    expect(resolveHostShape(parseHost(WS), {}, undefined).source).toBe(
+    ],
+    [
+      'metadata without one',
+      WS,
+      meta({ oidcEndpoint: `${WS}/oidc` }),
+      `the host's metadata (oidc_endpoint ${WS}/oidc)`
+    ],
+    [
+      'a workspace without metadata',
+      WS,
+      undefined,
       'the host name (the host publishes no metadata)'
+    ],
+    ['a workspace with metadata but no OAuth root', WS, meta({}), 'the host name'],
+    [
+      'an account console without metadata',
+      ACC,
+      undefined,
+      'the host name (the host publishes no metadata)'
+    ],
+    ['an account console with metadata but no OAuth root', ACC, meta({}), 'the host name']
+  ])('says where the shape came from: %s', (_name, host, metadata, source) => {
+    expect(resolveHostShape(parseHost(host), { accountId: ACCOUNT_ID }, metadata).source).toBe(
+      source
     )
+  })
+
+  test.each<[string, string, string, 'workspace' | 'account', string]>([
+    ['a workspace', WS, `${WS}/oidc`, 'workspace', 'workspace'],
+    ['an account console', ACC, `${ACC}/oidc/accounts/{account_id}`, 'account', 'account console']
+  ])(
+    'goes by the host name for the kind of %s whose metadata has an OAuth root but no host type',
+    (_name, host, oidcEndpoint, kind, label) => {
+      const shape = resolveHostShape(
+        parseHost(host),
+        { accountId: ACCOUNT_ID },
+        meta({ oidcEndpoint })
+      )
+      expect([shape.kind, shape.unified, shape.label]).toEqual([kind, false, label])
+    }
+  )
+
+  it('takes a workspace host type for a workspace, with or without a workspace ID', () => {
+    const shape = resolveHostShape(
+      parseHost(WS),
+      {},
+      meta({ oidcEndpoint: `${WS}/oidc`, hostType: 'workspace' })
+    )
+    expect([shape.kind, shape.unified]).toEqual(['workspace', false])
+  })
+
+  test.each<[ShapeInputs, string]>([
+    [{ accountId: ACCOUNT_ID }, 'workspace'],
+    [{ workspaceId: WORKSPACE_ID }, 'workspace'],
+    [
+      { accountId: ACCOUNT_ID, workspaceId: WORKSPACE_ID },
+      'workspace, with its account and workspace IDs'
+    ]
+  ])('labels a workspace given %j as %s', (given, label) => {
+    expect(resolveHostShape(parseHost(WS), given, undefined).label).toBe(label)
+    expect(resolveHostShape(parseHost(WS), given, workspaceMeta).label).toBe(label)
   })
 
   it("asks for account-id when the metadata names an account's endpoint but no account", () => {
@@ -186,6 +246,9 @@ describe('resolveHostShape', () => {
     expect((error as InputError).input).toBe('account-id')
     expect((error as InputError).message).toBe(
       `Input 'account-id' is required with ${UNI}: its metadata names an account's OAuth endpoint (${UNI}/oidc/accounts/{account_id}).`
+    )
+    expect((error as InputError).details.fix).toBe(
+      'Set account-id to your Databricks account ID (a UUID).'
     )
   })
 })

@@ -62,6 +62,7 @@ describe('parseHost rejections', () => {
     ['file:///etc/passwd', /scheme 'file:'/],
     ['https://user@dbc-1234.cloud.databricks.com', /user name or password/],
     ['https://user:pw@dbc-1234.cloud.databricks.com', /user name or password/],
+    ['https://:pw@dbc-1234.cloud.databricks.com', /user name or password/],
     ['dbc-1234.cloud.databricks.com/path', /without a path, query or fragment/],
     ['https://dbc-1234.cloud.databricks.com/oidc/v1/token', /without a path/],
     ['https://dbc-1234.cloud.databricks.com/?o=123', /without a path/],
@@ -114,7 +115,13 @@ describe('isLoopback', () => {
     ['127.0.0.1.example.com', false],
     ['0.0.0.0', false],
     ['[::2]', false],
-    ['example.com', false]
+    ['example.com', false],
+    ['::1', true],
+    // Brackets count only around a whole address.
+    ['::1[]', false],
+    ['[]::1', false],
+    ['::ffff:127.0.0.1', true],
+    ['', false]
   ])('%s -> %s', (hostname, expected) => {
     expect(isLoopback(hostname)).toBe(expected)
   })
