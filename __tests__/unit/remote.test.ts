@@ -1,7 +1,7 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { ActionError } from '../../src/errors.js'
 import { TransportError } from '../../src/http.js'
-import { describeTransportFailure, redirectRefused } from '../../src/remote.js'
+import { describeTransportFailure, parseJson, redirectRefused } from '../../src/remote.js'
 
 const ORIGIN = 'https://dbc-1234.cloud.databricks.com'
 
@@ -48,5 +48,58 @@ describe('redirectRefused', () => {
     expect(error.code).toBe('redirect-refused')
     expect(error.message).toBe(`Exchanging failed: HTTP ${status} ${text}.`)
     expect(error.details.fix).toContain('Set host to the workspace URL')
+  })
+})
+
+describe('what a network failure says, code by code', () => {
+  test.each<[string, string, string | undefined]>([
+    [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+      undefined
+    ],
+    [
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+      undefined
+    ],
+    [
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
+      undefined
+    ],
+    [
+      'ENOTLOOPBACK',
+      'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
+      undefined
+    ],
+    ['TIMEOUT', 'The server did not answer in time.', 'no answer in time'],
+    [
+      'ECONNRESET',
+      'The connection was reset: a proxy, firewall or load balancer dropped it.',
+      'ECONNRESET'
+    ]
+  ])('%s', (code, cause, reason) => {
+    const error = describeTransportFailure('Doing', 'https://h', new TransportError('x', code))
+    expect(error.details.cause).toBe(cause)
+    expect(error.transient?.reason).toBe(reason)
+  })
+})
+
+describe('redirectRefused, why', () => {
+  it('names what usually redirects', () => {
+    expect(redirectRefused('Doing', 302, undefined).details.cause).toBe(
+      'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).'
+    )
+  })
+})
+
+describe('parseJson and asRecord', () => {
+  test.each<[string, unknown]>([
+    ['{"a":1}', { a: 1 }],
+    ['not json', undefined],
+    ['', undefined]
+  ])('parseJson(%j)', (body, expected) => {
+    expect(parseJson(body)).toEqual(expected)
   })
 })
