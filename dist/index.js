@@ -31361,6 +31361,7 @@ const ERROR_CODES = (/* unused pure expression or super */ null && ([
     'github-oidc-invalid-response',
     'network-failed',
     'redirect-refused',
+    'endpoint-off-host',
     'deadline-exceeded',
     'exchange-rejected',
     'exchange-not-supported',
@@ -32213,6 +32214,15 @@ function isAudience(value) {
     return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
 }
 /**
+ * Whether a host's published default audience may be requested: only when it is one of the two
+ * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
+ * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
+ * GitHub make the token out to a service the host then replays it at.
+ */
+function isOwnAudience(published, shape) {
+    return published === shape.accountId || published === shape.tokenEndpoint;
+}
+/**
  * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
  * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
  * the input, the host's published default, the account ID for anything but a workspace host, the
@@ -32287,6 +32297,39 @@ function parseHost(raw) {
         hostname: url.hostname,
         kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
     };
+}
+/**
+ * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
+ * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
+ * government, China, dev and staging zones. A host under one of them is Databricks itself.
+ */
+const DATABRICKS_ZONES = [
+    '.cloud.databricks.com',
+    '.dev.databricks.com',
+    '.cloud.databricks.us',
+    '.azuredatabricks.net',
+    '.databricks.azure.us',
+    '.databricks.azure.cn',
+    '.gcp.databricks.com'
+];
+/**
+ * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
+ * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
+ * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
+ * host would be choosing the audience of a token it is about to receive.
+ */
+function isDatabricksHost(host) {
+    return (isLoopback(host.hostname) ||
+        DATABRICKS_ZONES.some(zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length));
+}
+/** The URL when it is on the host's own origin: where a token may be sent. */
+function onHostOrigin(url, host) {
+    try {
+        return new URL(url).origin === host.url;
+    }
+    catch {
+        return false;
+    }
 }
 /** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
 function isAccountHostname(hostname) {
@@ -32682,17 +32725,28 @@ function parseHostMetadata(metadata, host) {
         ignored
     };
 }
-/** The URL without a trailing slash when it is on the host's own origin, with no query. */
+/**
+ * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
+ * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
+ * placeholder empty and with an ID in it, so a placeholder in the host name
+ * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
+ * where it is used (host-shape.ts).
+ */
 function sameOrigin(value, host) {
-    let url;
-    try {
-        url = new URL(value.replace('{account_id}', 'account'));
-    }
-    catch {
+    if (!isPlain(value))
         return undefined;
+    const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id => value.replaceAll('{account_id}', id));
+    for (const candidate of filled) {
+        let url;
+        try {
+            url = new URL(candidate);
+        }
+        catch {
+            return undefined;
+        }
+        if (url.origin !== host.url || url.search !== '' || url.hash !== '')
+            return undefined;
     }
-    if (url.origin !== host.url || url.search !== '' || url.hash !== '' || !isPlain(value))
-        return undefined;
     return value.replace(/\/+$/, '');
 }
 /** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
@@ -32930,6 +32984,7 @@ async function requestIdToken(env, audience, transport, signal) {
 const inputs_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXPORT_MODES = ['token', 'oidc', 'none'];
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
+const ZONES = DATABRICKS_ZONES.map(zone => `*${zone}`).join(', ');
 function parseInputs(raw) {
     const host = parseHost(raw.host);
     const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
@@ -32944,6 +32999,11 @@ function parseInputs(raw) {
     const audience = raw.audience.trim();
     if (audience !== '' && !isAudience(audience)) {
         throw new InputError('audience', `must be a single printable value without spaces, at most 1024 characters: '${printable(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
+    }
+    // Off Databricks' own domains, the host's metadata would choose what the GitHub token is valid
+    // for: the token is for the audience the policy names, or it is not requested.
+    if (audience === '' && raw.subjectToken.trim() === '' && !isDatabricksHost(host)) {
+        throw new InputError('audience', `is required with the host '${host.hostname}': it is not on one of Databricks' own domains (${ZONES}), so the action does not let it choose what the GitHub token is valid for.`, 'Add one line to the step, audience: <the audience your federation policy names> (your Databricks account ID if the policy lists no audiences), or set host to the URL Databricks shows for the workspace.');
     }
     // An empty value (say, an unset repository variable) means the default, as for export-env.
     const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
@@ -33049,6 +33109,16 @@ function inputWarnings(inputs) {
     if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
         warnings.push(`export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`);
     }
+    const reexchange = [
+        inputs.exportEnv === 'oidc' && 'export-env: oidc',
+        inputs.configProfile !== undefined && 'config-profile'
+    ].filter(Boolean);
+    if (reexchange.length > 0 && !isDatabricksHost(inputs.host)) {
+        // Allowed, since the audience is the user's own; but the SDKs follow the host's word for where
+        // to send each fresh GitHub token (databricks-sdk-go config/auth_oidc.go, databricks-sdk-py
+        // databricks/sdk/credentials_provider.py github_oidc), which this action cannot check for them.
+        warnings.push(`${reexchange.join(' and ')} with the host '${inputs.host.hostname}', which is not on one of Databricks' own domains: in later steps the Databricks CLI and SDKs read its metadata and discovery document themselves and send each fresh GitHub token (audience ${inputs.audience ?? ''}) to the token endpoint it names, which this action checks only for its own exchange. Use these modes only with a host you control; export-env: token keeps every exchange in this step.`);
+    }
     if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {
         warnings.push(`scope '${scope}' holds for this step's token only: with export-env: oidc the Databricks CLI and SDKs re-exchange with all-apis, since no environment variable carries scopes. Use config-profile instead: the profile carries scopes = ${inputs.scopes.join(',')}.`);
     }
@@ -33137,7 +33207,11 @@ function publication(inputs, result, now) {
         env['DATABRICKS_HOST'] = inputs.host.url;
         env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
         env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
+        // The audience that worked, under each SDK's own name, so none derives another from the
+        // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
+        // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
         env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
+        env['TOKEN_AUDIENCE'] = result.audience.audience;
         Object.assign(env, ids(true));
     }
     return { outputs, env };
@@ -33520,7 +33594,11 @@ function resolveHostShape(host, given, metadata) {
             throw new InputError('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
         }
         // The account ID is known whenever the placeholder is there: checked just above.
-        const root = oidc.replace('{account_id}', encodeURIComponent(accountId));
+        const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId));
+        const endpoint = `${root}/v1/token`;
+        // Checked where it is used, after the substitution: the GitHub token goes only to the host.
+        if (!onHostOrigin(endpoint, host))
+            throw offHost(host, oidc, endpoint);
         return {
             kind,
             unified,
@@ -33531,7 +33609,7 @@ function resolveHostShape(host, given, metadata) {
             ]
                 .filter(Boolean)
                 .join(', ')})`,
-            tokenEndpoint: `${root}/v1/token`,
+            tokenEndpoint: endpoint,
             ...ids
         };
     }
@@ -33566,6 +33644,12 @@ function workspaceLabel(ids) {
     return ids.accountId !== undefined && ids.workspaceId !== undefined
         ? 'workspace, with its account and workspace IDs'
         : 'workspace';
+}
+function offHost(host, oidc, endpoint) {
+    return new ActionError('endpoint-off-host', `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`, {
+        cause: "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
+        fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/login.ts
@@ -33627,11 +33711,15 @@ async function login(inputs, oidc, deps) {
     else {
         if (oidc === undefined)
             throw new Error('login needs the runner OIDC variables or a subject token');
+        const published = metadata?.defaultAudience;
+        const usable = published !== undefined && isOwnAudience(published, shape);
+        if (published !== undefined && !usable && inputs.audience === undefined)
+            log.warning(`The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`);
         audience = resolveAudience({
             host: inputs.host,
             shape,
             audience: inputs.audience,
-            published: metadata?.defaultAudience
+            ...(usable && { published })
         });
         const chosen = audience.audience;
         requestJwt = async () => {

@@ -28,7 +28,9 @@ export const REAL_HOSTS = {
   awsAccount: 'accounts.cloud.databricks.com',
   azureAccount: 'accounts.azuredatabricks.net',
   /** A unified host (SPOG): one name for the account and its workspaces. */
-  unified: 'acme-unified.cloud.databricks.com'
+  unified: 'acme-unified.cloud.databricks.com',
+  /** A name off Databricks' own domains (a vanity domain, a typo, a lapsed domain): a workspace here. */
+  vanity: 'databricks.acme-corp.example'
 } as const
 
 export interface EmulatorOptions {

@@ -20,9 +20,22 @@ export interface AudienceChoice {
 export interface AudienceQuery {
   readonly host: Host
   readonly audience?: string
-  /** The host metadata's `token_federation_default_oidc_audiences[0]`. */
+  /**
+   * The host metadata's `token_federation_default_oidc_audiences[0]`, when `isOwnAudience`: the
+   * caller drops (and says so) any other.
+   */
   readonly published?: string
   readonly shape: HostShape
+}
+
+/**
+ * Whether a host's published default audience may be requested: only when it is one of the two
+ * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
+ * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
+ * GitHub make the token out to a service the host then replays it at.
+ */
+export function isOwnAudience(published: string, shape: HostShape): boolean {
+  return published === shape.accountId || published === shape.tokenEndpoint
 }
 
 /**

@@ -147,16 +147,27 @@ export function parseHostMetadata(metadata: Record<string, unknown>, host: Host)
   }
 }
 
-/** The URL without a trailing slash when it is on the host's own origin, with no query. */
+/**
+ * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
+ * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
+ * placeholder empty and with an ID in it, so a placeholder in the host name
+ * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
+ * where it is used (host-shape.ts).
+ */
 function sameOrigin(value: string, host: Host): string | undefined {
-  let url: URL
-  try {
-    url = new URL(value.replace('{account_id}', 'account'))
-  } catch {
-    return undefined
+  if (!isPlain(value)) return undefined
+  const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id =>
+    value.replaceAll('{account_id}', id)
+  )
+  for (const candidate of filled) {
+    let url: URL
+    try {
+      url = new URL(candidate)
+    } catch {
+      return undefined
+    }
+    if (url.origin !== host.url || url.search !== '' || url.hash !== '') return undefined
   }
-  if (url.origin !== host.url || url.search !== '' || url.hash !== '' || !isPlain(value))
-    return undefined
   return value.replace(/\/+$/, '')
 }
 

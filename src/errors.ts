@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'github-oidc-invalid-response',
   'network-failed',
   'redirect-refused',
+  'endpoint-off-host',
   'deadline-exceeded',
   'exchange-rejected',
   'exchange-not-supported',

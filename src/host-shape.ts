@@ -1,6 +1,6 @@
 import { tokenEndpoint, type HostMetadata } from './databricks.js'
-import { InputError } from './errors.js'
-import { isAccountHostname, type Host } from './host.js'
+import { ActionError, InputError } from './errors.js'
+import { isAccountHostname, onHostOrigin, type Host } from './host.js'
 
 /**
  * The deployment shapes the Databricks SDKs know (databricks-sdk-go config/auth_profiles_test.go):
@@ -59,7 +59,10 @@ export function resolveHostShape(
       )
     }
     // The account ID is known whenever the placeholder is there: checked just above.
-    const root = oidc.replace('{account_id}', encodeURIComponent(accountId as string))
+    const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId as string))
+    const endpoint = `${root}/v1/token`
+    // Checked where it is used, after the substitution: the GitHub token goes only to the host.
+    if (!onHostOrigin(endpoint, host)) throw offHost(host, oidc, endpoint)
     return {
       kind,
       unified,
@@ -70,7 +73,7 @@ export function resolveHostShape(
       ]
         .filter(Boolean)
         .join(', ')})`,
-      tokenEndpoint: `${root}/v1/token`,
+      tokenEndpoint: endpoint,
       ...ids
     }
   }
@@ -107,4 +110,16 @@ function workspaceLabel(ids: ShapeInputs): string {
   return ids.accountId !== undefined && ids.workspaceId !== undefined
     ? 'workspace, with its account and workspace IDs'
     : 'workspace'
+}
+
+function offHost(host: Host, oidc: string, endpoint: string): ActionError {
+  return new ActionError(
+    'endpoint-off-host',
+    `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`,
+    {
+      cause:
+        "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
+      fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
+    }
+  )
 }

@@ -74,6 +74,45 @@ export function parseHost(raw: string): Host {
   }
 }
 
+/**
+ * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
+ * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
+ * government, China, dev and staging zones. A host under one of them is Databricks itself.
+ */
+export const DATABRICKS_ZONES: readonly string[] = [
+  '.cloud.databricks.com',
+  '.dev.databricks.com',
+  '.cloud.databricks.us',
+  '.azuredatabricks.net',
+  '.databricks.azure.us',
+  '.databricks.azure.cn',
+  '.gcp.databricks.com'
+]
+
+/**
+ * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
+ * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
+ * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
+ * host would be choosing the audience of a token it is about to receive.
+ */
+export function isDatabricksHost(host: Host): boolean {
+  return (
+    isLoopback(host.hostname) ||
+    DATABRICKS_ZONES.some(
+      zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length
+    )
+  )
+}
+
+/** The URL when it is on the host's own origin: where a token may be sent. */
+export function onHostOrigin(url: string, host: Host): boolean {
+  try {
+    return new URL(url).origin === host.url
+  } catch {
+    return false
+  }
+}
+
 /** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
 export function isAccountHostname(hostname: string): boolean {
   return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.')

@@ -2,7 +2,7 @@ import { isAudience } from './audience.js'
 import { isJwt } from './claims.js'
 import { WORKSPACE_ID } from './databricks.js'
 import { InputError } from './errors.js'
-import { parseHost, printable, type Host } from './host.js'
+import { DATABRICKS_ZONES, isDatabricksHost, parseHost, printable, type Host } from './host.js'
 
 /** The action's inputs as the runner hands them over: strings, '' when unset. */
 export interface RawInputs {
@@ -55,6 +55,7 @@ export interface Inputs {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'none']
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/
+const ZONES = DATABRICKS_ZONES.map(zone => `*${zone}`).join(', ')
 
 export function parseInputs(raw: RawInputs): Inputs {
   const host = parseHost(raw.host)
@@ -85,6 +86,15 @@ export function parseInputs(raw: RawInputs): Inputs {
       'audience',
       `must be a single printable value without spaces, at most 1024 characters: '${printable(audience)}'.`,
       'Set it to the audience in your federation policy, or leave it empty for the default.'
+    )
+  }
+  // Off Databricks' own domains, the host's metadata would choose what the GitHub token is valid
+  // for: the token is for the audience the policy names, or it is not requested.
+  if (audience === '' && raw.subjectToken.trim() === '' && !isDatabricksHost(host)) {
+    throw new InputError(
+      'audience',
+      `is required with the host '${host.hostname}': it is not on one of Databricks' own domains (${ZONES}), so the action does not let it choose what the GitHub token is valid for.`,
+      'Add one line to the step, audience: <the audience your federation policy names> (your Databricks account ID if the policy lists no audiences), or set host to the URL Databricks shows for the workspace.'
     )
   }
   // An empty value (say, an unset repository variable) means the default, as for export-env.
@@ -234,6 +244,18 @@ export function inputWarnings(inputs: Inputs): string[] {
   if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
     warnings.push(
       `export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`
+    )
+  }
+  const reexchange = [
+    inputs.exportEnv === 'oidc' && 'export-env: oidc',
+    inputs.configProfile !== undefined && 'config-profile'
+  ].filter(Boolean)
+  if (reexchange.length > 0 && !isDatabricksHost(inputs.host)) {
+    // Allowed, since the audience is the user's own; but the SDKs follow the host's word for where
+    // to send each fresh GitHub token (databricks-sdk-go config/auth_oidc.go, databricks-sdk-py
+    // databricks/sdk/credentials_provider.py github_oidc), which this action cannot check for them.
+    warnings.push(
+      `${reexchange.join(' and ')} with the host '${inputs.host.hostname}', which is not on one of Databricks' own domains: in later steps the Databricks CLI and SDKs read its metadata and discovery document themselves and send each fresh GitHub token (audience ${inputs.audience ?? ''}) to the token endpoint it names, which this action checks only for its own exchange. Use these modes only with a host you control; export-env: token keeps every exchange in this step.`
     )
   }
   if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {

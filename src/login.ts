@@ -1,4 +1,4 @@
-import { resolveAudience, type AudienceChoice } from './audience.js'
+import { isOwnAudience, resolveAudience, type AudienceChoice } from './audience.js'
 import { readClaims, type TokenClaims } from './claims.js'
 import {
   exchangeToken,
@@ -109,11 +109,17 @@ export async function login(
   } else {
     if (oidc === undefined)
       throw new Error('login needs the runner OIDC variables or a subject token')
+    const published = metadata?.defaultAudience
+    const usable = published !== undefined && isOwnAudience(published, shape)
+    if (published !== undefined && !usable && inputs.audience === undefined)
+      log.warning(
+        `The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`
+      )
     audience = resolveAudience({
       host: inputs.host,
       shape,
       audience: inputs.audience,
-      published: metadata?.defaultAudience
+      ...(usable && { published })
     })
     const chosen = audience.audience
     requestJwt = async () => {

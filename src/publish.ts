@@ -55,7 +55,11 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     env['DATABRICKS_HOST'] = inputs.host.url
     env['DATABRICKS_AUTH_TYPE'] = 'github-oidc'
     env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? ''
+    // The audience that worked, under each SDK's own name, so none derives another from the
+    // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
+    // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
     env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience
+    env['TOKEN_AUDIENCE'] = result.audience.audience
     Object.assign(env, ids(true))
   }
   return { outputs, env }

@@ -262,6 +262,7 @@ describe('host shapes', () => {
       DATABRICKS_AUTH_TYPE: 'github-oidc',
       DATABRICKS_CLIENT_ID: SP_ID,
       DATABRICKS_TOKEN_AUDIENCE: shape.audience(),
+      TOKEN_AUDIENCE: shape.audience(),
       ...shape.ids()
     })
     // verify asks a workspace (with the workspace header on a unified host), never an account.

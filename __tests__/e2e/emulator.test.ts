@@ -127,8 +127,15 @@ describe('policy mismatches, with the message the user gets', () => {
     const host = world.databricks.url
     expect(await audienceOf(undefined, { host, audience: 'from-input' })).toBe('from-input')
     expect(
+      await audienceOf(
+        { account_id: ACCOUNT_ID, token_federation_default_oidc_audiences: [ACCOUNT_ID] },
+        { host }
+      )
+    ).toBe(ACCOUNT_ID)
+    // A published audience that is neither the account ID nor the endpoint is not the host's to pick.
+    expect(
       await audienceOf({ token_federation_default_oidc_audiences: ['from-metadata'] }, { host })
-    ).toBe('from-metadata')
+    ).toBe(endpoint)
     expect(await audienceOf(undefined, { host })).toBe(endpoint)
     expect(
       await audienceOf(undefined, { host: REAL_HOSTS.awsAccount, 'account-id': ACCOUNT_ID })
@@ -289,7 +296,10 @@ describe('faults, with the behaviour the action promises', () => {
   })
 
   it('survives a failing host metadata endpoint', async () => {
-    world.databricks.metadata = { token_federation_default_oidc_audiences: [ACCOUNT_ID] }
+    world.databricks.metadata = {
+      account_id: ACCOUNT_ID,
+      token_federation_default_oidc_audiences: [ACCOUNT_ID]
+    }
     world.databricks.server.faults.add('/.well-known/databricks-config', { kind: 'reset' })
     const run = await world.run(inputs({ audience: '' }))
     expect(run.error).toBe('')

@@ -67,7 +67,10 @@ describe('workspace host', () => {
   })
 
   it('uses the audience the host publishes, under the account-wide policy (no client_id)', async () => {
-    world.databricks.metadata = { token_federation_default_oidc_audiences: [ACCOUNT_ID] }
+    world.databricks.metadata = {
+      account_id: ACCOUNT_ID,
+      token_federation_default_oidc_audiences: [ACCOUNT_ID]
+    }
     world.trust()
     const run = await world.run({
       host: `${world.databricks.url}/`,

@@ -60,7 +60,8 @@ describe('export-env: oidc', () => {
       DATABRICKS_HOST: world.databricks.url,
       DATABRICKS_AUTH_TYPE: 'github-oidc',
       DATABRICKS_CLIENT_ID: SP_ID,
-      DATABRICKS_TOKEN_AUDIENCE: ACCOUNT_ID
+      DATABRICKS_TOKEN_AUDIENCE: ACCOUNT_ID,
+      TOKEN_AUDIENCE: ACCOUNT_ID
     })
     expect(run.outputs['token']).toBe(world.databricks.issued.at(-1)) // one exchange was made
     expect(run.stdout).not.toContain('::notice::')

@@ -31,7 +31,8 @@ import {
 } from './support.js'
 
 const workspace = parseHost('https://dbc-1234.cloud.databricks.com')
-const account = parseHost('https://accounts.cloud.databricks.com')
+const ACCOUNTS = 'https://accounts.cloud.databricks.com'
+const account = parseHost(ACCOUNTS)
 const WS_ENDPOINT = 'https://dbc-1234.cloud.databricks.com/oidc/v1/token'
 
 describe('tokenEndpoint', () => {
@@ -329,6 +330,26 @@ describe('parseHostMetadata', () => {
     expect(parsed.ignored).toHaveLength(1)
     expect(parsed.ignored[0]).toContain(why)
     expect(Object.keys(parsed)).toEqual(['ignored'])
+  })
+
+  test.each([
+    'https://{account_id}s.cloud.databricks.com/oidc',
+    'https://{account_id}accounts.cloud.databricks.com/oidc',
+    'https://accounts.cloud.databricks.com{account_id}/oidc',
+    'https://accounts.cloud.databricks.com:{account_id}/oidc'
+  ])('refuses %s on the account console: filled in, it would leave the host', oidc_endpoint => {
+    const parsed = parseHostMetadata({ oidc_endpoint }, parseHost(ACCOUNTS))
+    expect(parsed.oidcEndpoint).toBeUndefined()
+    expect(parsed.ignored).toStrictEqual([
+      `its oidc_endpoint is not a URL on ${ACCOUNTS}: the GitHub token is only ever sent to the host itself`
+    ])
+  })
+
+  it('keeps a placeholder in the path, where an account ID can only name a path', () => {
+    const oidc_endpoint = `${ACCOUNTS}/oidc/accounts/{account_id}`
+    expect(parseHostMetadata({ oidc_endpoint }, parseHost(ACCOUNTS)).oidcEndpoint).toBe(
+      oidc_endpoint
+    )
   })
 })
 

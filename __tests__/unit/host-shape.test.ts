@@ -1,6 +1,6 @@
 import { describe, expect, it, test } from '@jest/globals'
 import type { HostMetadata } from '../../src/databricks.js'
-import { InputError } from '../../src/errors.js'
+import { ActionError, InputError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import { resolveHostShape, type HostShape, type ShapeInputs } from '../../src/host-shape.js'
 import { ACCOUNT_ID, thrown } from './support.js'
@@ -232,6 +232,39 @@ describe('resolveHostShape', () => {
   ])('labels a workspace given %j as %s', (given, label) => {
     expect(resolveHostShape(parseHost(WS), given, undefined).label).toBe(label)
     expect(resolveHostShape(parseHost(WS), given, workspaceMeta).label).toBe(label)
+  })
+
+  test.each([
+    ['in the host name', 'https://{account_id}s.cloud.databricks.com/oidc'],
+    ['as the whole host', 'https://{account_id}/oidc'],
+    ['after an @', 'https://accounts.cloud.databricks.com@{account_id}.example/oidc']
+  ])(
+    'checks the endpoint after the account ID is filled in: a placeholder %s sends nothing',
+    (_where, oidcEndpoint) => {
+      // The metadata parser already refuses these; the shape checks the URL it will use all the same.
+      const error = thrown(() =>
+        resolveHostShape(
+          parseHost(ACC),
+          { accountId: ACCOUNT_ID },
+          meta({ oidcEndpoint, hostType: 'account' })
+        )
+      )
+      expect(error).toBeInstanceOf(ActionError)
+      expect((error as ActionError).code).toBe('endpoint-off-host')
+      const endpoint = `${oidcEndpoint.replace('{account_id}', ACCOUNT_ID)}/v1/token`
+      expect((error as ActionError).message).toBe(
+        `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidcEndpoint}, is not on ${ACC}; nothing was sent to it.`
+      )
+    }
+  )
+
+  it('fills in every placeholder of the endpoint', () => {
+    const shape = resolveHostShape(
+      parseHost(ACC),
+      { accountId: ACCOUNT_ID },
+      meta({ oidcEndpoint: `${ACC}/oidc/accounts/{account_id}/{account_id}`, hostType: 'account' })
+    )
+    expect(shape.tokenEndpoint).toBe(`${ACC}/oidc/accounts/${ACCOUNT_ID}/${ACCOUNT_ID}/v1/token`)
   })
 
   it("asks for account-id when the metadata names an account's endpoint but no account", () => {

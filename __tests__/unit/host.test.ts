@@ -1,6 +1,12 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { InputError } from '../../src/errors.js'
-import { isAccountHostname, isLoopback, parseHost, printable } from '../../src/host.js'
+import {
+  isAccountHostname,
+  isLoopback,
+  onHostOrigin,
+  parseHost,
+  printable
+} from '../../src/host.js'
 import { thrown } from './support.js'
 
 describe('parseHost normalization', () => {
@@ -151,5 +157,20 @@ describe('printable', () => {
 
   it('truncates at 200 characters by default', () => {
     expect(printable('x'.repeat(250))).toBe(`${'x'.repeat(200)}…`)
+  })
+})
+
+describe('onHostOrigin', () => {
+  const host = parseHost('https://accounts.cloud.databricks.com')
+  test.each([
+    ['https://accounts.cloud.databricks.com/oidc/v1/token', true],
+    ['https://accounts.cloud.databricks.com:443/oidc', true],
+    ['https://accounts.cloud.databricks.com:8443/oidc', false],
+    ['http://accounts.cloud.databricks.com/oidc', false],
+    ['https://0d26daa6-5e44-4c97-a497-ef015f91254as.cloud.databricks.com/oidc', false],
+    ['https://accounts.cloud.databricks.com@evil.example/oidc', false],
+    ['not a url', false]
+  ])('%s -> %s', (url, expected) => {
+    expect(onHostOrigin(url, host)).toBe(expected)
   })
 })

@@ -412,3 +412,79 @@ describe('parseInputs, what counts as a UUID and a JWT', () => {
     )
   })
 })
+
+describe("parseInputs: the audience off Databricks' own domains", () => {
+  test.each([
+    'https://dbc-1234.cloud.databricks.com',
+    'https://accounts.cloud.databricks.com',
+    'https://adb-123.4.azuredatabricks.net',
+    'https://adb-123.4.dev.azuredatabricks.net',
+    'https://accounts.azuredatabricks.net',
+    'https://x.databricks.azure.us',
+    'https://x.databricks.azure.cn',
+    'https://1234.5.gcp.databricks.com',
+    'https://x.staging.gcp.databricks.com',
+    'https://x.cloud.databricks.us',
+    'https://x.dev.databricks.com',
+    'https://x.staging.cloud.databricks.com',
+    'http://127.0.0.1:8080',
+    'http://localhost:8080',
+    'http://[::1]:8080'
+  ])('%s may choose its audience by itself', host => {
+    const inputs = parseInputs(raw({ host, accountId: ACCOUNT_ID }))
+    expect(inputs).not.toHaveProperty('audience')
+  })
+
+  test.each([
+    ['a vanity domain', 'https://databricks.example.com'],
+    ['a look-alike', 'https://dbc-1234.cloud-databricks.com'],
+    ['a zone as a prefix', 'https://dbc-1234.cloud.databricks.com.evil.example'],
+    ['the zone itself', 'https://cloud.databricks.com'],
+    ['an account console look-alike', 'https://accounts.databricks.example.com'],
+    ['a trailing dot', 'https://dbc-1234.cloud.databricks.com.']
+  ])('%s (%s) needs the audience input, before any request', (_what, host) => {
+    const error = inputError({ host, accountId: ACCOUNT_ID })
+    expect(error.input).toBe('audience')
+    const hostname = new URL(host).hostname
+    expect(error.message).toBe(
+      `Input 'audience' is required with the host '${hostname}': it is not on one of Databricks' own domains (*.cloud.databricks.com, *.dev.databricks.com, *.cloud.databricks.us, *.azuredatabricks.net, *.databricks.azure.us, *.databricks.azure.cn, *.gcp.databricks.com), so the action does not let it choose what the GitHub token is valid for.`
+    )
+    expect(error.details.fix).toBe(
+      'Add one line to the step, audience: <the audience your federation policy names> (your Databricks account ID if the policy lists no audiences), or set host to the URL Databricks shows for the workspace.'
+    )
+    expect(parseInputs(raw({ host, accountId: ACCOUNT_ID, audience: ACCOUNT_ID })).audience).toBe(
+      ACCOUNT_ID
+    )
+  })
+
+  it('needs no audience with a subject-token, whose audience is its own', () => {
+    const subjectToken = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'
+    const inputs = parseInputs(raw({ host: 'https://databricks.example.com', subjectToken }))
+    expect(inputs.subjectToken).toBe(subjectToken)
+  })
+})
+
+describe('inputWarnings: re-exchange modes off Databricks’ own domains', () => {
+  const host = 'https://databricks.example.com'
+  test.each([
+    ['export-env: oidc', { exportEnv: 'oidc' }],
+    ['config-profile', { configProfile: 'ci' }],
+    ['export-env: oidc and config-profile', { exportEnv: 'oidc', configProfile: 'ci' }]
+  ])('%s warns of what the SDKs will do', (modes, overrides) => {
+    const warnings = inputWarnings(
+      parseInputs(raw({ host, clientId: CLIENT_ID, audience: ACCOUNT_ID, ...overrides }))
+    )
+    expect(warnings).toContain(
+      `${modes} with the host 'databricks.example.com', which is not on one of Databricks' own domains: in later steps the Databricks CLI and SDKs read its metadata and discovery document themselves and send each fresh GitHub token (audience ${ACCOUNT_ID}) to the token endpoint it names, which this action checks only for its own exchange. Use these modes only with a host you control; export-env: token keeps every exchange in this step.`
+    )
+  })
+
+  test.each([
+    ['export-env: token on that host', { host, audience: ACCOUNT_ID }],
+    ['export-env: oidc on a Databricks host', { exportEnv: 'oidc' }],
+    ['config-profile on loopback', { host: 'http://127.0.0.1:1', configProfile: 'ci' }]
+  ])('%s says nothing of it', (_what, overrides) => {
+    const warnings = inputWarnings(parseInputs(raw({ clientId: CLIENT_ID, ...overrides })))
+    expect(warnings.filter(w => w.includes("Databricks' own domains"))).toStrictEqual([])
+  })
+})

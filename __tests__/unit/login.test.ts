@@ -83,21 +83,68 @@ describe('login', () => {
     ])
   })
 
-  it('requests the audience the host publishes when no audience is given', async () => {
-    const jwt = await jwtFor('published-aud')
+  it('requests the audience the host publishes when it is the account ID it goes by', async () => {
+    const jwt = await jwtFor(ACCOUNT_ID)
     const { transport, logs, deps } = setup(
-      response(200, { token_federation_default_oidc_audiences: ['published-aud'] }),
+      response(200, {
+        account_id: ACCOUNT_ID,
+        token_federation_default_oidc_audiences: [ACCOUNT_ID]
+      }),
       response(200, { value: jwt }),
       response(200, { access_token: 'dapi-xyz' })
     )
     const result = await login(inputs(), OIDC, deps)
-    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(
-      'published-aud'
-    )
+    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(ACCOUNT_ID)
     expect(result.audience.source).toBe('host-metadata')
+    expect(logs.warning).toStrictEqual([])
     expect(logs.info).toContain(
-      `Audience: published-aud (the default audience published by ${WORKSPACE}/.well-known/databricks-config).`
+      `Audience: ${ACCOUNT_ID} (the default audience published by ${WORKSPACE}/.well-known/databricks-config).`
     )
+  })
+
+  it('requests the audience the host publishes when it is the token endpoint URL', async () => {
+    const jwt = await jwtFor(WS_ENDPOINT)
+    const { transport, deps } = setup(
+      response(200, { token_federation_default_oidc_audiences: [WS_ENDPOINT] }),
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    const result = await login(inputs(), OIDC, deps)
+    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(WS_ENDPOINT)
+    expect(result.audience.source).toBe('host-metadata')
+  })
+
+  it.each([
+    ['another service', 'sts.amazonaws.com', {}],
+    ['another account', '99999999-9999-4999-8999-999999999999', { account_id: ACCOUNT_ID }],
+    ['an endpoint elsewhere', 'https://evil.example.com/oidc/v1/token', {}]
+  ])(
+    'ignores a published audience of %s, says so, and picks its own',
+    async (_what, published, more) => {
+      const { transport, logs, deps } = setup(
+        response(200, { ...more, token_federation_default_oidc_audiences: [published] }),
+        response(200, { value: await jwtFor(WS_ENDPOINT) }),
+        response(200, { access_token: 'dapi-xyz' })
+      )
+      const result = await login(inputs(), OIDC, deps)
+      const asked = new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')
+      expect(asked).toBe(WS_ENDPOINT)
+      expect(result.audience.source).toBe('token-endpoint')
+      expect(logs.warning).toStrictEqual([
+        `The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`
+      ])
+    }
+  )
+
+  it('says nothing of a published audience when the audience input is set', async () => {
+    const { transport, logs, deps } = setup(
+      response(200, { token_federation_default_oidc_audiences: ['sts.amazonaws.com'] }),
+      response(200, { value: await jwtFor('my-aud') }),
+      response(200, { access_token: 'dapi-xyz' })
+    )
+    await login(inputs({ audience: 'my-aud' }), OIDC, deps)
+    expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe('my-aud')
+    expect(logs.warning).toStrictEqual([])
   })
 
   it('warns of each metadata field it does without, and goes on', async () => {

@@ -69,7 +69,8 @@ describe('main: what later steps get', () => {
         'DATABRICKS_HOST',
         'DATABRICKS_AUTH_TYPE',
         'DATABRICKS_CLIENT_ID',
-        'DATABRICKS_TOKEN_AUDIENCE'
+        'DATABRICKS_TOKEN_AUDIENCE',
+        'TOKEN_AUDIENCE'
       ]
     ],
     ['export-env: none', { 'export-env': 'none' }, []]

@@ -129,7 +129,8 @@ describe('publication env with export-env oidc', () => {
       DATABRICKS_HOST: WORKSPACE,
       DATABRICKS_AUTH_TYPE: 'github-oidc',
       DATABRICKS_CLIENT_ID: CLIENT_ID,
-      DATABRICKS_TOKEN_AUDIENCE: 'the-audience'
+      DATABRICKS_TOKEN_AUDIENCE: 'the-audience',
+      TOKEN_AUDIENCE: 'the-audience'
     })
     expect(env).not.toHaveProperty('DATABRICKS_TOKEN')
     expect(Object.values(env)).not.toContain('dapi-access')
@@ -148,6 +149,7 @@ describe('publication env with export-env oidc', () => {
       NOW
     )
     expect(env['DATABRICKS_TOKEN_AUDIENCE']).toBe('resolved-aud')
+    expect(env['TOKEN_AUDIENCE']).toBe('resolved-aud')
   })
 
   test.each<[string, Partial<RawInputs>, string]>([
@@ -164,6 +166,7 @@ describe('publication env with export-env oidc', () => {
       DATABRICKS_AUTH_TYPE: 'github-oidc',
       DATABRICKS_CLIENT_ID: CLIENT_ID,
       DATABRICKS_TOKEN_AUDIENCE: 'the-audience',
+      TOKEN_AUDIENCE: 'the-audience',
       DATABRICKS_ACCOUNT_ID: ACCOUNT_ID
     })
   })
