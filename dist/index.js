@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9125);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4663);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9125:
+/***/ 4663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31512,20 +31512,30 @@ function escapeControl(text) {
 }
 /** Secret fragments this long or longer are redacted wherever they appear. */
 const FRAGMENT_LENGTH = 8;
+/** What a separator is not: the letters and digits every secret is mostly made of. */
+const NOT_ALPHANUMERIC = /[^A-Za-z0-9]/g;
 /**
  * The secrets of a run, and their removal from text. A secret is replaced whole, and so is every
  * run of text that shares 8 or more characters with one: an excerpt that cut, escaped or
- * tag-stripped an echoed token still shows none of it.
+ * tag-stripped an echoed token still shows none of it. The same holds across separators: a secret
+ * echoed in 7-character pieces split by spaces, slashes, dots, '&' or quotes is found among the
+ * letters and digits of the text and redacted there, separators and all. Pieces split by letters
+ * or digits can't be told from the text around them; against those, what a server sends back is
+ * shown only in short excerpts (server-text.ts), far shorter than a token's signature.
  */
 class Secrets {
     #whole = new Set();
     #windows = new Set();
+    /** The windows of each secret's letters and digits, separators removed. */
+    #alphanumeric = new Set();
     add(secret) {
         if (secret.length < 4 || this.#whole.has(secret))
             return;
         this.#whole.add(secret);
-        for (let end = FRAGMENT_LENGTH; end <= secret.length; end++)
-            this.#windows.add(secret.slice(end - FRAGMENT_LENGTH, end));
+        for (const window of windows(secret))
+            this.#windows.add(window);
+        for (const window of windows(secret.replace(NOT_ALPHANUMERIC, '')))
+            this.#alphanumeric.add(window);
     }
     get values() {
         return [...this.#whole];
@@ -31539,6 +31549,19 @@ class Secrets {
             if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH)))
                 hit.fill(1, i, i + FRAGMENT_LENGTH);
         }
+        // The letters and digits of the text, and where each one stands in it.
+        const at = [];
+        let letters = '';
+        for (let i = 0; i < out.length; i++) {
+            if (/[A-Za-z0-9]/.test(out.charAt(i))) {
+                at.push(i);
+                letters += out.charAt(i);
+            }
+        }
+        for (let j = 0; j + FRAGMENT_LENGTH <= letters.length; j++) {
+            if (this.#alphanumeric.has(letters.slice(j, j + FRAGMENT_LENGTH)))
+                hit.fill(1, at[j], (at[j + FRAGMENT_LENGTH - 1] ?? 0) + 1);
+        }
         let result = '';
         for (let i = 0; i < out.length; i++) {
             if (hit[i] === 0)
@@ -31548,6 +31571,13 @@ class Secrets {
         }
         return result;
     }
+}
+/** Every run of FRAGMENT_LENGTH characters of a text. */
+function windows(text) {
+    const found = [];
+    for (let end = FRAGMENT_LENGTH; end <= text.length; end++)
+        found.push(text.slice(end - FRAGMENT_LENGTH, end));
+    return found;
 }
 /**
  * One line as it may reach the runner's log: secrets redacted, control characters escaped, and
@@ -32206,44 +32236,12 @@ function time(value) {
         : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/audience.ts
-
-/** One plain value without white space, as a policy's audience is. */
-function isAudience(value) {
-    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
-}
-/**
- * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
- * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
- * the input, the host's published default, the account ID for anything but a workspace host, the
- * token endpoint URL.
- */
-function resolveAudience(query) {
-    if (query.audience !== undefined) {
-        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
-    }
-    if (query.published !== undefined) {
-        return {
-            audience: query.published,
-            source: 'host-metadata',
-            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-        };
-    }
-    const { shape } = query;
-    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
-        return {
-            audience: shape.accountId,
-            source: 'account-id',
-            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
-        };
-    }
-    return {
-        audience: shape.tokenEndpoint,
-        source: 'token-endpoint',
-        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
-    };
-}
-
+// EXTERNAL MODULE: external "node:dns"
+var external_node_dns_ = __nccwpck_require__(610);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/host.ts
@@ -32317,12 +32315,6 @@ function printable(text, max = 200) {
     return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-// EXTERNAL MODULE: external "node:dns"
-var external_node_dns_ = __nccwpck_require__(610);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/http.ts
 
 
@@ -32524,7 +32516,60 @@ function deadlineError(what) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/server-text.ts
+
+/**
+ * How much of what a server sends back may reach the log. A server that was sent a secret (the
+ * GitHub token, the runner's request token, the Databricks token) may echo it, and the log redacts
+ * it whole, in runs of 8 characters, and across separators (safe-text.ts `Secrets`). A secret
+ * echoed in pieces split by letters or digits can't be told from the text around them, so the
+ * bound is on the text itself: at most one answer per request is quoted (a retried request prints
+ * its reason, never a fresh excerpt), and that answer is cut short. Together, a step's log shows at
+ * most 160 characters of an error answer, or 3 × 48 of the values a successful step reports, less
+ * than half the 342 characters of an RS256 signature: what is shown can't rebuild a token.
+ */
+const ANSWER_CHARS = 160;
+/** The most characters shown of one value a server sent: a scope, a user name, a display name. */
+const VALUE_CHARS = 48;
+/** The most characters shown of a redirect's origin (scheme, host name and port). */
+const ORIGIN_CHARS = 100;
+/** A short, single-line, tag-free excerpt of a body for an error message. */
+function excerpt(body, max = ANSWER_CHARS) {
+    const text = body
+        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    if (text === '')
+        return '(empty body)';
+    return JSON.stringify(printable(text, max));
+}
+/** A server's value as the log shows it: cut to VALUE_CHARS, the cut marked; escaped where shown. */
+function shownValue(value) {
+    return value.length > VALUE_CHARS ? `${value.slice(0, VALUE_CHARS)}…` : value;
+}
+/**
+ * Where a redirect pointed, as far as diagnosis needs: its origin. The path and query are never
+ * shown: a server may put anything there, an echoed token included.
+ */
+function redirectTarget(location) {
+    if (location === undefined || location.trim() === '')
+        return '(no location)';
+    let url;
+    try {
+        url = new URL(location.trim());
+    }
+    catch {
+        return 'a path on the same host';
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        return 'a location that is not an http(s) URL';
+    return printable(url.origin, ORIGIN_CHARS);
+}
+
 ;// CONCATENATED MODULE: ./src/remote.ts
+
+
 
 
 
@@ -32533,7 +32578,8 @@ function describeTransportFailure(what, origin, error) {
     if (error instanceof ActionError)
         return error;
     const code = error instanceof TransportError ? error.code : 'ENETWORK';
-    const message = error instanceof Error ? error.message : String(error);
+    // Cut like an answer: a TLS error names the names a server's certificate holds.
+    const message = printable(error instanceof Error ? error.message : String(error), ANSWER_CHARS);
     return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
         cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
         fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
@@ -32555,9 +32601,12 @@ const CAUSES = {
     ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
     ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
 };
-/** A redirect is refused: following it would send the subject token to another URL. */
+/**
+ * A redirect is refused: following it would send the subject token to another URL. Only the
+ * target's origin is shown: a path or query may hold anything, an echoed token included.
+ */
 function redirectRefused(what, status, location) {
-    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`, {
+    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${redirectTarget(location)} was not followed.`, {
         cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
         fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
     });
@@ -32587,7 +32636,125 @@ function asRecord(value) {
         : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/github-oidc.ts
+
+
+
+
+
+/**
+ * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
+ * say exactly what to add.
+ */
+function readOidcEnv(env) {
+    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
+    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
+    if (requestUrl === '' || requestToken === '') {
+        const missing = [
+            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+        ].filter(Boolean);
+        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
+            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
+            fix: [
+                'Add to the job (or workflow):',
+                '  permissions:',
+                '    id-token: write',
+                '    contents: read',
+                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+            ]
+        });
+    }
+    try {
+        new URL(requestUrl);
+    }
+    catch {
+        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
+            cause: 'The variable was overwritten in the workflow or runner environment.',
+            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+        });
+    }
+    return { requestUrl, requestToken };
+}
+/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
+function idTokenUrl(requestUrl, audience) {
+    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+    const separator = requestUrl.includes('?') ? '&' : '?';
+    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
+}
+/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
+async function requestIdToken(env, audience, transport, signal) {
+    const url = idTokenUrl(env.requestUrl, audience);
+    const what = 'Requesting the GitHub OIDC token';
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
+        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${excerpt(response.body)}`],
+            cause: transient
+                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+                : response.status === 401 || response.status === 403
+                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+                    : 'An unexpected answer from GitHub’s token service.',
+            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+            ...(transient && { transient })
+        });
+    }
+    const value = asRecord(parseJson(response.body))?.['value'];
+    if (typeof value !== 'string' || !isJwt(value)) {
+        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
+            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
+            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
+        });
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/audience.ts
+
+/** One plain value without white space, as a policy's audience is. */
+function isAudience(value) {
+    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
+}
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
+ */
+function resolveAudience(query) {
+    if (query.audience !== undefined) {
+        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
+    }
+    if (query.published !== undefined) {
+        return {
+            audience: query.published,
+            source: 'host-metadata',
+            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+        };
+    }
+    const { shape } = query;
+    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+        return {
+            audience: shape.accountId,
+            source: 'account-id',
+            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
+        };
+    }
+    return {
+        audience: shape.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/databricks.ts
+
 
 
 
@@ -32796,7 +32963,12 @@ function lifetime(value) {
             : NaN;
     return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
 }
-/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40;
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
 function parseErrorBody(body) {
     const record = asRecord(parseJson(body));
     if (record !== undefined) {
@@ -32808,9 +32980,12 @@ function parseErrorBody(body) {
             const code = stringish(record[codeKey]);
             const text = stringish(record[textKey]);
             if (code !== undefined || text !== undefined) {
+                const error = code !== undefined ? printable(code, ERROR_CODE_CHARS) : undefined;
                 return {
-                    ...(code !== undefined && { error: printable(code, 100) }),
-                    ...(text !== undefined && { description: printable(text, 500) })
+                    ...(error !== undefined && { error }),
+                    ...(text !== undefined && {
+                        description: printable(text, ANSWER_CHARS - (error?.length ?? 0))
+                    })
                 };
             }
         }
@@ -32824,101 +32999,11 @@ function stringish(value) {
         return String(value);
     return undefined;
 }
-/** A short, single-line, tag-free excerpt of a body for an error message. */
-function excerpt(body, max = 300) {
-    const text = body
-        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-        .replace(/<[^>]*>/g, ' ')
-        .replace(/\s+/g, ' ')
-        .trim();
-    if (text === '')
-        return '(empty body)';
-    return JSON.stringify(printable(text, max));
-}
 function describeError(error) {
     if (error.error !== undefined || error.description !== undefined) {
         return [error.error, error.description].filter(Boolean).join(': ');
     }
     return `body ${error.excerpt ?? '(empty body)'}`;
-}
-
-;// CONCATENATED MODULE: ./src/github-oidc.ts
-
-
-
-
-
-/**
- * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
- * say exactly what to add.
- */
-function readOidcEnv(env) {
-    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
-    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
-    if (requestUrl === '' || requestToken === '') {
-        const missing = [
-            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
-            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
-        ].filter(Boolean);
-        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
-            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-            fix: [
-                'Add to the job (or workflow):',
-                '  permissions:',
-                '    id-token: write',
-                '    contents: read',
-                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
-            ]
-        });
-    }
-    try {
-        new URL(requestUrl);
-    }
-    catch {
-        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
-            cause: 'The variable was overwritten in the workflow or runner environment.',
-            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
-        });
-    }
-    return { requestUrl, requestToken };
-}
-/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
-function idTokenUrl(requestUrl, audience) {
-    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
-    const separator = requestUrl.includes('?') ? '&' : '?';
-    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
-}
-/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
-async function requestIdToken(env, audience, transport, signal) {
-    const url = idTokenUrl(env.requestUrl, audience);
-    const what = 'Requesting the GitHub OIDC token';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
-        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            cause: transient
-                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
-                : response.status === 401 || response.status === 403
-                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-                    : 'An unexpected answer from GitHub’s token service.',
-            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
-            ...(transient && { transient })
-        });
-    }
-    const value = asRecord(parseJson(response.body))?.['value'];
-    if (typeof value !== 'string' || !isJwt(value)) {
-        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
-            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
-            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
-        });
-    }
-    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -33445,6 +33530,11 @@ function checkSubjectTokenTimes(claims, now) {
 
 
 
+/** The identity as the log and the summary show it: each value cut short (server-text.ts). */
+function shownIdentity(identity) {
+    const userName = shownValue(identity.userName);
+    return { name: identity.displayName ?? userName, userName };
+}
 function scimMeUrl(host) {
     return `${host.url}/api/2.0/preview/scim/v2/Me`;
 }
@@ -33489,7 +33579,11 @@ workspaceId) {
         });
     }
     const displayName = body?.['displayName'];
-    return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) };
+    return {
+        userName,
+        ...(typeof displayName === 'string' &&
+            displayName !== '' && { displayName: shownValue(displayName) })
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/host-shape.ts
@@ -33685,7 +33779,8 @@ async function login(inputs, oidc, deps) {
     }
     else if (inputs.verify) {
         identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
-        log.info(`Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`);
+        const shown = shownIdentity(identity);
+        log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
     }
     return {
         shape,
@@ -33702,6 +33797,7 @@ async function login(inputs, oidc, deps) {
 
 
 
+
 const summary_EXPORT_MODES = {
     token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
     oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
@@ -33714,6 +33810,7 @@ const summary_EXPORT_MODES = {
 function summaryMarkdown(inputs, result) {
     const text = markdownText;
     const code = markdownCode;
+    const identity = result.identity && shownIdentity(result.identity);
     const rows = [
         ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
         ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
@@ -33729,8 +33826,8 @@ function summaryMarkdown(inputs, result) {
             : []),
         [
             'Identity',
-            result.identity
-                ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
+            identity
+                ? `${code(identity.name)} ${text('(')}${code(identity.userName)}${text('), verified with SCIM Me')}`
                 : text(inputs.verify && result.shape.kind === 'account'
                     ? 'not verified: an account has no SCIM Me'
                     : 'not verified (set verify: true)')
@@ -33778,6 +33875,7 @@ function userAgent(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -33853,14 +33951,15 @@ async function run(env = process.env) {
                 fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
             });
         }
-        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
+        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${shownValue(outputs['scope'] ?? '')}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
         if (Object.keys(exported).length > 0)
             log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
         const notice = expiryNotice(inputs, result, now);
         if (notice)
             log.notice(notice);
+        // The summary shows what servers said (a display name, say): no secret they echoed may stay.
         if (inputs.summary)
-            await writeSummary(summaryMarkdown(inputs, result), log);
+            await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log);
     }
     catch (error) {
         setFailed(logText(errorLines(error), secrets));

@@ -6,6 +6,7 @@ import { printable } from './host.js'
 import type { Transport } from './http.js'
 import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
+import { ANSWER_CHARS, excerpt } from './server-text.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
@@ -305,7 +306,13 @@ export interface DatabricksError {
   readonly excerpt?: string
 }
 
-/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40
+
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
 export function parseErrorBody(body: string): DatabricksError {
   const record = asRecord(parseJson(body))
   if (record !== undefined) {
@@ -317,9 +324,12 @@ export function parseErrorBody(body: string): DatabricksError {
       const code = stringish(record[codeKey])
       const text = stringish(record[textKey])
       if (code !== undefined || text !== undefined) {
+        const error = code !== undefined ? printable(code, ERROR_CODE_CHARS) : undefined
         return {
-          ...(code !== undefined && { error: printable(code, 100) }),
-          ...(text !== undefined && { description: printable(text, 500) })
+          ...(error !== undefined && { error }),
+          ...(text !== undefined && {
+            description: printable(text, ANSWER_CHARS - (error?.length ?? 0))
+          })
         }
       }
     }
@@ -331,17 +341,6 @@ function stringish(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value
   if (typeof value === 'number') return String(value)
   return undefined
-}
-
-/** A short, single-line, tag-free excerpt of a body for an error message. */
-export function excerpt(body: string, max = 300): string {
-  const text = body
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-  if (text === '') return '(empty body)'
-  return JSON.stringify(printable(text, max))
 }
 
 export function describeError(error: DatabricksError): string {

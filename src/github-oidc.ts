@@ -1,9 +1,9 @@
 import { isJwt } from './claims.js'
 import { ActionError } from './errors.js'
-import { excerpt } from './databricks.js'
 import type { Transport } from './http.js'
 import { asRecord, parseJson, send } from './remote.js'
 import { transientStatus } from './retry.js'
+import { excerpt } from './server-text.js'
 
 /** What the runner gives a job that has `permissions: id-token: write`. */
 export interface OidcEnv {

@@ -2,7 +2,8 @@ import { describe, expect, it, test } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import { TransportError, type HttpResponse } from '../../src/http.js'
-import { fetchIdentity, scimMeUrl } from '../../src/identity.js'
+import { fetchIdentity, scimMeUrl, shownIdentity } from '../../src/identity.js'
+import { VALUE_CHARS } from '../../src/server-text.js'
 import { CLIENT_ID, fakeTransport, rejected, response } from './support.js'
 
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -106,10 +107,13 @@ describe('fetchIdentity', () => {
   })
 
   test.each([300, 301, 302, 307, 399])('refuses to follow a %d redirect', async status => {
-    const error = await failure(response(status, '', { location: 'https://login.example.com/sso' }))
+    const error = await failure(
+      response(status, '', { location: `https://login.example.com/sso?t=${TOKEN}` })
+    )
     expect(error.code).toBe('redirect-refused')
+    // The origin only: a path or query may echo the token.
     expect(error.message).toBe(
-      `Verifying the token (SCIM Me) failed: HTTP ${status} redirect to https://login.example.com/sso was not followed.`
+      `Verifying the token (SCIM Me) failed: HTTP ${status} redirect to https://login.example.com was not followed.`
     )
     expect(error.transient).toBeUndefined()
   })
@@ -161,5 +165,22 @@ describe('fetchIdentity', () => {
     const error = await failure(answer)
     expect(formatError(error)).not.toContain(TOKEN)
     expect(JSON.stringify(error.details)).not.toContain(TOKEN)
+  })
+})
+
+describe('shownIdentity', () => {
+  it('shows the display name and the user name, each cut short', () => {
+    const long = `${'u'.repeat(VALUE_CHARS)}@example.com`
+    expect(shownIdentity({ userName: long, displayName: 'Deploy Bot' })).toStrictEqual({
+      name: 'Deploy Bot',
+      userName: `${'u'.repeat(VALUE_CHARS)}…`
+    })
+  })
+
+  it('names the identity by its user name when it has no display name', () => {
+    expect(shownIdentity({ userName: CLIENT_ID })).toStrictEqual({
+      name: CLIENT_ID,
+      userName: CLIENT_ID
+    })
   })
 })
