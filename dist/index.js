@@ -32682,7 +32682,25 @@ function idTokenUrl(requestUrl, audience) {
     const separator = requestUrl.includes('?') ? '&' : '?';
     return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
 }
-/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
+/**
+ * The lengths a GitHub token has, with room to spare: about a thousand characters (an RS256
+ * signature alone is 342). Shorter, and masking it would hide common text in the job's log; longer,
+ * and it is no token of GitHub's.
+ */
+const JWT_LENGTH = { min: 64, max: 16 * 1024 };
+/** The shape of GitHub's token: a signed compact JWS (three base64url parts) of a plausible length. */
+function isIdToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= JWT_LENGTH.min &&
+        value.length <= JWT_LENGTH.max &&
+        isJwt(value) &&
+        !value.endsWith('.'));
+}
+/**
+ * Ask GitHub for the job's OIDC token (a JWT) with the given audience. Its shape is checked before
+ * anything else, printing nothing of it: a value that fails is never printed, sent or masked. The
+ * caller masks the token it returns at once.
+ */
 async function requestIdToken(env, audience, transport, signal) {
     const url = idTokenUrl(env.requestUrl, audience);
     const what = 'Requesting the GitHub OIDC token';
@@ -32706,8 +32724,8 @@ async function requestIdToken(env, audience, transport, signal) {
         });
     }
     const value = asRecord(parseJson(response.body))?.['value'];
-    if (typeof value !== 'string' || !isJwt(value)) {
-        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
+    if (!isIdToken(value)) {
+        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a signed JWT of ${JWT_LENGTH.min} to ${JWT_LENGTH.max} characters in 'value').`, {
             cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
             fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
         });
@@ -32909,21 +32927,35 @@ async function exchangeToken(request, transport, mask, signal) {
 }
 /** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
 /** RFC 6749 §3.3 scope tokens, space-separated. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024;
 /** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
 const MAX_EXPIRES_IN_S = 86_400;
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+function isAccessToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= TOKEN_LENGTH.min &&
+        value.length <= TOKEN_LENGTH.max &&
+        B64TOKEN.test(value));
+}
 /**
- * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
- * every field is validated before anything can be written: the token's characters, the type, the
- * scope and the lifetime.
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
  */
 function parseTokenResponse(body, mask) {
     const json = parseJson(body);
     const record = asRecord(json);
-    const accessToken = record?.['access_token'];
-    if (typeof accessToken === 'string' && accessToken !== '')
-        mask(accessToken);
     const invalid = (problem) => new ActionError('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
         cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
         fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
@@ -32933,14 +32965,17 @@ function parseTokenResponse(body, mask) {
         throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
     if (record === undefined)
         throw invalid('the body is not a JSON object');
-    if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
-        throw invalid("without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)");
+    const accessToken = record['access_token'];
+    if (!isAccessToken(accessToken))
+        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
+    mask(accessToken);
     const rawType = record['token_type'];
     const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
     if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
         throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
     const scope = record['scope'];
-    if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+    if (scope !== undefined &&
+        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
         throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
     const expiresIn = lifetime(record['expires_in']);
     if (expiresIn === null)

@@ -233,21 +233,39 @@ export async function exchangeToken(
 
 /** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+export const TOKEN_LENGTH = { min: 16, max: 16 * 1024 } as const
 /** RFC 6749 §3.3 scope tokens, space-separated. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024
 /** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
 export const MAX_EXPIRES_IN_S = 86_400
 
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+export function isAccessToken(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= TOKEN_LENGTH.min &&
+    value.length <= TOKEN_LENGTH.max &&
+    B64TOKEN.test(value)
+  )
+}
+
 /**
- * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
- * every field is validated before anything can be written: the token's characters, the type, the
- * scope and the lifetime.
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
  */
 export function parseTokenResponse(body: string, mask: (secret: string) => void): DatabricksToken {
   const json = parseJson(body)
   const record = asRecord(json)
-  const accessToken = record?.['access_token']
-  if (typeof accessToken === 'string' && accessToken !== '') mask(accessToken)
   const invalid = (problem: string): ActionError =>
     new ActionError(
       'exchange-invalid-response',
@@ -261,10 +279,12 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
   // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
   if (json === undefined) throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`)
   if (record === undefined) throw invalid('the body is not a JSON object')
-  if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
+  const accessToken = record['access_token']
+  if (!isAccessToken(accessToken))
     throw invalid(
-      "without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)"
+      `without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`
     )
+  mask(accessToken)
   const rawType = record['token_type']
   const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType
   if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
@@ -272,7 +292,10 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
       `with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`
     )
   const scope = record['scope']
-  if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+  if (
+    scope !== undefined &&
+    (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope))
+  )
     throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)")
   const expiresIn = lifetime(record['expires_in'])
   if (expiresIn === null)

@@ -311,7 +311,7 @@ describe('failed exchanges', () => {
         status: 200,
         body: JSON.stringify({ token_type: 'Bearer', expires_in: 300 })
       },
-      "without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)"
+      "without a usable 'access_token' (expected an RFC 6750 bearer token of 16 to 16384 characters)"
     ]
   ])(
     'fails on HTTP 200 with %s, and outputs and exports nothing',
