@@ -31592,11 +31592,30 @@ function logLine(text, secrets) {
 }
 /**
  * A value that prints as itself: one line, no control character, no edge white space, nothing the
- * runner could take for a command when a later step echoes it. What may be written to an output,
- * the environment or the config file as it is.
+ * runner could take for a command when a later step echoes it, whole or word by word. What may be
+ * written to an output, the environment or the config file as it is.
  */
 function isPlain(text) {
-    return text !== '' && text.trim() === text && logLine(text) === text;
+    return text !== '' && text.trim() === text && logLine(text) === text && isInert(text);
+}
+/**
+ * No element of the value, split at white space, could start a workflow command: none begins with
+ * `::` and none holds `##[`. An output or an exported value may reach the start of a line in a
+ * later step whole (`echo ${{ steps.login.outputs.scope }}`) or word by word (a shell loop over
+ * it), so each element must be as safe as a line.
+ */
+function isInert(text) {
+    return text.split(/\s+/).every(element => !element.startsWith('::') && !element.includes('##['));
+}
+/**
+ * A value from outside written so that it is inert (isInert): control characters escaped, and in
+ * each element a leading `::` and any `##[` escaped as logLine escapes them. Inert text passes
+ * unchanged.
+ */
+function inertText(text) {
+    return escapeControl(text)
+        .replace(/##\[/g, '\\x23#[')
+        .replace(/(^|\s)::/g, '$1\\x3a:');
 }
 /** Lines given as one string or several, each made safe, joined for one log call. */
 function logText(text, secrets) {
@@ -32977,6 +32996,9 @@ function parseTokenResponse(body, mask) {
     if (scope !== undefined &&
         (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
         throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
+    // The scope becomes an output, which a later step may echo whole or scope by scope.
+    if (scope !== undefined && !isInert(scope))
+        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
     const expiresIn = lifetime(record['expires_in']);
     if (expiresIn === null)
         throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
@@ -33047,6 +33069,7 @@ function describeError(error) {
 
 
 
+
 const inputs_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXPORT_MODES = ['token', 'oidc', 'none'];
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -33067,9 +33090,10 @@ function parseInputs(raw) {
     }
     // An empty value (say, an unset repository variable) means the default, as for export-env.
     const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
-    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+    // The scope output falls back to these: none may start a workflow command in a later step.
+    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || !isInert(s));
     if (badScope !== undefined) {
-        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3).");
+        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3), none of them starting with '::' or holding '##['.");
     }
     const configProfile = raw.configProfile.trim();
     // Unset: the token, or nothing when a profile is written (the environment would override it).
@@ -33216,7 +33240,12 @@ const SHORT_LIVED_MS = 10 * 60 * 1000;
 function isoSeconds(ms) {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-/** What the step hands to later steps: outputs always, environment variables per export-env. */
+/**
+ * What the step hands to later steps: outputs always, environment variables per export-env. A later
+ * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
+ * may hold an element that starts a workflow command: server values were refused for that where
+ * they were read (the scope, the user name), the claims of a JWT are written escaped.
+ */
 function publication(inputs, result, now) {
     const { token } = result;
     const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
@@ -33227,9 +33256,10 @@ function publication(inputs, result, now) {
         'expires-in': String(expiresIn),
         'expires-at': isoSeconds(result.expiresAt),
         host: inputs.host.url,
-        // From a JWT: a claim that would not print as itself is written as the log shows it.
-        audience: logLine(result.audience.audience),
-        subject: logLine(result.claims.sub ?? '')
+        // From a JWT, and needed as they are for a policy: written escaped where they would not print
+        // as themselves, element by element, as the log shows them.
+        audience: inertText(result.audience.audience),
+        subject: inertText(result.claims.sub ?? '')
     };
     if (result.identity)
         outputs['user-name'] = result.identity.userName;
@@ -33260,7 +33290,19 @@ function publication(inputs, result, now) {
         env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
         Object.assign(env, ids(true));
     }
+    assertInert('output', outputs, 'token');
+    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
     return { outputs, env };
+}
+/**
+ * The last check before anything is written: every value from outside was checked or escaped where
+ * it was read, so a value that could still start a workflow command is a fault of this action.
+ */
+function assertInert(kind, entries, token) {
+    for (const [name, value] of Object.entries(entries)) {
+        if (name !== token && !isInert(value))
+            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
+    }
 }
 /**
  * The profile written by config-profile, in the keys every client reads: the audience under both
@@ -33606,7 +33648,8 @@ workspaceId) {
     }
     const body = asRecord(parseJson(response.body));
     const userName = body?.['userName'];
-    // userName becomes an output: one line of printable text, or nothing.
+    // userName becomes an output: one line of printable text, no element of which could start a
+    // workflow command in a later step (isPlain), or nothing.
     if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
         throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
             cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',

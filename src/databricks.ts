@@ -1,6 +1,6 @@
 import { isAudience } from './audience.js'
 import { ActionError } from './errors.js'
-import { isPlain } from './safe-text.js'
+import { isInert, isPlain } from './safe-text.js'
 import type { Host } from './host.js'
 import { printable } from './host.js'
 import type { Transport } from './http.js'
@@ -297,6 +297,9 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
     (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope))
   )
     throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)")
+  // The scope becomes an output, which a later step may echo whole or scope by scope.
+  if (scope !== undefined && !isInert(scope))
+    throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)")
   const expiresIn = lifetime(record['expires_in'])
   if (expiresIn === null)
     throw invalid(

@@ -62,7 +62,8 @@ export async function fetchIdentity(
   }
   const body = asRecord(parseJson(response.body))
   const userName = body?.['userName']
-  // userName becomes an output: one line of printable text, or nothing.
+  // userName becomes an output: one line of printable text, no element of which could start a
+  // workflow command in a later step (isPlain), or nothing.
   if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
     throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
       cause:

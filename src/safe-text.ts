@@ -106,11 +106,32 @@ export function logLine(text: string, secrets?: Secrets): string {
 
 /**
  * A value that prints as itself: one line, no control character, no edge white space, nothing the
- * runner could take for a command when a later step echoes it. What may be written to an output,
- * the environment or the config file as it is.
+ * runner could take for a command when a later step echoes it, whole or word by word. What may be
+ * written to an output, the environment or the config file as it is.
  */
 export function isPlain(text: string): boolean {
-  return text !== '' && text.trim() === text && logLine(text) === text
+  return text !== '' && text.trim() === text && logLine(text) === text && isInert(text)
+}
+
+/**
+ * No element of the value, split at white space, could start a workflow command: none begins with
+ * `::` and none holds `##[`. An output or an exported value may reach the start of a line in a
+ * later step whole (`echo ${{ steps.login.outputs.scope }}`) or word by word (a shell loop over
+ * it), so each element must be as safe as a line.
+ */
+export function isInert(text: string): boolean {
+  return text.split(/\s+/).every(element => !element.startsWith('::') && !element.includes('##['))
+}
+
+/**
+ * A value from outside written so that it is inert (isInert): control characters escaped, and in
+ * each element a leading `::` and any `##[` escaped as logLine escapes them. Inert text passes
+ * unchanged.
+ */
+export function inertText(text: string): string {
+  return escapeControl(text)
+    .replace(/##\[/g, '\\x23#[')
+    .replace(/(^|\s)::/g, '$1\\x3a:')
 }
 
 /** Lines given as one string or several, each made safe, joined for one log call. */

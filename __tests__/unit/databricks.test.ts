@@ -642,6 +642,22 @@ describe('parseTokenResponse', () => {
           [SECRET],
           /'scope' that is not space-separated OAuth scopes/
         ] as [string, string, string[], RegExp]
+    ),
+    ...(
+      [
+        ['a scope that starts a command', 'all-apis ::stop-commands::x'],
+        ['an old-style command inside a scope', 'all-apis sql##[warning]y'],
+        ['a command as its only scope', '::add-mask::all-apis'],
+        ['both', 'all-apis ::stop-commands::x ##[warning]y']
+      ] as const
+    ).map(
+      ([what, value]) =>
+        [
+          `a scope with ${what}`,
+          JSON.stringify({ access_token: SECRET, scope: value }),
+          [SECRET],
+          /'scope' that could start a workflow command \('::' or '##\[' in a scope\)/
+        ] as [string, string, string[], RegExp]
     )
   ])('refuses %s, masking first and never printing the token', (_name, body, masked, message) => {
     const calls: string[] = []

@@ -44,6 +44,22 @@ describe('fetchIdentity', () => {
     )
   })
 
+  it('accepts a userName of 512 characters with colons inside its words', async () => {
+    const userName = `a::b ${'u'.repeat(507)}`
+    const identity = await fetchIdentity(HOST, TOKEN, fakeTransport(response(200, { userName })))
+    expect(identity.userName).toBe(userName)
+  })
+
+  it('keeps a displayName only as far as it is shown', async () => {
+    const displayName = `${'d'.repeat(VALUE_CHARS)}${TOKEN}`
+    const identity = await fetchIdentity(
+      HOST,
+      TOKEN,
+      fakeTransport(response(200, { userName: CLIENT_ID, displayName }))
+    )
+    expect(identity.displayName).toBe(`${'d'.repeat(VALUE_CHARS)}…`)
+  })
+
   test.each<[string, object]>([
     ['no displayName', { userName: CLIENT_ID }],
     ['an empty displayName', { userName: CLIENT_ID, displayName: '' }],
@@ -127,7 +143,14 @@ describe('fetchIdentity', () => {
     ['JSON null', 'null'],
     ['a userName with a newline', JSON.stringify({ userName: 'sp\n::stop-commands::x' })],
     ['a userName with a NUL', JSON.stringify({ userName: 'sp\u0000' })],
-    ['a userName of 513 characters', JSON.stringify({ userName: 'u'.repeat(513) })]
+    ['a userName of 513 characters', JSON.stringify({ userName: 'u'.repeat(513) })],
+    // user-name is an output: a later step may echo it, whole or word by word.
+    [
+      'a word that starts a command',
+      JSON.stringify({ userName: `${CLIENT_ID} ::stop-commands::x` })
+    ],
+    ['an old-style command in a word', JSON.stringify({ userName: `bot##[warning]x` })],
+    ['a command after a no-break space', JSON.stringify({ userName: `bot\u00a0::warning::x` })]
   ])('refuses a 200 with %s', async (_name, body) => {
     const error = await failure(response(200, body))
     expect(error.code).toBe('verify-failed')

@@ -1,6 +1,8 @@
 import { describe, expect, it, test } from '@jest/globals'
 import {
   escapeControl,
+  inertText,
+  isInert,
   isPlain,
   logLine,
   logText,
@@ -77,9 +79,32 @@ describe('isPlain', () => {
     ['a\nb', false],
     ['a\u0000', false],
     ['a##[stop-commands]b', false],
-    ['::stop-commands::x', false]
+    ['::stop-commands::x', false],
+    ['two ::words', false],
+    ['a::b c', true]
   ])('%j: %s', (text, plain) => {
     expect(isPlain(text)).toBe(plain)
+  })
+})
+
+describe('isInert and inertText', () => {
+  test.each<[string, boolean, string]>([
+    ['all-apis sql', true, 'all-apis sql'],
+    ['a::b x#[y ##', true, 'a::b x#[y ##'],
+    ['', true, ''],
+    ['::stop-commands::x', false, '\\x3a:stop-commands::x'],
+    ['all-apis ::stop-commands::x', false, 'all-apis \\x3a:stop-commands::x'],
+    ['a\t::x', false, 'a\\t::x'],
+    ['a\u00a0::x', false, 'a\u00a0\\x3a:x'],
+    ['a\u3000::x ::y', false, 'a\u3000\\x3a:x \\x3a:y'],
+    ['sql##[warning]x', false, 'sql\\x23#[warning]x'],
+    ['a \n::add-mask::x', false, 'a \\n::add-mask::x']
+  ])('%j: inert %s, written as %j', (text, inert, written) => {
+    expect(isInert(text)).toBe(inert)
+    const escaped = inertText(text)
+    expect(escaped).toBe(written)
+    expect(isInert(escaped)).toBe(true)
+    expect(escapeControl(escaped)).toBe(escaped)
   })
 })
 
