@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9125);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4663);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9125:
+/***/ 4663:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31513,20 +31513,30 @@ function escapeControl(text) {
 }
 /** Secret fragments this long or longer are redacted wherever they appear. */
 const FRAGMENT_LENGTH = 8;
+/** What a separator is not: the letters and digits every secret is mostly made of. */
+const NOT_ALPHANUMERIC = /[^A-Za-z0-9]/g;
 /**
  * The secrets of a run, and their removal from text. A secret is replaced whole, and so is every
  * run of text that shares 8 or more characters with one: an excerpt that cut, escaped or
- * tag-stripped an echoed token still shows none of it.
+ * tag-stripped an echoed token still shows none of it. The same holds across separators: a secret
+ * echoed in 7-character pieces split by spaces, slashes, dots, '&' or quotes is found among the
+ * letters and digits of the text and redacted there, separators and all. Pieces split by letters
+ * or digits can't be told from the text around them; against those, what a server sends back is
+ * shown only in short excerpts (server-text.ts), far shorter than a token's signature.
  */
 class Secrets {
     #whole = new Set();
     #windows = new Set();
+    /** The windows of each secret's letters and digits, separators removed. */
+    #alphanumeric = new Set();
     add(secret) {
         if (secret.length < 4 || this.#whole.has(secret))
             return;
         this.#whole.add(secret);
-        for (let end = FRAGMENT_LENGTH; end <= secret.length; end++)
-            this.#windows.add(secret.slice(end - FRAGMENT_LENGTH, end));
+        for (const window of windows(secret))
+            this.#windows.add(window);
+        for (const window of windows(secret.replace(NOT_ALPHANUMERIC, '')))
+            this.#alphanumeric.add(window);
     }
     get values() {
         return [...this.#whole];
@@ -31540,6 +31550,19 @@ class Secrets {
             if (this.#windows.has(out.slice(i, i + FRAGMENT_LENGTH)))
                 hit.fill(1, i, i + FRAGMENT_LENGTH);
         }
+        // The letters and digits of the text, and where each one stands in it.
+        const at = [];
+        let letters = '';
+        for (let i = 0; i < out.length; i++) {
+            if (/[A-Za-z0-9]/.test(out.charAt(i))) {
+                at.push(i);
+                letters += out.charAt(i);
+            }
+        }
+        for (let j = 0; j + FRAGMENT_LENGTH <= letters.length; j++) {
+            if (this.#alphanumeric.has(letters.slice(j, j + FRAGMENT_LENGTH)))
+                hit.fill(1, at[j], (at[j + FRAGMENT_LENGTH - 1] ?? 0) + 1);
+        }
         let result = '';
         for (let i = 0; i < out.length; i++) {
             if (hit[i] === 0)
@@ -31549,6 +31572,13 @@ class Secrets {
         }
         return result;
     }
+}
+/** Every run of FRAGMENT_LENGTH characters of a text. */
+function windows(text) {
+    const found = [];
+    for (let end = FRAGMENT_LENGTH; end <= text.length; end++)
+        found.push(text.slice(end - FRAGMENT_LENGTH, end));
+    return found;
 }
 /**
  * One line as it may reach the runner's log: secrets redacted, control characters escaped, and
@@ -31563,11 +31593,30 @@ function logLine(text, secrets) {
 }
 /**
  * A value that prints as itself: one line, no control character, no edge white space, nothing the
- * runner could take for a command when a later step echoes it. What may be written to an output,
- * the environment or the config file as it is.
+ * runner could take for a command when a later step echoes it, whole or word by word. What may be
+ * written to an output, the environment or the config file as it is.
  */
 function isPlain(text) {
-    return text !== '' && text.trim() === text && logLine(text) === text;
+    return text !== '' && text.trim() === text && logLine(text) === text && isInert(text);
+}
+/**
+ * No element of the value, split at white space, could start a workflow command: none begins with
+ * `::` and none holds `##[`. An output or an exported value may reach the start of a line in a
+ * later step whole (`echo ${{ steps.login.outputs.scope }}`) or word by word (a shell loop over
+ * it), so each element must be as safe as a line.
+ */
+function isInert(text) {
+    return text.split(/\s+/).every(element => !element.startsWith('::') && !element.includes('##['));
+}
+/**
+ * A value from outside written so that it is inert (isInert): control characters escaped, and in
+ * each element a leading `::` and any `##[` escaped as logLine escapes them. Inert text passes
+ * unchanged.
+ */
+function inertText(text) {
+    return escapeControl(text)
+        .replace(/##\[/g, '\\x23#[')
+        .replace(/(^|\s)::/g, '$1\\x3a:');
 }
 /** Lines given as one string or several, each made safe, joined for one log call. */
 function logText(text, secrets) {
@@ -32207,53 +32256,12 @@ function time(value) {
         : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/audience.ts
-
-/** One plain value without white space, as a policy's audience is. */
-function isAudience(value) {
-    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
-}
-/**
- * Whether a host's published default audience may be requested: only when it is one of the two
- * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
- * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
- * GitHub make the token out to a service the host then replays it at.
- */
-function isOwnAudience(published, shape) {
-    return published === shape.accountId || published === shape.tokenEndpoint;
-}
-/**
- * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
- * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
- * the input, the host's published default, the account ID for anything but a workspace host, the
- * token endpoint URL.
- */
-function resolveAudience(query) {
-    if (query.audience !== undefined) {
-        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
-    }
-    if (query.published !== undefined) {
-        return {
-            audience: query.published,
-            source: 'host-metadata',
-            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-        };
-    }
-    const { shape } = query;
-    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
-        return {
-            audience: shape.accountId,
-            source: 'account-id',
-            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
-        };
-    }
-    return {
-        audience: shape.tokenEndpoint,
-        source: 'token-endpoint',
-        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
-    };
-}
-
+// EXTERNAL MODULE: external "node:dns"
+var external_node_dns_ = __nccwpck_require__(610);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/host.ts
@@ -32360,12 +32368,6 @@ function printable(text, max = 200) {
     return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-// EXTERNAL MODULE: external "node:dns"
-var external_node_dns_ = __nccwpck_require__(610);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/http.ts
 
 
@@ -32567,7 +32569,60 @@ function deadlineError(what) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/server-text.ts
+
+/**
+ * How much of what a server sends back may reach the log. A server that was sent a secret (the
+ * GitHub token, the runner's request token, the Databricks token) may echo it, and the log redacts
+ * it whole, in runs of 8 characters, and across separators (safe-text.ts `Secrets`). A secret
+ * echoed in pieces split by letters or digits can't be told from the text around them, so the
+ * bound is on the text itself: at most one answer per request is quoted (a retried request prints
+ * its reason, never a fresh excerpt), and that answer is cut short. Together, a step's log shows at
+ * most 160 characters of an error answer, or 3 × 48 of the values a successful step reports, less
+ * than half the 342 characters of an RS256 signature: what is shown can't rebuild a token.
+ */
+const ANSWER_CHARS = 160;
+/** The most characters shown of one value a server sent: a scope, a user name, a display name. */
+const VALUE_CHARS = 48;
+/** The most characters shown of a redirect's origin (scheme, host name and port). */
+const ORIGIN_CHARS = 100;
+/** A short, single-line, tag-free excerpt of a body for an error message. */
+function excerpt(body, max = ANSWER_CHARS) {
+    const text = body
+        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    if (text === '')
+        return '(empty body)';
+    return JSON.stringify(printable(text, max));
+}
+/** A server's value as the log shows it: cut to VALUE_CHARS, the cut marked; escaped where shown. */
+function shownValue(value) {
+    return value.length > VALUE_CHARS ? `${value.slice(0, VALUE_CHARS)}…` : value;
+}
+/**
+ * Where a redirect pointed, as far as diagnosis needs: its origin. The path and query are never
+ * shown: a server may put anything there, an echoed token included.
+ */
+function redirectTarget(location) {
+    if (location === undefined || location.trim() === '')
+        return '(no location)';
+    let url;
+    try {
+        url = new URL(location.trim());
+    }
+    catch {
+        return 'a path on the same host';
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        return 'a location that is not an http(s) URL';
+    return printable(url.origin, ORIGIN_CHARS);
+}
+
 ;// CONCATENATED MODULE: ./src/remote.ts
+
+
 
 
 
@@ -32576,7 +32631,8 @@ function describeTransportFailure(what, origin, error) {
     if (error instanceof ActionError)
         return error;
     const code = error instanceof TransportError ? error.code : 'ENETWORK';
-    const message = error instanceof Error ? error.message : String(error);
+    // Cut like an answer: a TLS error names the names a server's certificate holds.
+    const message = printable(error instanceof Error ? error.message : String(error), ANSWER_CHARS);
     return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
         cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
         fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
@@ -32598,9 +32654,12 @@ const CAUSES = {
     ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
     ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
 };
-/** A redirect is refused: following it would send the subject token to another URL. */
+/**
+ * A redirect is refused: following it would send the subject token to another URL. Only the
+ * target's origin is shown: a path or query may hold anything, an echoed token included.
+ */
 function redirectRefused(what, status, location) {
-    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`, {
+    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${redirectTarget(location)} was not followed.`, {
         cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
         fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
     });
@@ -32630,7 +32689,152 @@ function asRecord(value) {
         : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/github-oidc.ts
+
+
+
+
+
+/**
+ * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
+ * say exactly what to add.
+ */
+function readOidcEnv(env) {
+    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
+    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
+    if (requestUrl === '' || requestToken === '') {
+        const missing = [
+            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+        ].filter(Boolean);
+        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
+            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
+            fix: [
+                'Add to the job (or workflow):',
+                '  permissions:',
+                '    id-token: write',
+                '    contents: read',
+                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+            ]
+        });
+    }
+    try {
+        new URL(requestUrl);
+    }
+    catch {
+        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
+            cause: 'The variable was overwritten in the workflow or runner environment.',
+            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+        });
+    }
+    return { requestUrl, requestToken };
+}
+/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
+function idTokenUrl(requestUrl, audience) {
+    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+    const separator = requestUrl.includes('?') ? '&' : '?';
+    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
+}
+/**
+ * The lengths a GitHub token has, with room to spare: about a thousand characters (an RS256
+ * signature alone is 342). Shorter, and masking it would hide common text in the job's log; longer,
+ * and it is no token of GitHub's.
+ */
+const JWT_LENGTH = { min: 64, max: 16 * 1024 };
+/** The shape of GitHub's token: a signed compact JWS (three base64url parts) of a plausible length. */
+function isIdToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= JWT_LENGTH.min &&
+        value.length <= JWT_LENGTH.max &&
+        isJwt(value) &&
+        !value.endsWith('.'));
+}
+/**
+ * Ask GitHub for the job's OIDC token (a JWT) with the given audience. Its shape is checked before
+ * anything else, printing nothing of it: a value that fails is never printed, sent or masked. The
+ * caller masks the token it returns at once.
+ */
+async function requestIdToken(env, audience, transport, signal) {
+    const url = idTokenUrl(env.requestUrl, audience);
+    const what = 'Requesting the GitHub OIDC token';
+    const response = await send(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
+        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${excerpt(response.body)}`],
+            cause: transient
+                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+                : response.status === 401 || response.status === 403
+                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+                    : 'An unexpected answer from GitHub’s token service.',
+            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+            ...(transient && { transient })
+        });
+    }
+    const value = asRecord(parseJson(response.body))?.['value'];
+    if (!isIdToken(value)) {
+        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a signed JWT of ${JWT_LENGTH.min} to ${JWT_LENGTH.max} characters in 'value').`, {
+            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
+            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
+        });
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/audience.ts
+
+/** One plain value without white space, as a policy's audience is. */
+function isAudience(value) {
+    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
+}
+/**
+ * Whether a host's published default audience may be requested: only when it is one of the two
+ * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
+ * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
+ * GitHub make the token out to a service the host then replays it at.
+ */
+function isOwnAudience(published, shape) {
+    return published === shape.accountId || published === shape.tokenEndpoint;
+}
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
+ */
+function resolveAudience(query) {
+    if (query.audience !== undefined) {
+        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
+    }
+    if (query.published !== undefined) {
+        return {
+            audience: query.published,
+            source: 'host-metadata',
+            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+        };
+    }
+    const { shape } = query;
+    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+        return {
+            audience: shape.accountId,
+            source: 'account-id',
+            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
+        };
+    }
+    return {
+        audience: shape.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/databricks.ts
+
 
 
 
@@ -32796,21 +33000,35 @@ async function exchangeToken(request, transport, mask, signal) {
 }
 /** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
 /** RFC 6749 §3.3 scope tokens, space-separated. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024;
 /** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
 const MAX_EXPIRES_IN_S = 86_400;
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+function isAccessToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= TOKEN_LENGTH.min &&
+        value.length <= TOKEN_LENGTH.max &&
+        B64TOKEN.test(value));
+}
 /**
- * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
- * every field is validated before anything can be written: the token's characters, the type, the
- * scope and the lifetime.
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
  */
 function parseTokenResponse(body, mask) {
     const json = parseJson(body);
     const record = asRecord(json);
-    const accessToken = record?.['access_token'];
-    if (typeof accessToken === 'string' && accessToken !== '')
-        mask(accessToken);
     const invalid = (problem) => new ActionError('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
         cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
         fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
@@ -32820,15 +33038,21 @@ function parseTokenResponse(body, mask) {
         throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
     if (record === undefined)
         throw invalid('the body is not a JSON object');
-    if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
-        throw invalid("without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)");
+    const accessToken = record['access_token'];
+    if (!isAccessToken(accessToken))
+        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
+    mask(accessToken);
     const rawType = record['token_type'];
     const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
     if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
         throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
     const scope = record['scope'];
-    if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+    if (scope !== undefined &&
+        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
         throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
+    // The scope becomes an output, which a later step may echo whole or scope by scope.
+    if (scope !== undefined && !isInert(scope))
+        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
     const expiresIn = lifetime(record['expires_in']);
     if (expiresIn === null)
         throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
@@ -32850,7 +33074,12 @@ function lifetime(value) {
             : NaN;
     return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
 }
-/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40;
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
 function parseErrorBody(body) {
     const record = asRecord(parseJson(body));
     if (record !== undefined) {
@@ -32862,9 +33091,12 @@ function parseErrorBody(body) {
             const code = stringish(record[codeKey]);
             const text = stringish(record[textKey]);
             if (code !== undefined || text !== undefined) {
+                const error = code !== undefined ? printable(code, ERROR_CODE_CHARS) : undefined;
                 return {
-                    ...(code !== undefined && { error: printable(code, 100) }),
-                    ...(text !== undefined && { description: printable(text, 500) })
+                    ...(error !== undefined && { error }),
+                    ...(text !== undefined && {
+                        description: printable(text, ANSWER_CHARS - (error?.length ?? 0))
+                    })
                 };
             }
         }
@@ -32878,17 +33110,6 @@ function stringish(value) {
         return String(value);
     return undefined;
 }
-/** A short, single-line, tag-free excerpt of a body for an error message. */
-function excerpt(body, max = 300) {
-    const text = body
-        .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-        .replace(/<[^>]*>/g, ' ')
-        .replace(/\s+/g, ' ')
-        .trim();
-    if (text === '')
-        return '(empty body)';
-    return JSON.stringify(printable(text, max));
-}
 function describeError(error) {
     if (error.error !== undefined || error.description !== undefined) {
         return [error.error, error.description].filter(Boolean).join(': ');
@@ -32896,86 +33117,8 @@ function describeError(error) {
     return `body ${error.excerpt ?? '(empty body)'}`;
 }
 
-;// CONCATENATED MODULE: ./src/github-oidc.ts
-
-
-
-
-
-/**
- * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
- * say exactly what to add.
- */
-function readOidcEnv(env) {
-    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
-    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
-    if (requestUrl === '' || requestToken === '') {
-        const missing = [
-            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
-            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
-        ].filter(Boolean);
-        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
-            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-            fix: [
-                'Add to the job (or workflow):',
-                '  permissions:',
-                '    id-token: write',
-                '    contents: read',
-                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
-            ]
-        });
-    }
-    try {
-        new URL(requestUrl);
-    }
-    catch {
-        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
-            cause: 'The variable was overwritten in the workflow or runner environment.',
-            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
-        });
-    }
-    return { requestUrl, requestToken };
-}
-/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
-function idTokenUrl(requestUrl, audience) {
-    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
-    const separator = requestUrl.includes('?') ? '&' : '?';
-    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
-}
-/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
-async function requestIdToken(env, audience, transport, signal) {
-    const url = idTokenUrl(env.requestUrl, audience);
-    const what = 'Requesting the GitHub OIDC token';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
-        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            cause: transient
-                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
-                : response.status === 401 || response.status === 403
-                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-                    : 'An unexpected answer from GitHub’s token service.',
-            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
-            ...(transient && { transient })
-        });
-    }
-    const value = asRecord(parseJson(response.body))?.['value'];
-    if (typeof value !== 'string' || !isJwt(value)) {
-        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a JWT in 'value').`, {
-            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
-            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
-        });
-    }
-    return value;
-}
-
 ;// CONCATENATED MODULE: ./src/inputs.ts
+
 
 
 
@@ -33007,9 +33150,10 @@ function parseInputs(raw) {
     }
     // An empty value (say, an unset repository variable) means the default, as for export-env.
     const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
-    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s));
+    // The scope output falls back to these: none may start a workflow command in a later step.
+    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || !isInert(s));
     if (badScope !== undefined) {
-        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3).");
+        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3), none of them starting with '::' or holding '##['.");
     }
     const configProfile = raw.configProfile.trim();
     // Unset: the token, or nothing when a profile is written (the environment would override it).
@@ -33166,7 +33310,12 @@ const SHORT_LIVED_MS = 10 * 60 * 1000;
 function isoSeconds(ms) {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
-/** What the step hands to later steps: outputs always, environment variables per export-env. */
+/**
+ * What the step hands to later steps: outputs always, environment variables per export-env. A later
+ * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
+ * may hold an element that starts a workflow command: server values were refused for that where
+ * they were read (the scope, the user name), the claims of a JWT are written escaped.
+ */
 function publication(inputs, result, now) {
     const { token } = result;
     const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
@@ -33177,9 +33326,10 @@ function publication(inputs, result, now) {
         'expires-in': String(expiresIn),
         'expires-at': isoSeconds(result.expiresAt),
         host: inputs.host.url,
-        // From a JWT: a claim that would not print as itself is written as the log shows it.
-        audience: logLine(result.audience.audience),
-        subject: logLine(result.claims.sub ?? '')
+        // From a JWT, and needed as they are for a policy: written escaped where they would not print
+        // as themselves, element by element, as the log shows them.
+        audience: inertText(result.audience.audience),
+        subject: inertText(result.claims.sub ?? '')
     };
     if (result.identity)
         outputs['user-name'] = result.identity.userName;
@@ -33214,7 +33364,19 @@ function publication(inputs, result, now) {
         env['TOKEN_AUDIENCE'] = result.audience.audience;
         Object.assign(env, ids(true));
     }
+    assertInert('output', outputs, 'token');
+    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
     return { outputs, env };
+}
+/**
+ * The last check before anything is written: every value from outside was checked or escaped where
+ * it was read, so a value that could still start a workflow command is a fault of this action.
+ */
+function assertInert(kind, entries, token) {
+    for (const [name, value] of Object.entries(entries)) {
+        if (name !== token && !isInert(value))
+            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
+    }
 }
 /**
  * The profile written by config-profile, in the keys every client reads: the audience under both
@@ -33519,6 +33681,11 @@ function checkSubjectTokenTimes(claims, now) {
 
 
 
+/** The identity as the log and the summary show it: each value cut short (server-text.ts). */
+function shownIdentity(identity) {
+    const userName = shownValue(identity.userName);
+    return { name: identity.displayName ?? userName, userName };
+}
 function scimMeUrl(host) {
     return `${host.url}/api/2.0/preview/scim/v2/Me`;
 }
@@ -33555,7 +33722,8 @@ workspaceId) {
     }
     const body = asRecord(parseJson(response.body));
     const userName = body?.['userName'];
-    // userName becomes an output: one line of printable text, or nothing.
+    // userName becomes an output: one line of printable text, no element of which could start a
+    // workflow command in a later step (isPlain), or nothing.
     if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
         throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
             cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
@@ -33563,7 +33731,11 @@ workspaceId) {
         });
     }
     const displayName = body?.['displayName'];
-    return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) };
+    return {
+        userName,
+        ...(typeof displayName === 'string' &&
+            displayName !== '' && { displayName: shownValue(displayName) })
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/host-shape.ts
@@ -33773,7 +33945,8 @@ async function login(inputs, oidc, deps) {
     }
     else if (inputs.verify) {
         identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
-        log.info(`Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`);
+        const shown = shownIdentity(identity);
+        log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
     }
     return {
         shape,
@@ -33790,6 +33963,7 @@ async function login(inputs, oidc, deps) {
 
 
 
+
 const summary_EXPORT_MODES = {
     token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
     oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
@@ -33802,6 +33976,7 @@ const summary_EXPORT_MODES = {
 function summaryMarkdown(inputs, result) {
     const text = markdownText;
     const code = markdownCode;
+    const identity = result.identity && shownIdentity(result.identity);
     const rows = [
         ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
         ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
@@ -33817,8 +33992,8 @@ function summaryMarkdown(inputs, result) {
             : []),
         [
             'Identity',
-            result.identity
-                ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
+            identity
+                ? `${code(identity.name)} ${text('(')}${code(identity.userName)}${text('), verified with SCIM Me')}`
                 : text(inputs.verify && result.shape.kind === 'account'
                     ? 'not verified: an account has no SCIM Me'
                     : 'not verified (set verify: true)')
@@ -33866,6 +34041,7 @@ function userAgent(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -33941,14 +34117,15 @@ async function run(env = process.env) {
                 fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
             });
         }
-        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
+        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${shownValue(outputs['scope'] ?? '')}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
         if (Object.keys(exported).length > 0)
             log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
         const notice = expiryNotice(inputs, result, now);
         if (notice)
             log.notice(notice);
+        // The summary shows what servers said (a display name, say): no secret they echoed may stay.
         if (inputs.summary)
-            await writeSummary(summaryMarkdown(inputs, result), log);
+            await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log);
     }
     catch (error) {
         setFailed(logText(errorLines(error), secrets));

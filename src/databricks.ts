@@ -1,11 +1,12 @@
 import { isAudience } from './audience.js'
 import { ActionError } from './errors.js'
-import { isPlain } from './safe-text.js'
+import { isInert, isPlain } from './safe-text.js'
 import type { Host } from './host.js'
 import { printable } from './host.js'
 import type { Transport } from './http.js'
 import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
+import { ANSWER_CHARS, excerpt } from './server-text.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
@@ -243,21 +244,39 @@ export async function exchangeToken(
 
 /** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+export const TOKEN_LENGTH = { min: 16, max: 16 * 1024 } as const
 /** RFC 6749 §3.3 scope tokens, space-separated. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024
 /** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
 export const MAX_EXPIRES_IN_S = 86_400
 
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+export function isAccessToken(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= TOKEN_LENGTH.min &&
+    value.length <= TOKEN_LENGTH.max &&
+    B64TOKEN.test(value)
+  )
+}
+
 /**
- * Parse a 200 answer of the token endpoint. The token is masked before any check can fail, and
- * every field is validated before anything can be written: the token's characters, the type, the
- * scope and the lifetime.
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
  */
 export function parseTokenResponse(body: string, mask: (secret: string) => void): DatabricksToken {
   const json = parseJson(body)
   const record = asRecord(json)
-  const accessToken = record?.['access_token']
-  if (typeof accessToken === 'string' && accessToken !== '') mask(accessToken)
   const invalid = (problem: string): ActionError =>
     new ActionError(
       'exchange-invalid-response',
@@ -271,10 +290,12 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
   // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
   if (json === undefined) throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`)
   if (record === undefined) throw invalid('the body is not a JSON object')
-  if (typeof accessToken !== 'string' || !B64TOKEN.test(accessToken))
+  const accessToken = record['access_token']
+  if (!isAccessToken(accessToken))
     throw invalid(
-      "without a usable 'access_token' (expected the characters of an RFC 6750 bearer token)"
+      `without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`
     )
+  mask(accessToken)
   const rawType = record['token_type']
   const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType
   if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
@@ -282,8 +303,14 @@ export function parseTokenResponse(body: string, mask: (secret: string) => void)
       `with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`
     )
   const scope = record['scope']
-  if (scope !== undefined && (typeof scope !== 'string' || !SCOPE.test(scope)))
+  if (
+    scope !== undefined &&
+    (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope))
+  )
     throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)")
+  // The scope becomes an output, which a later step may echo whole or scope by scope.
+  if (scope !== undefined && !isInert(scope))
+    throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)")
   const expiresIn = lifetime(record['expires_in'])
   if (expiresIn === null)
     throw invalid(
@@ -316,7 +343,13 @@ export interface DatabricksError {
   readonly excerpt?: string
 }
 
-/** Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. */
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40
+
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
 export function parseErrorBody(body: string): DatabricksError {
   const record = asRecord(parseJson(body))
   if (record !== undefined) {
@@ -328,9 +361,12 @@ export function parseErrorBody(body: string): DatabricksError {
       const code = stringish(record[codeKey])
       const text = stringish(record[textKey])
       if (code !== undefined || text !== undefined) {
+        const error = code !== undefined ? printable(code, ERROR_CODE_CHARS) : undefined
         return {
-          ...(code !== undefined && { error: printable(code, 100) }),
-          ...(text !== undefined && { description: printable(text, 500) })
+          ...(error !== undefined && { error }),
+          ...(text !== undefined && {
+            description: printable(text, ANSWER_CHARS - (error?.length ?? 0))
+          })
         }
       }
     }
@@ -342,17 +378,6 @@ function stringish(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value
   if (typeof value === 'number') return String(value)
   return undefined
-}
-
-/** A short, single-line, tag-free excerpt of a body for an error message. */
-export function excerpt(body: string, max = 300): string {
-  const text = body
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-  if (text === '') return '(empty body)'
-  return JSON.stringify(printable(text, max))
 }
 
 export function describeError(error: DatabricksError): string {

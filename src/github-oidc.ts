@@ -1,9 +1,9 @@
 import { isJwt } from './claims.js'
 import { ActionError } from './errors.js'
-import { excerpt } from './databricks.js'
 import type { Transport } from './http.js'
 import { asRecord, parseJson, send } from './remote.js'
 import { transientStatus } from './retry.js'
+import { excerpt } from './server-text.js'
 
 /** What the runner gives a job that has `permissions: id-token: write`. */
 export interface OidcEnv {
@@ -61,7 +61,29 @@ export function idTokenUrl(requestUrl: string, audience: string): string {
   return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`
 }
 
-/** Ask GitHub for the job's OIDC token (a JWT) with the given audience. */
+/**
+ * The lengths a GitHub token has, with room to spare: about a thousand characters (an RS256
+ * signature alone is 342). Shorter, and masking it would hide common text in the job's log; longer,
+ * and it is no token of GitHub's.
+ */
+export const JWT_LENGTH = { min: 64, max: 16 * 1024 } as const
+
+/** The shape of GitHub's token: a signed compact JWS (three base64url parts) of a plausible length. */
+export function isIdToken(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= JWT_LENGTH.min &&
+    value.length <= JWT_LENGTH.max &&
+    isJwt(value) &&
+    !value.endsWith('.')
+  )
+}
+
+/**
+ * Ask GitHub for the job's OIDC token (a JWT) with the given audience. Its shape is checked before
+ * anything else, printing nothing of it: a value that fails is never printed, sent or masked. The
+ * caller masks the token it returns at once.
+ */
 export async function requestIdToken(
   env: OidcEnv,
   audience: string,
@@ -95,10 +117,10 @@ export async function requestIdToken(
   }
 
   const value = asRecord(parseJson(response.body))?.['value']
-  if (typeof value !== 'string' || !isJwt(value)) {
+  if (!isIdToken(value)) {
     throw new ActionError(
       'github-oidc-invalid-response',
-      `${what} returned no token (HTTP 200 without a JWT in 'value').`,
+      `${what} returned no token (HTTP 200 without a signed JWT of ${JWT_LENGTH.min} to ${JWT_LENGTH.max} characters in 'value').`,
       {
         cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
         fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'

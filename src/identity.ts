@@ -1,15 +1,22 @@
-import { excerpt } from './databricks.js'
 import { ActionError } from './errors.js'
 import type { Host } from './host.js'
 import type { Transport } from './http.js'
 import { isPlain } from './safe-text.js'
 import { asRecord, parseJson, redirectRefused, send } from './remote.js'
 import { transientStatus } from './retry.js'
+import { excerpt, shownValue } from './server-text.js'
 
 export interface Identity {
   /** For a service principal, its application ID. */
   readonly userName: string
+  /** Only ever shown, so kept only as far as it is shown (server-text.ts VALUE_CHARS). */
   readonly displayName?: string
+}
+
+/** The identity as the log and the summary show it: each value cut short (server-text.ts). */
+export function shownIdentity(identity: Identity): { name: string; userName: string } {
+  const userName = shownValue(identity.userName)
+  return { name: identity.displayName ?? userName, userName }
 }
 
 export function scimMeUrl(host: Host): string {
@@ -55,7 +62,8 @@ export async function fetchIdentity(
   }
   const body = asRecord(parseJson(response.body))
   const userName = body?.['userName']
-  // userName becomes an output: one line of printable text, or nothing.
+  // userName becomes an output: one line of printable text, no element of which could start a
+  // workflow command in a later step (isPlain), or nothing.
   if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
     throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
       cause:
@@ -64,5 +72,9 @@ export async function fetchIdentity(
     })
   }
   const displayName = body?.['displayName']
-  return { userName, ...(typeof displayName === 'string' && displayName !== '' && { displayName }) }
+  return {
+    userName,
+    ...(typeof displayName === 'string' &&
+      displayName !== '' && { displayName: shownValue(displayName) })
+  }
 }

@@ -3,6 +3,7 @@ import { isJwt } from './claims.js'
 import { WORKSPACE_ID } from './databricks.js'
 import { InputError } from './errors.js'
 import { DATABRICKS_ZONES, isDatabricksHost, parseHost, printable, type Host } from './host.js'
+import { isInert } from './safe-text.js'
 
 /** The action's inputs as the runner hands them over: strings, '' when unset. */
 export interface RawInputs {
@@ -99,12 +100,13 @@ export function parseInputs(raw: RawInputs): Inputs {
   }
   // An empty value (say, an unset repository variable) means the default, as for export-env.
   const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/)
-  const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))
+  // The scope output falls back to these: none may start a workflow command in a later step.
+  const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || !isInert(s))
   if (badScope !== undefined) {
     throw new InputError(
       'scope',
       `has an invalid scope '${printable(badScope)}'.`,
-      "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3)."
+      "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3), none of them starting with '::' or holding '##['."
     )
   }
   const configProfile = raw.configProfile.trim()

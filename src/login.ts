@@ -11,7 +11,7 @@ import {
 import { checkSubjectTokenTimes, explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
-import { fetchIdentity, type Identity } from './identity.js'
+import { fetchIdentity, shownIdentity, type Identity } from './identity.js'
 import type { Inputs } from './inputs.js'
 import { errorLines } from './errors.js'
 import { resolveHostShape, type HostShape } from './host-shape.js'
@@ -190,9 +190,8 @@ export async function login(
     identity = await retrying('Verifying the token (SCIM Me)', signal =>
       fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId)
     )
-    log.info(
-      `Verified: the token is ${identity.displayName ?? identity.userName} (${identity.userName}).`
-    )
+    const shown = shownIdentity(identity)
+    log.info(`Verified: the token is ${shown.name} (${shown.userName}).`)
   }
   return {
     shape,

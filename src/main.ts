@@ -8,6 +8,7 @@ import { login, type Logger, type LogText } from './login.js'
 import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
 import { logText, Secrets } from './safe-text.js'
+import { shownValue } from './server-text.js'
 import { summaryMarkdown } from './summary.js'
 import { userAgent } from './version.js'
 
@@ -77,14 +78,15 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       )
     }
     log.info(
-      `Databricks token issued: ${outputs['token-type']}, scope ${outputs['scope']}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
+      `Databricks token issued: ${outputs['token-type']}, scope ${shownValue(outputs['scope'] ?? '')}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`
     )
     if (Object.keys(exported).length > 0)
       log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`)
 
     const notice = expiryNotice(inputs, result, now)
     if (notice) log.notice(notice)
-    if (inputs.summary) await writeSummary(summaryMarkdown(inputs, result), log)
+    // The summary shows what servers said (a display name, say): no secret they echoed may stay.
+    if (inputs.summary) await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log)
   } catch (error) {
     core.setFailed(logText(errorLines(error), secrets))
   }

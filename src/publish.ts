@@ -1,7 +1,7 @@
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
 import type { Fields } from './profile-text.js'
-import { logLine } from './safe-text.js'
+import { inertText, isInert } from './safe-text.js'
 
 export interface Publication {
   readonly outputs: Readonly<Record<string, string>>
@@ -15,7 +15,12 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-/** What the step hands to later steps: outputs always, environment variables per export-env. */
+/**
+ * What the step hands to later steps: outputs always, environment variables per export-env. A later
+ * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
+ * may hold an element that starts a workflow command: server values were refused for that where
+ * they were read (the scope, the user name), the claims of a JWT are written escaped.
+ */
 export function publication(inputs: Inputs, result: LoginResult, now: number): Publication {
   const { token } = result
   const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000))
@@ -26,9 +31,10 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     'expires-in': String(expiresIn),
     'expires-at': isoSeconds(result.expiresAt),
     host: inputs.host.url,
-    // From a JWT: a claim that would not print as itself is written as the log shows it.
-    audience: logLine(result.audience.audience),
-    subject: logLine(result.claims.sub ?? '')
+    // From a JWT, and needed as they are for a policy: written escaped where they would not print
+    // as themselves, element by element, as the log shows them.
+    audience: inertText(result.audience.audience),
+    subject: inertText(result.claims.sub ?? '')
   }
   if (result.identity) outputs['user-name'] = result.identity.userName
   const env: Record<string, string> = {}
@@ -62,7 +68,22 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     env['TOKEN_AUDIENCE'] = result.audience.audience
     Object.assign(env, ids(true))
   }
+  assertInert('output', outputs, 'token')
+  assertInert('environment variable', env, 'DATABRICKS_TOKEN')
   return { outputs, env }
+}
+
+/**
+ * The last check before anything is written: every value from outside was checked or escaped where
+ * it was read, so a value that could still start a workflow command is a fault of this action.
+ */
+function assertInert(kind: string, entries: Record<string, string>, token: string): void {
+  for (const [name, value] of Object.entries(entries)) {
+    if (name !== token && !isInert(value))
+      throw new Error(
+        `the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`
+      )
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 import { ActionError } from './errors.js'
 import { TransportError, type HttpRequest, type HttpResponse, type Transport } from './http.js'
 import { transientNetworkCode } from './retry.js'
+import { ANSWER_CHARS, redirectTarget } from './server-text.js'
+import { printable } from './host.js'
 
 /** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
 export function describeTransportFailure(
@@ -10,7 +12,8 @@ export function describeTransportFailure(
 ): ActionError {
   if (error instanceof ActionError) return error
   const code = error instanceof TransportError ? error.code : 'ENETWORK'
-  const message = error instanceof Error ? error.message : String(error)
+  // Cut like an answer: a TLS error names the names a server's certificate holds.
+  const message = printable(error instanceof Error ? error.message : String(error), ANSWER_CHARS)
   return new ActionError(
     'network-failed',
     `${what} failed: no answer from ${origin} (${code}: ${message}).`,
@@ -44,7 +47,10 @@ const CAUSES: Record<string, string> = {
     'The TLS certificate does not match the host name: check the host input.'
 }
 
-/** A redirect is refused: following it would send the subject token to another URL. */
+/**
+ * A redirect is refused: following it would send the subject token to another URL. Only the
+ * target's origin is shown: a path or query may hold anything, an echoed token included.
+ */
 export function redirectRefused(
   what: string,
   status: number,
@@ -52,7 +58,7 @@ export function redirectRefused(
 ): ActionError {
   return new ActionError(
     'redirect-refused',
-    `${what} failed: HTTP ${status} redirect to ${location ?? '(no location)'} was not followed.`,
+    `${what} failed: HTTP ${status} redirect to ${redirectTarget(location)} was not followed.`,
     {
       cause:
         'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',

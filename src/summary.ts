@@ -1,6 +1,7 @@
 import { policyDescription } from './diagnose.js'
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
+import { shownIdentity } from './identity.js'
 import { isoSeconds } from './publish.js'
 import { markdownCode, markdownText } from './safe-text.js'
 
@@ -17,6 +18,7 @@ const EXPORT_MODES: Record<Inputs['exportEnv'], string> = {
 export function summaryMarkdown(inputs: Inputs, result: LoginResult): string {
   const text = markdownText
   const code = markdownCode
+  const identity = result.identity && shownIdentity(result.identity)
   const rows: Array<[string, string]> = [
     ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
     ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
@@ -32,8 +34,8 @@ export function summaryMarkdown(inputs: Inputs, result: LoginResult): string {
       : []),
     [
       'Identity',
-      result.identity
-        ? `${code(result.identity.displayName ?? result.identity.userName)} ${text('(')}${code(result.identity.userName)}${text('), verified with SCIM Me')}`
+      identity
+        ? `${code(identity.name)} ${text('(')}${code(identity.userName)}${text('), verified with SCIM Me')}`
         : text(
             inputs.verify && result.shape.kind === 'account'
               ? 'not verified: an account has no SCIM Me'

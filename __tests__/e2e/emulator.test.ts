@@ -249,7 +249,7 @@ describe('faults, with the behaviour the action promises', () => {
     [
       'a redirect to another host',
       { kind: 'redirect' as const, location: 'https://login.example.com/' },
-      /redirect to https:\/\/login\.example\.com\/ was not followed/
+      /redirect to https:\/\/login\.example\.com was not followed/
     ]
   ])('fails at once, with one request, on %s', async (_name, fault, message) => {
     world.databricks.server.faults.add('/oidc/v1/token', { ...fault, times: 10 })

@@ -103,6 +103,11 @@ export function trustViolations(step: StepTrace, expected: Expected): string[] {
     ['output', step.files.output, expected.outputs],
     ['env', step.files.env, expected.env]
   ] as const) {
+    // A later step may echo any value, whole or word by word: no word may start a command.
+    for (const [name, value] of Object.entries(commandFile(file, kind, found))) {
+      const word = value.split(/\s+/).find(w => w.startsWith('::') || w.includes('##['))
+      if (word !== undefined) found.push(`${kind} '${name}' has a command word: ${show(word)}`)
+    }
     const got = Object.keys(commandFile(file, kind, found)).sort()
     if (JSON.stringify(got) !== JSON.stringify([...names].sort()))
       found.push(`${kind} names are ${JSON.stringify(got)}, expected ${JSON.stringify(names)}`)

@@ -4,7 +4,6 @@ import {
   exchangeForm,
   ExchangeRejection,
   exchangeToken,
-  excerpt,
   fetchHostMetadata,
   hostMetadataUrl,
   JWT_TOKEN_TYPE,
@@ -12,12 +11,14 @@ import {
   parseHostMetadata,
   parseTokenResponse,
   TOKEN_EXCHANGE_GRANT,
+  TOKEN_LENGTH,
   tokenEndpoint,
   type DatabricksError,
   type ExchangeRequest
 } from '../../src/databricks.js'
 import { ActionError, formatError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
+import { ANSWER_CHARS } from '../../src/server-text.js'
 import { TransportError } from '../../src/http.js'
 import {
   ACCOUNT_ID,
@@ -166,9 +167,9 @@ describe('fetchHostMetadata', () => {
     ['a 500', response(500, '<h1>oops</h1>'), 'exchange-failed', /HTTP 500/],
     [
       'a redirect',
-      response(302, '', { location: 'https://login.example.com/' }),
+      response(302, '', { location: 'https://login.example.com/sso?next=%2F' }),
       'redirect-refused',
-      /HTTP 302 redirect to https:\/\/login\.example\.com\//
+      /HTTP 302 redirect to https:\/\/login\.example\.com was not followed/
     ],
     [
       'a body that is not JSON',
@@ -470,61 +471,87 @@ describe('exchangeToken', () => {
 })
 
 describe('parseTokenResponse', () => {
+  const TOKEN = 'dkea0123456789abcdef0123'
   test.each<[string, object, object]>([
     [
       'a full answer',
-      { access_token: 'tok-1234', token_type: 'Bearer', scope: 'all-apis', expires_in: 3600 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', scope: 'all-apis', expiresIn: 3600 }
+      { access_token: TOKEN, token_type: 'Bearer', scope: 'all-apis', expires_in: 3600 },
+      { accessToken: TOKEN, tokenType: 'Bearer', scope: 'all-apis', expiresIn: 3600 }
     ],
-    [
-      'no token_type',
-      { access_token: 'tok-1234' },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
-    ],
+    ['no token_type', { access_token: TOKEN }, { accessToken: TOKEN, tokenType: 'Bearer' }],
     [
       'an empty token_type',
-      { access_token: 'tok-1234', token_type: '' },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+      { access_token: TOKEN, token_type: '' },
+      { accessToken: TOKEN, tokenType: 'Bearer' }
     ],
     [
       'a lower-case token_type',
-      { access_token: 'tok-1234', token_type: 'bearer' },
-      { accessToken: 'tok-1234', tokenType: 'bearer' }
+      { access_token: TOKEN, token_type: 'bearer' },
+      { accessToken: TOKEN, tokenType: 'bearer' }
     ],
     [
       'expires_in as a string',
-      { access_token: 'tok-1234', expires_in: '3599' },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 3599 }
+      { access_token: TOKEN, expires_in: '3599' },
+      { accessToken: TOKEN, tokenType: 'Bearer', expiresIn: 3599 }
     ],
     [
       'a fractional expires_in',
-      { access_token: 'tok-1234', expires_in: 299.9 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 299 }
+      { access_token: TOKEN, expires_in: 299.9 },
+      { accessToken: TOKEN, tokenType: 'Bearer', expiresIn: 299 }
     ],
     [
       'expires_in of one second, the shortest',
-      { access_token: 'tok-1234', expires_in: 1 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 1 }
+      { access_token: TOKEN, expires_in: 1 },
+      { accessToken: TOKEN, tokenType: 'Bearer', expiresIn: 1 }
     ],
     [
       'expires_in at the bound of a day',
-      { access_token: 'tok-1234', expires_in: 86400 },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', expiresIn: 86400 }
+      { access_token: TOKEN, expires_in: 86400 },
+      { accessToken: TOKEN, tokenType: 'Bearer', expiresIn: 86400 }
     ],
     [
       'a scope of several scopes',
-      { access_token: 'tok-1234', scope: 'sql offline_access' },
-      { accessToken: 'tok-1234', tokenType: 'Bearer', scope: 'sql offline_access' }
+      { access_token: TOKEN, scope: 'sql offline_access' },
+      { accessToken: TOKEN, tokenType: 'Bearer', scope: 'sql offline_access' }
     ],
     [
-      'a token of every RFC 6750 character',
-      { access_token: 'tok-1234', expires_in: null },
-      { accessToken: 'tok-1234', tokenType: 'Bearer' }
+      'an expires_in of null',
+      { access_token: TOKEN, expires_in: null },
+      { accessToken: TOKEN, tokenType: 'Bearer' }
+    ],
+    [
+      'scopes with colons inside them',
+      { access_token: TOKEN, scope: 'all-apis sql:read a::b x#[y' },
+      { accessToken: TOKEN, tokenType: 'Bearer', scope: 'all-apis sql:read a::b x#[y' }
     ]
   ])('parses %s', (_name, body, expected) => {
     const masked: string[] = []
     expect(parseTokenResponse(JSON.stringify(body), s => masked.push(s))).toStrictEqual(expected)
-    expect(masked).toStrictEqual(['tok-1234'])
+    expect(masked).toStrictEqual([TOKEN])
+  })
+
+  test.each([
+    ['of every RFC 6750 character', 'AZaz09-._~+/dkea=='],
+    [`of ${TOKEN_LENGTH.min} characters, the shortest`, 'd'.repeat(TOKEN_LENGTH.min)],
+    [`of ${TOKEN_LENGTH.max} characters, the longest`, 'd'.repeat(TOKEN_LENGTH.max)]
+  ])('accepts and masks a token %s', (_name, token) => {
+    const masked: string[] = []
+    const parsed = parseTokenResponse(JSON.stringify({ access_token: token }), s => masked.push(s))
+    expect(parsed.accessToken).toBe(token)
+    expect(masked).toStrictEqual([token])
+  })
+
+  it('accepts a scope list of 1024 characters and refuses a longer one', () => {
+    const scope = (n: number): string => `${'a'.repeat(n - 4)} sql`
+    expect(
+      parseTokenResponse(JSON.stringify({ access_token: TOKEN, scope: scope(1024) }), () => {})
+        .scope
+    ).toBe(scope(1024))
+    expect(
+      thrown(() =>
+        parseTokenResponse(JSON.stringify({ access_token: TOKEN, scope: scope(1025) }), () => {})
+      )
+    ).toBeInstanceOf(ActionError)
   })
 
   const SECRET = 'dapiSECRETvalue0123456789'
@@ -545,13 +572,13 @@ describe('parseTokenResponse', () => {
     [
       'an access_token with spaces',
       JSON.stringify({ access_token: `${SECRET} x` }),
-      [`${SECRET} x`],
+      [],
       /usable 'access_token'/
     ],
     [
       'a blank access_token',
-      JSON.stringify({ access_token: '   ' }),
-      ['   '],
+      JSON.stringify({ access_token: ' '.repeat(20) }),
+      [],
       /usable 'access_token'/
     ],
     [
@@ -579,15 +606,21 @@ describe('parseTokenResponse', () => {
         ['a quote', `${SECRET}"x`],
         ['a backslash', `${SECRET}\\x`],
         ['a character outside b64token', `${SECRET}<x>`],
-        ['padding in the middle', `${SECRET.slice(0, 5)}=${SECRET.slice(5)}`]
+        ['padding in the middle', `${SECRET.slice(0, 5)}=${SECRET.slice(5)}`],
+        // A mask of a word hides it everywhere in the job's log.
+        ['only a common word', 'Error'],
+        ['a character fewer than the shortest length', SECRET.slice(0, TOKEN_LENGTH.min - 1)],
+        // Exported, it would make every later step fail to start (E2BIG).
+        ['a character more than the longest length', 'd'.repeat(TOKEN_LENGTH.max + 1)],
+        ['200 KB of characters', `${SECRET}${'x'.repeat(200_000)}`]
       ] as const
     ).map(
       ([what, token]) =>
         [
           `an access_token with ${what}`,
           JSON.stringify({ access_token: token }),
-          [token],
-          /usable 'access_token' \(expected the characters of an RFC 6750 bearer token\)/
+          [],
+          /usable 'access_token' \(expected an RFC 6750 bearer token of 16 to 16384 characters\)/
         ] as [string, string, string[], RegExp]
     ),
     ...(
@@ -629,6 +662,22 @@ describe('parseTokenResponse', () => {
           JSON.stringify({ access_token: SECRET, scope: value }),
           [SECRET],
           /'scope' that is not space-separated OAuth scopes/
+        ] as [string, string, string[], RegExp]
+    ),
+    ...(
+      [
+        ['a scope that starts a command', 'all-apis ::stop-commands::x'],
+        ['an old-style command inside a scope', 'all-apis sql##[warning]y'],
+        ['a command as its only scope', '::add-mask::all-apis'],
+        ['both', 'all-apis ::stop-commands::x ##[warning]y']
+      ] as const
+    ).map(
+      ([what, value]) =>
+        [
+          `a scope with ${what}`,
+          JSON.stringify({ access_token: SECRET, scope: value }),
+          [SECRET],
+          /'scope' that could start a workflow command \('::' or '##\[' in a scope\)/
         ] as [string, string, string[], RegExp]
     )
   ])('refuses %s, masking first and never printing the token', (_name, body, masked, message) => {
@@ -709,19 +758,7 @@ describe('parseErrorBody', () => {
 
   it('bounds the excerpt of a long body', () => {
     const parsed = parseErrorBody(`<p>${'x'.repeat(1000)}</p>`)
-    expect(parsed.excerpt).toBe(JSON.stringify(`${'x'.repeat(300)}…`))
-  })
-})
-
-describe('excerpt', () => {
-  test.each([
-    ['<b>a</b>  b\n\nc', 20, '"a b c"'],
-    ['abcdef', 3, '"abc…"'],
-    ['<br/>', 300, '(empty body)'],
-    ['a<script>var x = 1</script>b<style>p {}</style>c', 300, '"a b c"'],
-    ['a<br>b', 300, '"a b"']
-  ])('%j (max %d) -> %s', (body, max, expected) => {
-    expect(excerpt(body, max)).toBe(expected)
+    expect(parsed.excerpt).toBe(JSON.stringify(`${'x'.repeat(ANSWER_CHARS)}…`))
   })
 })
 
@@ -748,7 +785,7 @@ describe('what reaches the transport, and what comes back', () => {
   })
 
   it('hands the abort signal to the exchange, and sends the form with no credential header', async () => {
-    const transport = fakeTransport(response(200, { access_token: 'tok-1234' }))
+    const transport = fakeTransport(response(200, { access_token: 'dkea0123456789abcdef0123' }))
     await exchangeToken(
       { endpoint: WS_ENDPOINT, subjectToken: 'h.p.s', scopes: ['all-apis'] },
       transport,

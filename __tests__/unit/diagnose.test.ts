@@ -85,7 +85,7 @@ describe('explainExchangeFailure codes', () => {
     [
       301,
       'redirect-refused',
-      /HTTP 301 redirect to https:\/\/login\.example\.com\/ was not followed/
+      /HTTP 301 redirect to https:\/\/login\.example\.com was not followed/
     ],
     [302, 'redirect-refused', /HTTP 302 redirect/],
     [300, 'redirect-refused', /HTTP 300 redirect/],
@@ -98,7 +98,7 @@ describe('explainExchangeFailure codes', () => {
     [429, 'exchange-failed', /failed: HTTP 429\./],
     [418, 'exchange-failed', /failed: HTTP 418\./]
   ])('HTTP %d -> %s', (status, code, message) => {
-    const error = explain(status, { error: 'x' }, {}, 'https://login.example.com/')
+    const error = explain(status, { error: 'x' }, {}, 'https://login.example.com/sso?t=abc')
     expect(error).toBeInstanceOf(ActionError)
     expect(error.code).toBe(code)
     expect(error.message).toMatch(message)

@@ -1,6 +1,13 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
-import { idTokenUrl, readOidcEnv, requestIdToken, type OidcEnv } from '../../src/github-oidc.js'
+import {
+  idTokenUrl,
+  isIdToken,
+  JWT_LENGTH,
+  readOidcEnv,
+  requestIdToken,
+  type OidcEnv
+} from '../../src/github-oidc.js'
 import { TransportError } from '../../src/http.js'
 import { fakeTransport, GITHUB_ISSUER, makeJwt, rejected, response, thrown } from './support.js'
 
@@ -8,6 +15,10 @@ const REQUEST_URL =
   'https://pipelines.actions.githubusercontent.com/abc123/00000000-0000-0000-0000-000000000000/idtoken?api-version=2.0'
 const REQUEST_TOKEN = 'runner-request-token-0123456789'
 const env: OidcEnv = { requestUrl: REQUEST_URL, requestToken: REQUEST_TOKEN }
+
+/** Something of a compact JWS's shape, `length` characters long. */
+const jwtOf = (length: number): string =>
+  `${'h'.repeat(20)}.${'p'.repeat(20)}.${'s'.repeat(length - 42)}`
 
 describe('readOidcEnv', () => {
   it('returns both variables', () => {
@@ -181,6 +192,11 @@ describe('requestIdToken', () => {
     ['an empty object', '{}'],
     ['a value that is not a JWT', '{"value":"abc"}'],
     ['a value with two parts', '{"value":"a.b"}'],
+    // A mask of a short value hides that text everywhere in the job's log.
+    ['a short value of three parts', '{"value":"a.b.c"}'],
+    ['a value one character short of the shortest', JSON.stringify({ value: jwtOf(63) })],
+    ['a value one character past the longest', JSON.stringify({ value: jwtOf(16 * 1024 + 1) })],
+    ['an unsigned JWT', JSON.stringify({ value: `${'h'.repeat(40)}.${'p'.repeat(40)}.` })],
     ['a numeric value', '{"value":123}'],
     ['a body that is not JSON', 'value=a.b.c'],
     ['an empty body', ''],
@@ -189,10 +205,27 @@ describe('requestIdToken', () => {
     const error = await rejected(requestIdToken(env, AUDIENCE, fakeTransport(response(200, body))))
     expect(error).toBeInstanceOf(ActionError)
     expect((error as ActionError).code).toBe('github-oidc-invalid-response')
-    expect((error as ActionError).message).toContain("without a JWT in 'value'")
+    expect((error as ActionError).message).toBe(
+      "Requesting the GitHub OIDC token returned no token (HTTP 200 without a signed JWT of 64 to 16384 characters in 'value')."
+    )
     expect((error as ActionError).details.fix).toBe(
       'Check https_proxy/no_proxy for the runner, then re-run the job.'
     )
+    // Nothing of the value is printed.
+    const value = /"value":"([^"]+)"/.exec(body)?.[1]
+    if (value !== undefined) expect(formatError(error)).not.toContain(value)
+  })
+
+  test.each([
+    ['the shortest', JWT_LENGTH.min],
+    ['the longest', JWT_LENGTH.max]
+  ])('accepts a value of %s length', async (_name, length) => {
+    const value = jwtOf(length)
+    expect(value).toHaveLength(length)
+    expect(isIdToken(value)).toBe(true)
+    await expect(
+      requestIdToken(env, AUDIENCE, fakeTransport(response(200, { value })))
+    ).resolves.toBe(value)
   })
 
   it('reports a transport failure with the origin and the cause', async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it, test } from '@jest/globals'
 import { ActionError, formatError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import { TransportError, type HttpResponse } from '../../src/http.js'
-import { fetchIdentity, scimMeUrl } from '../../src/identity.js'
+import { fetchIdentity, scimMeUrl, shownIdentity } from '../../src/identity.js'
+import { VALUE_CHARS } from '../../src/server-text.js'
 import { CLIENT_ID, fakeTransport, rejected, response } from './support.js'
 
 const WORKSPACE = 'https://dbc-1234.cloud.databricks.com'
@@ -41,6 +42,22 @@ describe('fetchIdentity', () => {
     expect(scimMeUrl(parseHost('adb-42.7.azuredatabricks.net/'))).toBe(
       'https://adb-42.7.azuredatabricks.net/api/2.0/preview/scim/v2/Me'
     )
+  })
+
+  it('accepts a userName of 512 characters with colons inside its words', async () => {
+    const userName = `a::b ${'u'.repeat(507)}`
+    const identity = await fetchIdentity(HOST, TOKEN, fakeTransport(response(200, { userName })))
+    expect(identity.userName).toBe(userName)
+  })
+
+  it('keeps a displayName only as far as it is shown', async () => {
+    const displayName = `${'d'.repeat(VALUE_CHARS)}${TOKEN}`
+    const identity = await fetchIdentity(
+      HOST,
+      TOKEN,
+      fakeTransport(response(200, { userName: CLIENT_ID, displayName }))
+    )
+    expect(identity.displayName).toBe(`${'d'.repeat(VALUE_CHARS)}…`)
   })
 
   test.each<[string, object]>([
@@ -106,10 +123,13 @@ describe('fetchIdentity', () => {
   })
 
   test.each([300, 301, 302, 307, 399])('refuses to follow a %d redirect', async status => {
-    const error = await failure(response(status, '', { location: 'https://login.example.com/sso' }))
+    const error = await failure(
+      response(status, '', { location: `https://login.example.com/sso?t=${TOKEN}` })
+    )
     expect(error.code).toBe('redirect-refused')
+    // The origin only: a path or query may echo the token.
     expect(error.message).toBe(
-      `Verifying the token (SCIM Me) failed: HTTP ${status} redirect to https://login.example.com/sso was not followed.`
+      `Verifying the token (SCIM Me) failed: HTTP ${status} redirect to https://login.example.com was not followed.`
     )
     expect(error.transient).toBeUndefined()
   })
@@ -123,7 +143,14 @@ describe('fetchIdentity', () => {
     ['JSON null', 'null'],
     ['a userName with a newline', JSON.stringify({ userName: 'sp\n::stop-commands::x' })],
     ['a userName with a NUL', JSON.stringify({ userName: 'sp\u0000' })],
-    ['a userName of 513 characters', JSON.stringify({ userName: 'u'.repeat(513) })]
+    ['a userName of 513 characters', JSON.stringify({ userName: 'u'.repeat(513) })],
+    // user-name is an output: a later step may echo it, whole or word by word.
+    [
+      'a word that starts a command',
+      JSON.stringify({ userName: `${CLIENT_ID} ::stop-commands::x` })
+    ],
+    ['an old-style command in a word', JSON.stringify({ userName: `bot##[warning]x` })],
+    ['a command after a no-break space', JSON.stringify({ userName: `bot\u00a0::warning::x` })]
   ])('refuses a 200 with %s', async (_name, body) => {
     const error = await failure(response(200, body))
     expect(error.code).toBe('verify-failed')
@@ -161,5 +188,22 @@ describe('fetchIdentity', () => {
     const error = await failure(answer)
     expect(formatError(error)).not.toContain(TOKEN)
     expect(JSON.stringify(error.details)).not.toContain(TOKEN)
+  })
+})
+
+describe('shownIdentity', () => {
+  it('shows the display name and the user name, each cut short', () => {
+    const long = `${'u'.repeat(VALUE_CHARS)}@example.com`
+    expect(shownIdentity({ userName: long, displayName: 'Deploy Bot' })).toStrictEqual({
+      name: 'Deploy Bot',
+      userName: `${'u'.repeat(VALUE_CHARS)}…`
+    })
+  })
+
+  it('names the identity by its user name when it has no display name', () => {
+    expect(shownIdentity({ userName: CLIENT_ID })).toStrictEqual({
+      name: CLIENT_ID,
+      userName: CLIENT_ID
+    })
   })
 })

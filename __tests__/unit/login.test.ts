@@ -56,7 +56,11 @@ describe('login', () => {
     const { transport, masked, logs, deps } = setup(
       response(404, ''),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz', token_type: 'Bearer', expires_in: 299 })
+      response(200, {
+        access_token: 'dapi0123456789abcdef-xyz',
+        token_type: 'Bearer',
+        expires_in: 299
+      })
     )
     const result = await login(inputs({ clientId: CLIENT_ID }), OIDC, deps)
 
@@ -68,12 +72,12 @@ describe('login', () => {
     const form = new URLSearchParams(transport.requests[2]?.body)
     expect(form.get('subject_token')).toBe(jwt)
     expect(form.get('client_id')).toBe(CLIENT_ID)
-    expect(masked).toStrictEqual([jwt, 'dapi-xyz'])
+    expect(masked).toStrictEqual([jwt, 'dapi0123456789abcdef-xyz'])
     expect(logs.warning).toStrictEqual([])
     expect(result.endpoint).toBe(WS_ENDPOINT)
     expect(result.audience.source).toBe('token-endpoint')
     expect(result.claims.sub).toBe(SUB)
-    expect(result.token.accessToken).toBe('dapi-xyz')
+    expect(result.token.accessToken).toBe('dapi0123456789abcdef-xyz')
     expect(result.expiresAt).toBe(NOW + 299_000)
     expect(logs.info).toStrictEqual([
       `Host: ${WORKSPACE} (workspace), going by the host name (the host publishes no metadata).`,
@@ -91,7 +95,7 @@ describe('login', () => {
         token_federation_default_oidc_audiences: [ACCOUNT_ID]
       }),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs(), OIDC, deps)
     expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(ACCOUNT_ID)
@@ -107,7 +111,7 @@ describe('login', () => {
     const { transport, deps } = setup(
       response(200, { token_federation_default_oidc_audiences: [WS_ENDPOINT] }),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs(), OIDC, deps)
     expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe(WS_ENDPOINT)
@@ -124,7 +128,7 @@ describe('login', () => {
       const { transport, logs, deps } = setup(
         response(200, { ...more, token_federation_default_oidc_audiences: [published] }),
         response(200, { value: await jwtFor(WS_ENDPOINT) }),
-        response(200, { access_token: 'dapi-xyz' })
+        response(200, { access_token: 'dapi0123456789abcdef-xyz' })
       )
       const result = await login(inputs(), OIDC, deps)
       const asked = new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')
@@ -140,7 +144,7 @@ describe('login', () => {
     const { transport, logs, deps } = setup(
       response(200, { token_federation_default_oidc_audiences: ['sts.amazonaws.com'] }),
       response(200, { value: await jwtFor('my-aud') }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     await login(inputs({ audience: 'my-aud' }), OIDC, deps)
     expect(new URL(transport.requests[1]?.url ?? '').searchParams.get('audience')).toBe('my-aud')
@@ -152,7 +156,7 @@ describe('login', () => {
     const { logs, deps } = setup(
       response(200, { oidc_endpoint: 'https://elsewhere.example.com/oidc', cloud: 'a b' }),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs(), OIDC, deps)
     expect(result.endpoint).toBe(WS_ENDPOINT)
@@ -176,7 +180,7 @@ describe('login', () => {
     const { transport, deps } = setup(
       response(200, { token_federation_default_oidc_audiences: ['published'] }),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ audience: 'my-aud' }), OIDC, deps)
     expect(transport.requests).toHaveLength(3)
@@ -189,7 +193,7 @@ describe('login', () => {
     const { transport, logs, deps } = setup(
       response(403, 'forbidden'),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(
       inputs({ host: 'accounts.cloud.databricks.com', accountId: ACCOUNT_ID }),
@@ -211,7 +215,7 @@ describe('login', () => {
     const { deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
     expect(result.expiresAt).toBe(exp * 1000)
@@ -249,10 +253,10 @@ describe('login', () => {
         response(503, 'busy', { 'retry-after': '1' }),
         new TransportError('socket hang up', 'ECONNRESET'),
         response(503, 'busy'),
-        response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+        response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 })
       )
       const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
-      expect(result.token.accessToken).toBe('dapi-xyz')
+      expect(result.token.accessToken).toBe('dapi0123456789abcdef-xyz')
       expect(transport.requests).toHaveLength(6)
       expect(clock.waits).toEqual([1500, 500, 1000])
       expect(logs.info.filter(l => l.includes('retrying'))).toEqual([
@@ -281,7 +285,7 @@ describe('login', () => {
         NO_METADATA,
         response(403, { message: "Can't issue ID_TOKEN for job in 'Pending' state" }),
         response(200, { value: jwt }),
-        response(200, { access_token: 'dapi-xyz' })
+        response(200, { access_token: 'dapi0123456789abcdef-xyz' })
       )
       await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(transport.requests.map(r => r.method)).toEqual(['GET', 'GET', 'GET', 'POST'])
@@ -297,7 +301,7 @@ describe('login', () => {
         NO_METADATA,
         response(200, { value: jwt }),
         response(503, 'busy', { 'retry-after': '2' }),
-        response(200, { access_token: 'dapi-xyz' })
+        response(200, { access_token: 'dapi0123456789abcdef-xyz' })
       )
       await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(clock.waits).toEqual([3000])
@@ -313,12 +317,12 @@ describe('login', () => {
         response(200, { value: old }),
         response(503, 'busy', { 'retry-after': '5' }),
         response(200, { value: fresh }),
-        response(200, { access_token: 'dapi-xyz' })
+        response(200, { access_token: 'dapi0123456789abcdef-xyz' })
       )
       const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
       expect(new URLSearchParams(transport.requests[2]?.body).get('subject_token')).toBe(old)
       expect(new URLSearchParams(transport.requests[4]?.body).get('subject_token')).toBe(fresh)
-      expect(masked).toEqual([old, fresh, 'dapi-xyz'])
+      expect(masked).toEqual([old, fresh, 'dapi0123456789abcdef-xyz'])
       expect(result.claims.exp).toBe(NOW / 1000 + 400)
     })
 
@@ -346,7 +350,11 @@ describe('login with a subject token', () => {
     const jwt = await jwtFor(STS_AUD)
     const { transport, logs, deps } = setup(
       NO_METADATA,
-      response(200, { access_token: 'dapi-xyz', token_type: 'Bearer', expires_in: 300 })
+      response(200, {
+        access_token: 'dapi0123456789abcdef-xyz',
+        token_type: 'Bearer',
+        expires_in: 300
+      })
     )
     const result = await login(inputs({ subjectToken: jwt, clientId: CLIENT_ID }), undefined, deps)
     expect(transport.requests.map(r => `${r.method} ${r.url}`)).toStrictEqual([
@@ -362,7 +370,7 @@ describe('login with a subject token', () => {
       reason: "the 'aud' claim of the subject-token input"
     })
     expect(result.claims.sub).toBe(SUB)
-    expect(result.token.accessToken).toBe('dapi-xyz')
+    expect(result.token.accessToken).toBe('dapi0123456789abcdef-xyz')
     expect(logs.info).toContain(`Subject token issued for subject ${SUB} by ${GITHUB_ISSUER}.`)
     expect(logs.info.join('\n')).not.toContain(jwt)
   })
@@ -371,7 +379,7 @@ describe('login with a subject token', () => {
     const jwt = await makeJwt({ iss: GITHUB_ISSUER, sub: SUB, exp: NOW / 1000 + 300 })
     const { transport, logs, deps } = setup(
       NO_METADATA,
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ subjectToken: jwt }), undefined, deps)
     expect(result.audience.audience).toBe('(none)')
@@ -381,7 +389,10 @@ describe('login with a subject token', () => {
 
   it("uses the token's aud even when the audience input is set", async () => {
     const jwt = await jwtFor(STS_AUD)
-    const { transport, deps } = setup(NO_METADATA, response(200, { access_token: 'dapi-xyz' }))
+    const { transport, deps } = setup(
+      NO_METADATA,
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
+    )
     const result = await login(
       inputs({ subjectToken: jwt, audience: 'typed-aud' }),
       undefined,
@@ -398,7 +409,7 @@ describe('login with a subject token', () => {
     const base = setup(
       NO_METADATA,
       response(503, 'busy', { 'retry-after': '40' }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const { transport } = base
     const result = await login(inputs({ subjectToken: jwt }), undefined, {
@@ -413,7 +424,7 @@ describe('login with a subject token', () => {
     expect(clock.waits).toStrictEqual([44_000])
     // The token was past exp - 60 s before the first attempt and past exp at the second.
     expect(result.claims.exp).toBe(NOW / 1000 + 30)
-    expect(result.token.accessToken).toBe('dapi-xyz')
+    expect(result.token.accessToken).toBe('dapi0123456789abcdef-xyz')
   })
 })
 
@@ -425,7 +436,7 @@ describe('login with verify', () => {
     const { transport, logs, deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz', expires_in: 300 }),
+      response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 }),
       response(200, { userName: CLIENT_ID, displayName: 'deploy-bot' })
     )
     const result = await login(inputs({ audience: 'aud', verify: 'true' }), OIDC, deps)
@@ -435,10 +446,27 @@ describe('login with verify', () => {
       `POST ${WS_ENDPOINT}`,
       `GET ${ME}`
     ])
-    expect(transport.requests[3]?.headers?.['authorization']).toBe('Bearer dapi-xyz')
+    expect(transport.requests[3]?.headers?.['authorization']).toBe(
+      'Bearer dapi0123456789abcdef-xyz'
+    )
     expect(transport.requests[3]?.headers).not.toHaveProperty('x-databricks-workspace-id')
     expect(result.identity).toStrictEqual({ userName: CLIENT_ID, displayName: 'deploy-bot' })
     expect(logs.info).toContain(`Verified: the token is deploy-bot (${CLIENT_ID}).`)
+  })
+
+  it('shows a long user name in the log cut short, and keeps it whole for the output', async () => {
+    const jwt = await jwtFor('aud')
+    const userName = `${'u'.repeat(60)}@example.com`
+    const { logs, deps } = setup(
+      NO_METADATA,
+      response(200, { value: jwt }),
+      response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 }),
+      response(200, { userName })
+    )
+    const result = await login(inputs({ audience: 'aud', verify: 'true' }), OIDC, deps)
+    expect(result.identity?.userName).toBe(userName)
+    const cut = `${'u'.repeat(48)}…`
+    expect(logs.info).toContain(`Verified: the token is ${cut} (${cut}).`)
   })
 
   it('does not ask SCIM Me without verify', async () => {
@@ -446,7 +474,7 @@ describe('login with verify', () => {
     const { transport, deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
     expect(transport.requests).toHaveLength(3)
@@ -458,7 +486,7 @@ describe('login with verify', () => {
     const { transport, logs, deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(
       inputs({
@@ -483,7 +511,7 @@ describe('login with verify', () => {
     const base = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' }),
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' }),
       response(503, 'busy'),
       response(200, { userName: CLIENT_ID })
     )
@@ -511,7 +539,7 @@ describe('login with verify', () => {
     const { transport, deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' }),
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' }),
       response(401, 'unauthorized')
     )
     const error = (await rejected(
@@ -520,7 +548,7 @@ describe('login with verify', () => {
     expect(error).toBeInstanceOf(ActionError)
     expect(error.code).toBe('verify-failed')
     expect(transport.requests).toHaveLength(4)
-    expect(formatError(error)).not.toContain('dapi-xyz')
+    expect(formatError(error)).not.toContain('dapi0123456789abcdef-xyz')
   })
 })
 
@@ -530,7 +558,7 @@ describe('login deadlines and context', () => {
     const { deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 })
     )
     const clock = fakeClock(NOW)
     await login(inputs({ audience: 'aud', timeoutSeconds: '40' }), OIDC, { ...deps, clock })
@@ -544,7 +572,7 @@ describe('login deadlines and context', () => {
       response(503, 'busy'),
       response(503, 'busy'),
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz', expires_in: 300 })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 })
     )
     const clock = fakeClock(NOW, 0.999)
     const hang: Transport = async request => {
@@ -596,7 +624,7 @@ describe('login deadlines and context', () => {
     const { deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
     expect(result.expiresAt).toBe(NOW)
@@ -607,7 +635,7 @@ describe('login deadlines and context', () => {
     const { deps } = setup(
       NO_METADATA,
       response(200, { value: jwt }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ audience: 'aud' }), OIDC, deps)
     expect(result.expiresAt).toBe(NOW + 86_400_000)
@@ -619,7 +647,7 @@ describe('login deadlines and context', () => {
     const { deps } = setup(
       NO_METADATA,
       response(503, 'busy', { 'retry-after': '45' }),
-      response(200, { access_token: 'dapi-xyz' })
+      response(200, { access_token: 'dapi0123456789abcdef-xyz' })
     )
     const result = await login(inputs({ subjectToken: jwt }), undefined, { ...deps, clock })
     expect(clock.time).toBe(NOW + 45_000)

@@ -138,6 +138,21 @@ describe('main: what later steps get', () => {
     expect((await step({ ...base(), 'export-env': 'none' })).stdout).not.toContain('::notice::')
   })
 
+  it('redacts from the summary a secret a server echoed, and cuts the scope it logs', async () => {
+    world.databricks.server.faults.add('/api/2.0/preview/scim/v2/Me', {
+      kind: 'reply',
+      reply: request => json(200, { userName: SP_ID, displayName: request.headers.authorization })
+    })
+    const scope = `all-apis ${'s'.repeat(60)}`
+    const run = await step({ ...base(), verify: 'true', scope })
+    expect(run.code).toBe(0)
+    const token = world.databricks.issued.at(-1) ?? ''
+    expect(run.files.summary).toContain('| Identity | `Bearer ***')
+    expect(run.files.summary).not.toContain(token.slice(0, 12))
+    expect(run.stdout).toContain(`scope ${scope.slice(0, 48)}…, expires`)
+    expect(run.outputs['scope']).toBe(scope)
+  })
+
   it('writes the summary only when asked', async () => {
     expect((await step(base())).files.summary).toContain('### Databricks login')
     expect((await step({ ...base(), summary: 'false' })).files.summary).toBe('')

@@ -172,6 +172,60 @@ describe('publication env with export-env oidc', () => {
   })
 })
 
+describe('publication of values from outside', () => {
+  test.each<[string, string, string]>([
+    ['plain', SUB, SUB],
+    [
+      'a word that starts a command',
+      'repo:o/r ::stop-commands::x',
+      'repo:o/r \\x3a:stop-commands::x'
+    ],
+    ['a command at its start', '::warning::x', '\\x3a:warning::x'],
+    ['a command after a no-break space', 'a\u00a0::error::x', 'a\u00a0\\x3a:error::x'],
+    ['an old-style command', 'a##[warning]b', 'a\\x23#[warning]b'],
+    ['a line break and a command', 'a\n::add-mask::x', 'a\\n::add-mask::x']
+  ])('writes a subject and an audience with %s escaped', (_name, value, written) => {
+    const claims: Unshaped = {
+      ...result({}, NOW + 300_000, value),
+      audience: { audience: value, source: 'subject-token', reason: 'the aud claim' }
+    }
+    const { outputs } = publication(inputs(), claims, NOW)
+    expect(outputs.subject).toBe(written)
+    expect(outputs.audience).toBe(written)
+  })
+
+  test.each<[string, Partial<DatabricksToken>, Partial<Unshaped>]>([
+    ['a scope', { scope: 'all-apis ::stop-commands::x' }, {}],
+    ['a token type', { tokenType: 'Bearer ##[warning]x' }, {}],
+    ['a user name', {}, { identity: { userName: 'bot ::warning::x' } }]
+  ])(
+    'refuses, as a fault of its own, to write %s that could start a command',
+    (_name, token, more) => {
+      const unchecked: Unshaped = { ...result(token), ...more }
+      expect(() => publication(inputs(), unchecked, NOW)).toThrow(
+        /could start a workflow command in a later step \('::' or '##\[' in one of its words\); nothing was written/
+      )
+    }
+  )
+
+  it('refuses an exported value that could start a command, and names it', () => {
+    const unchecked: Unshaped = {
+      ...result(),
+      audience: { audience: 'aud ::warning::x', source: 'input', reason: 'x' }
+    }
+    expect(() =>
+      publication(inputs({ exportEnv: 'oidc', clientId: CLIENT_ID }), unchecked, NOW)
+    ).toThrow("the environment variable 'DATABRICKS_TOKEN_AUDIENCE' could start")
+  })
+
+  it('leaves the token to its own checks', () => {
+    // Its characters can't start a command; a bearer token is never split into words.
+    const { outputs, env } = publication(inputs(), result({ accessToken: 'a ::b' }), NOW)
+    expect(outputs.token).toBe('a ::b')
+    expect(env['DATABRICKS_TOKEN']).toBe('a ::b')
+  })
+})
+
 describe('publication user-name output', () => {
   it('is given only with a verified identity', () => {
     const verified: Unshaped = {

@@ -41,9 +41,21 @@ describe('describeTransportFailure', () => {
 
 describe('redirectRefused', () => {
   test.each<[number, string | undefined, string]>([
-    [302, 'https://login.example.com/', 'redirect to https://login.example.com/ was not followed'],
+    [302, 'https://login.example.com/', 'redirect to https://login.example.com was not followed'],
+    [
+      307,
+      'https://user:pw@login.example.com:8443/cb/abcdefg/hijklmn?t=opqrstu#x',
+      'redirect to https://login.example.com:8443 was not followed'
+    ],
+    [303, '/login?next=%2Fabcdefg', 'redirect to a path on the same host was not followed'],
+    [
+      301,
+      'javascript:alert(1)',
+      'redirect to a location that is not an http(s) URL was not followed'
+    ],
+    [302, '  ', 'redirect to (no location) was not followed'],
     [308, undefined, 'redirect to (no location) was not followed']
-  ])('HTTP %d to %s', (status, location, text) => {
+  ])('HTTP %d to %j', (status, location, text) => {
     const error = redirectRefused('Exchanging', status, location)
     expect(error.code).toBe('redirect-refused')
     expect(error.message).toBe(`Exchanging failed: HTTP ${status} ${text}.`)

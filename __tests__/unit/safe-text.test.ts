@@ -1,6 +1,8 @@
 import { describe, expect, it, test } from '@jest/globals'
 import {
   escapeControl,
+  inertText,
+  isInert,
   isPlain,
   logLine,
   logText,
@@ -77,9 +79,32 @@ describe('isPlain', () => {
     ['a\nb', false],
     ['a\u0000', false],
     ['a##[stop-commands]b', false],
-    ['::stop-commands::x', false]
+    ['::stop-commands::x', false],
+    ['two ::words', false],
+    ['a::b c', true]
   ])('%j: %s', (text, plain) => {
     expect(isPlain(text)).toBe(plain)
+  })
+})
+
+describe('isInert and inertText', () => {
+  test.each<[string, boolean, string]>([
+    ['all-apis sql', true, 'all-apis sql'],
+    ['a::b x#[y ##', true, 'a::b x#[y ##'],
+    ['', true, ''],
+    ['::stop-commands::x', false, '\\x3a:stop-commands::x'],
+    ['all-apis ::stop-commands::x', false, 'all-apis \\x3a:stop-commands::x'],
+    ['a\t::x', false, 'a\\t::x'],
+    ['a\u00a0::x', false, 'a\u00a0\\x3a:x'],
+    ['a\u3000::x ::y', false, 'a\u3000\\x3a:x \\x3a:y'],
+    ['sql##[warning]x', false, 'sql\\x23#[warning]x'],
+    ['a \n::add-mask::x', false, 'a \\n::add-mask::x']
+  ])('%j: inert %s, written as %j', (text, inert, written) => {
+    expect(isInert(text)).toBe(inert)
+    const escaped = inertText(text)
+    expect(escaped).toBe(written)
+    expect(isInert(escaped)).toBe(true)
+    expect(escapeControl(escaped)).toBe(escaped)
   })
 })
 
@@ -133,6 +158,49 @@ describe('Secrets', () => {
     secrets.add(TOKEN)
     expect(secrets.values).toEqual([TOKEN])
     expect(secrets.redact('abc')).toBe('abc')
+  })
+
+  test.each([
+    ['spaces', ' '],
+    ['slashes', '/'],
+    ['dots', '.'],
+    ['ampersands', '&'],
+    ['escaped quotes', '\\"'],
+    ['line breaks', '\n']
+  ])('redacts a secret echoed in 7-character pieces split by %s, separators and all', (_n, sep) => {
+    const secrets = new Secrets()
+    secrets.add(TOKEN)
+    const pieces = TOKEN.match(/.{1,7}/g) ?? []
+    expect(secrets.redact(`said: ${pieces.join(sep)}!`)).toBe('said: ***!')
+  })
+
+  it('redacts across separators in a secret of its own, such as a JWT', () => {
+    const secrets = new Secrets()
+    const jwt = 'eyJhbGciOi.eyJzdWIiOiJyZXBv.c2lnbmF0dXJlc2ln'
+    secrets.add(jwt)
+    const letters = jwt.replace(/\./g, '')
+    const echo = (letters.match(/.{1,7}/g) ?? []).join(' ')
+    expect(secrets.redact(`[${echo}]`)).toBe('[***]')
+  })
+
+  it('leaves a single 7-character piece, and 7 letters split from the next by a letter', () => {
+    // Pieces split by letters or digits can't be told from other text: bounded excerpts keep
+    // them short instead (server-text.ts).
+    const secrets = new Secrets()
+    secrets.add(TOKEN)
+    const single = `a ${TOKEN.slice(0, 7)} b`
+    expect(secrets.redact(single)).toBe(single)
+    const split = `${TOKEN.slice(0, 7)}#${TOKEN.slice(8, 15)}`
+    expect(secrets.redact(split)).toBe(split)
+  })
+
+  it('keeps the text between two redacted runs', () => {
+    const secrets = new Secrets()
+    secrets.add(TOKEN)
+    const pieces = TOKEN.match(/.{1,7}/g) ?? []
+    expect(
+      secrets.redact(`${pieces.slice(0, 2).join(' ')} - ok - ${pieces.slice(2, 4).join('/')}`)
+    ).toBe('*** - ok - ***')
   })
 
   it('is applied by logLine before escaping', () => {
