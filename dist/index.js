@@ -31600,6 +31600,7 @@ function markdownText(text) {
 
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
+const O_NONBLOCK = external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0;
 /** Where the Databricks CLI and SDKs read profiles from. */
 function configFilePath(env) {
     const configured = env['DATABRICKS_CONFIG_FILE'];
@@ -31678,7 +31679,7 @@ async function editFile(path, fail, options, edit) {
     const lockPath = `${path}.lock`;
     let unlock;
     try {
-        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now);
+        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now, options.afterStale);
     }
     catch (error) {
         if (error instanceof LockTimeout)
@@ -31733,11 +31734,14 @@ function failure(what) {
     return (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `${what} failed: ${problem}.`, { cause, fix });
 }
 const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
-/** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
+/**
+ * The current file, read through a descriptor that cannot be a link; undefined when there is none.
+ * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
+ */
 function readExisting(path, fail) {
     let fd;
     try {
-        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW);
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     }
     catch (error) {
         const code = error.code;
@@ -31779,42 +31783,94 @@ class LockTimeout extends Error {
         this.waitedMs = waitedMs;
     }
 }
+const same = (a, b) => a.ino === b.ino && a.mtimeMs === b.mtimeMs;
 /** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
-async function lock(lockPath, timeoutMs, staleMs, sleep, now) {
+async function lock(lockPath, timeoutMs, staleMs, sleep, now, afterStale) {
     const started = now();
     for (;;) {
+        const ours = create(lockPath);
+        if (ours)
+            return () => releaseIfOurs(lockPath, ours);
+        let seen;
         try {
-            const fd = (0,external_node_fs_namespaceObject.openSync)(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-            try {
-                (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
-            }
-            finally {
-                (0,external_node_fs_namespaceObject.closeSync)(fd);
-            }
-            return () => (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
-        }
-        catch (error) {
-            if (error.code !== 'EEXIST')
-                throw error;
-        }
-        // A writer holds the lock for milliseconds; one this old was left by a step that died.
-        let age;
-        try {
-            age = now() - (0,external_node_fs_namespaceObject.statSync)(lockPath).mtimeMs;
+            seen = (0,external_node_fs_namespaceObject.statSync)(lockPath);
         }
         catch {
-            age = undefined; // released meanwhile: try again at once
+            seen = undefined; // released meanwhile: try again at once
         }
-        if (age !== undefined && age > staleMs) {
-            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
-            continue;
+        // A writer holds the lock for milliseconds; one this old was left by a step that died.
+        if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
+            afterStale?.();
+            if (takeOver(lockPath, seen, staleMs, now))
+                continue;
         }
         const waited = now() - started;
         if (waited >= timeoutMs)
             throw new LockTimeout(waited);
-        if (age !== undefined)
+        if (seen !== undefined)
             await sleep(10 + Math.floor(Math.random() * 40));
     }
+}
+/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
+function create(path) {
+    let fd;
+    try {
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    }
+    catch (error) {
+        if (error.code === 'EEXIST')
+            return undefined;
+        throw error;
+    }
+    try {
+        (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
+        return (0,external_node_fs_namespaceObject.fstatSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
+function releaseIfOurs(path, ours) {
+    try {
+        if (same((0,external_node_fs_namespaceObject.statSync)(path), ours))
+            (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    }
+    catch {
+        // Gone already: nothing to release.
+    }
+}
+/**
+ * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
+ * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
+ * the lock that the first had just taken. True when the lock was checked (and removed if still
+ * stale); false when another writer holds the guard.
+ */
+function takeOver(lockPath, seen, staleMs, now) {
+    const guardPath = `${lockPath}.takeover`;
+    const guard = create(guardPath);
+    if (guard === undefined) {
+        // A guard is held for microseconds; one this old was left by a writer that died holding it.
+        try {
+            if (now() - (0,external_node_fs_namespaceObject.statSync)(guardPath).mtimeMs > staleMs)
+                (0,external_node_fs_namespaceObject.rmSync)(guardPath, { force: true });
+        }
+        catch {
+            // Released meanwhile.
+        }
+        return false;
+    }
+    try {
+        if (same((0,external_node_fs_namespaceObject.statSync)(lockPath), seen))
+            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
+    }
+    catch {
+        // Released meanwhile: free to take.
+    }
+    finally {
+        releaseIfOurs(guardPath, guard);
+    }
+    return true;
 }
 function message(error) {
     return error instanceof Error ? error.message : String(error);
@@ -33816,6 +33872,8 @@ async function run(env = process.env) {
         const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
         if (oidc)
             mask(oidc.requestToken);
+        // Nothing may hold the step past its deadline: the lock wait included.
+        const deadline = realClock.now() + inputs.timeoutSeconds * 1000;
         const result = await login(inputs, oidc, {
             transport: createTransport(userAgent(env)),
             log,
@@ -33835,7 +33893,9 @@ async function run(env = process.env) {
             : undefined;
         // The profile first: if it can't be written, the step fails having exported nothing.
         if (profile) {
-            const undo = await writeProfile(profile.path, profile.name, profile.fields);
+            const undo = await writeProfile(profile.path, profile.name, profile.fields, {
+                lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
+            });
             // The post step's instructions: paths and the fields written, never a secret.
             if (inputs.cleanup)
                 saveState('profile', JSON.stringify({ ...profile, ...undo }));

@@ -28,6 +28,7 @@ import {
 import { isPlain } from './safe-text.js'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0
 
 /** Where the Databricks CLI and SDKs read profiles from. */
 export function configFilePath(env: Readonly<Record<string, string | undefined>>): string {
@@ -47,6 +48,8 @@ export interface WriteOptions {
   readonly now?: () => number
   /** Runs between reading the file and replacing it: where tests put their races. */
   readonly afterRead?: () => void
+  /** Runs between judging a lock stale and taking it over: where tests put their races. */
+  readonly afterStale?: () => void
 }
 
 /** What writeProfile did, for the post step to undo. Holds no secret: paths only. */
@@ -157,7 +160,8 @@ async function editFile(
       options.lockTimeoutMs ?? 10_000,
       options.staleLockMs ?? 30_000,
       sleep,
-      options.now ?? Date.now
+      options.now ?? Date.now,
+      options.afterStale
     )
   } catch (error) {
     if (error instanceof LockTimeout)
@@ -220,11 +224,14 @@ const DEFAULT_FIX =
 
 type Fail = (problem: string, cause: string, fix?: string) => ActionError
 
-/** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
+/**
+ * The current file, read through a descriptor that cannot be a link; undefined when there is none.
+ * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
+ */
 function readExisting(path: string, fail: Fail): { text: string; stats: Stats } | undefined {
   let fd: number
   try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW)
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === 'ENOENT') return undefined
@@ -268,42 +275,92 @@ class LockTimeout extends Error {
   }
 }
 
+/** Which file a lock is: a lock replaced by another has another inode or mtime. */
+type Identity = Pick<Stats, 'ino' | 'mtimeMs'>
+const same = (a: Identity, b: Identity): boolean => a.ino === b.ino && a.mtimeMs === b.mtimeMs
+
 /** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
 async function lock(
   lockPath: string,
   timeoutMs: number,
   staleMs: number,
   sleep: (ms: number) => Promise<void>,
-  now: () => number
+  now: () => number,
+  afterStale?: () => void
 ): Promise<() => void> {
   const started = now()
   for (;;) {
+    const ours = create(lockPath)
+    if (ours) return () => releaseIfOurs(lockPath, ours)
+    let seen: Stats | undefined
     try {
-      const fd = openSync(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-      try {
-        writeSync(fd, `${process.pid}\n`)
-      } finally {
-        closeSync(fd)
-      }
-      return () => rmSync(lockPath, { force: true })
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error
+      seen = statSync(lockPath)
+    } catch {
+      seen = undefined // released meanwhile: try again at once
     }
     // A writer holds the lock for milliseconds; one this old was left by a step that died.
-    let age: number | undefined
-    try {
-      age = now() - statSync(lockPath).mtimeMs
-    } catch {
-      age = undefined // released meanwhile: try again at once
-    }
-    if (age !== undefined && age > staleMs) {
-      rmSync(lockPath, { force: true })
-      continue
+    if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
+      afterStale?.()
+      if (takeOver(lockPath, seen, staleMs, now)) continue
     }
     const waited = now() - started
     if (waited >= timeoutMs) throw new LockTimeout(waited)
-    if (age !== undefined) await sleep(10 + Math.floor(Math.random() * 40))
+    if (seen !== undefined) await sleep(10 + Math.floor(Math.random() * 40))
   }
+}
+
+/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
+function create(path: string): Identity | undefined {
+  let fd: number
+  try {
+    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return undefined
+    throw error
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`)
+    return fstatSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
+function releaseIfOurs(path: string, ours: Identity): void {
+  try {
+    if (same(statSync(path), ours)) rmSync(path, { force: true })
+  } catch {
+    // Gone already: nothing to release.
+  }
+}
+
+/**
+ * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
+ * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
+ * the lock that the first had just taken. True when the lock was checked (and removed if still
+ * stale); false when another writer holds the guard.
+ */
+function takeOver(lockPath: string, seen: Identity, staleMs: number, now: () => number): boolean {
+  const guardPath = `${lockPath}.takeover`
+  const guard = create(guardPath)
+  if (guard === undefined) {
+    // A guard is held for microseconds; one this old was left by a writer that died holding it.
+    try {
+      if (now() - statSync(guardPath).mtimeMs > staleMs) rmSync(guardPath, { force: true })
+    } catch {
+      // Released meanwhile.
+    }
+    return false
+  }
+  try {
+    if (same(statSync(lockPath), seen)) rmSync(lockPath, { force: true })
+  } catch {
+    // Released meanwhile: free to take.
+  } finally {
+    releaseIfOurs(guardPath, guard)
+  }
+  return true
 }
 
 function message(error: unknown): string {

@@ -35,6 +35,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
     if (oidc) mask(oidc.requestToken)
 
+    // Nothing may hold the step past its deadline: the lock wait included.
+    const deadline = realClock.now() + inputs.timeoutSeconds * 1000
     const result = await login(inputs, oidc, {
       transport: createTransport(userAgent(env)),
       log,
@@ -56,7 +58,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         : undefined
     // The profile first: if it can't be written, the step fails having exported nothing.
     if (profile) {
-      const undo = await writeProfile(profile.path, profile.name, profile.fields)
+      const undo = await writeProfile(profile.path, profile.name, profile.fields, {
+        lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
+      })
       // The post step's instructions: paths and the fields written, never a secret.
       if (inputs.cleanup) core.saveState('profile', JSON.stringify({ ...profile, ...undo }))
       log.info(
