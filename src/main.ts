@@ -1,5 +1,12 @@
 import * as core from '@actions/core'
-import { configFilePath, restoreProfile, writeProfile, type Restored } from './config-file.js'
+import {
+  backupAdvice,
+  configFilePath,
+  restoreProfile,
+  writeProfile,
+  type ProfileWrite,
+  type Restored
+} from './config-file.js'
 import { ActionError, errorLines } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
@@ -61,11 +68,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       const undo = await writeProfile(profile.path, profile.name, profile.fields, {
         lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
       })
-      // The post step's instructions: paths and the fields written, never a secret.
+      // The post step's instructions: paths, the fields written and hashes, never a secret.
       if (inputs.cleanup) core.saveState('profile', JSON.stringify({ ...profile, ...undo }))
       log.info(
         `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`
       )
+      // With cleanup: false, the copy of what the profile replaced stays: it must not go unseen.
+      if (!inputs.cleanup && undo.backup !== undefined)
+        log.warning(backupAdvice(profile.path, undo))
     }
     try {
       for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
@@ -102,25 +112,45 @@ export async function post(): Promise<void> {
   const log = logger(new Secrets())
   const saved = core.getState('profile')
   if (saved === '') return
+  let state: SavedProfile | undefined
   try {
-    const state = JSON.parse(saved) as {
-      name: string
-      path: string
-      fields: Array<[string, string]>
-      created: boolean
-      backup?: string
-    }
+    state = JSON.parse(saved) as SavedProfile
     const outcome = await restoreProfile(state.path, state.name, state.fields, state)
-    const said: Record<Restored, string> = {
-      removed: 'Removed the profile this step wrote:',
-      restored: 'Put back the profile this step had replaced:',
-      changed: 'Left the profile as it is, since it was changed after this step wrote it:',
-      gone: 'Nothing to clean up: no profile'
+    const where = `[${state.name}] in ${state.path}`
+    const since = (done: string): string =>
+      `The file was changed by another step since: ${done}, as best it could be, and the rest of the file left as it is now.`
+    const said: Record<Restored, string | string[]> = {
+      removed: `Removed the profile this step wrote: ${where}.`,
+      restored: `Put back the profile this step had replaced: ${where}.`,
+      'removed-profile': [
+        `Removed the profile this step wrote: ${where}.`,
+        since('only the profile was taken out')
+      ],
+      'restored-profile': [
+        `Put back the profile this step had replaced: ${where}.`,
+        since('only the profile was put back')
+      ],
+      changed: `Left the profile as it is, since it was changed after this step wrote it: ${where}.`,
+      gone: `Nothing to clean up: no profile ${where}.`
     }
-    log.info(`${said[outcome]} [${state.name}] in ${state.path}.`)
+    const advice =
+      outcome === 'changed' || outcome === 'gone' ? backupAdvice(state.path, state) : []
+    if (advice.length > 0) log.warning([...[said[outcome]].flat(), ...advice])
+    else log.info(said[outcome])
   } catch (error) {
-    log.warning(['The post step could not clean up the config file.', ...errorLines(error)])
+    log.warning([
+      'The post step could not clean up the config file.',
+      ...errorLines(error),
+      ...(state ? backupAdvice(state.path, state) : [])
+    ])
   }
+}
+
+/** What the login saved for the post step: paths, the fields written and hashes. */
+interface SavedProfile extends ProfileWrite {
+  readonly name: string
+  readonly path: string
+  readonly fields: Array<[string, string]>
 }
 
 /** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
