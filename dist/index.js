@@ -31612,7 +31612,7 @@ function markdownText(text) {
 
 
 
-// Windows has neither.
+// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
 const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
 const O_NOFOLLOW = external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0;
@@ -33151,6 +33151,15 @@ function parseInputs(raw) {
         cleanup
     };
 }
+/**
+ * config-profile where the config file can't be written safely: Windows has no O_NOFOLLOW, so a
+ * link put at the file's path would be followed. Refused before any network call.
+ */
+function refuseProfileOn(platform, inputs) {
+    if (platform !== 'win32' || inputs.configProfile === undefined)
+        return;
+    throw new InputError('config-profile', "is not supported on Windows: the config file can't be protected there from a symbolic link that would redirect the profile into another file.", 'Use export-env: oidc (the Databricks CLI and SDKs then re-exchange by themselves) or export-env: token instead, or run the job on Linux or macOS.');
+}
 function optionalUuid(input, raw, what) {
     const value = raw.trim();
     if (value === '')
@@ -33946,7 +33955,7 @@ async function main() {
     return run();
 }
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
-async function run(env = process.env) {
+async function run(env = process.env, platform = process.platform) {
     const secrets = new Secrets();
     const mask = (secret) => {
         secrets.add(secret);
@@ -33959,6 +33968,7 @@ async function run(env = process.env) {
         if (raw.subjectToken !== '')
             mask(raw.subjectToken);
         const inputs = parseInputs(raw);
+        refuseProfileOn(platform, inputs);
         for (const warning of inputWarnings(inputs))
             log.warning(warning);
         const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;

@@ -28,7 +28,7 @@ import {
 } from './profile-text.js'
 import { isPlain } from './safe-text.js'
 
-// Windows has neither.
+// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
 const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = constants
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0

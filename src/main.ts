@@ -10,7 +10,7 @@ import {
 import { ActionError, errorLines } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
-import { inputWarnings, parseInputs, type RawInputs } from './inputs.js'
+import { inputWarnings, parseInputs, refuseProfileOn, type RawInputs } from './inputs.js'
 import { login, type Logger, type LogText } from './login.js'
 import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
@@ -26,7 +26,10 @@ export async function main(): Promise<void> {
 }
 
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function run(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform
+): Promise<void> {
   const secrets = new Secrets()
   const mask = (secret: string): void => {
     secrets.add(secret)
@@ -38,6 +41,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
     if (raw.subjectToken !== '') mask(raw.subjectToken)
     const inputs = parseInputs(raw)
+    refuseProfileOn(platform, inputs)
     for (const warning of inputWarnings(inputs)) log.warning(warning)
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
     if (oidc) mask(oidc.requestToken)
