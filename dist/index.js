@@ -31639,24 +31639,32 @@ async function writeProfile(path, name, fields, options = {}) {
             throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
     }
     let result;
-    await editFile(path, fail, options, (existing, owner) => {
-        const bytes = existing
-            ? next(existing.bytes, name, fields)
-            : Buffer.from(replaceProfile('', name, fields));
-        let backup;
-        // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
-        if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
-            backup = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
-            writePrivate(backup, existing.bytes, owner);
-        }
-        result = {
-            created: existing === undefined,
-            written: sha256(bytes),
-            ...(existing && { original: describe(existing) }),
-            ...(backup !== undefined && { backup })
-        };
-        return { bytes, owner };
-    });
+    let backup;
+    try {
+        await editFile(path, fail, options, (existing, owner) => {
+            const bytes = existing
+                ? next(existing.bytes, name, fields)
+                : Buffer.from(replaceProfile('', name, fields));
+            // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
+            if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
+                backup = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
+                writePrivate(backup, existing.bytes, owner);
+            }
+            result = {
+                created: existing === undefined,
+                written: sha256(bytes),
+                ...(existing && { original: describe(existing) }),
+                ...(backup !== undefined && { backup })
+            };
+            return { bytes, owner };
+        });
+    }
+    catch (error) {
+        // The file was not replaced, so the original is still in place: a copy would be left unnamed.
+        if (backup !== undefined)
+            (0,external_node_fs_namespaceObject.rmSync)(backup, { force: true });
+        throw error;
+    }
     return result;
 }
 /** The file with `[name]` set to these fields: appended when it has none, else replaced. */

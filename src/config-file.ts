@@ -104,27 +104,33 @@ export async function writeProfile(
       )
   }
   let result: ProfileWrite | undefined
-  await editFile(path, fail, options, (existing, owner) => {
-    const bytes = existing
-      ? next(existing.bytes, name, fields)
-      : Buffer.from(replaceProfile('', name, fields))
-    let backup: string | undefined
-    // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
-    if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
-      backup = join(
-        dirname(path),
-        `.${basename(path)}.${name}.${randomBytes(6).toString('hex')}.bak`
-      )
-      writePrivate(backup, existing.bytes, owner)
-    }
-    result = {
-      created: existing === undefined,
-      written: sha256(bytes),
-      ...(existing && { original: describe(existing) }),
-      ...(backup !== undefined && { backup })
-    }
-    return { bytes, owner }
-  })
+  let backup: string | undefined
+  try {
+    await editFile(path, fail, options, (existing, owner) => {
+      const bytes = existing
+        ? next(existing.bytes, name, fields)
+        : Buffer.from(replaceProfile('', name, fields))
+      // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
+      if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
+        backup = join(
+          dirname(path),
+          `.${basename(path)}.${name}.${randomBytes(6).toString('hex')}.bak`
+        )
+        writePrivate(backup, existing.bytes, owner)
+      }
+      result = {
+        created: existing === undefined,
+        written: sha256(bytes),
+        ...(existing && { original: describe(existing) }),
+        ...(backup !== undefined && { backup })
+      }
+      return { bytes, owner }
+    })
+  } catch (error) {
+    // The file was not replaced, so the original is still in place: a copy would be left unnamed.
+    if (backup !== undefined) rmSync(backup, { force: true })
+    throw error
+  }
   return result!
 }
 

@@ -4,6 +4,7 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -94,6 +95,21 @@ describe('the post step puts the original back', () => {
     expect(readFileSync(path, 'utf8')).toBe(
       '[prod]\ntoken = a\n\n[prod]\nauth_type = pat\n\n[dev]\nk = changed\n'
     )
+    expect(files()).toEqual(['.databrickscfg'])
+  })
+
+  it('leaves no copy behind when the write fails, the original still in place', async () => {
+    writeFileSync(path, WITH_PAT)
+    const error = await rejected(
+      writeProfile(path, 'prod', FIELDS, {
+        // A directory with something in it where the file was: the rename into place fails.
+        afterRead: () => {
+          rmSync(path)
+          mkdirSync(join(path, 'x'), { recursive: true })
+        }
+      })
+    )
+    expect((error as ActionError).message).toMatch(/EISDIR|ENOTEMPTY|EEXIST/)
     expect(files()).toEqual(['.databrickscfg'])
   })
 
@@ -214,7 +230,9 @@ describe('a login and its post step, over any file', () => {
     finalNewline: fc.boolean(),
     /** A byte that is not UTF-8, somewhere in a line. */
     latin1: fc.option(fc.nat(), { nil: undefined }),
-    mode: fc.constantFrom(0o600, 0o644, 0o640, 0o400)
+    mode: fc.constantFrom(0o600, 0o644, 0o640, 0o400),
+    /** Another user's file: only root can make one, as a container job does. */
+    otherOwner: fc.boolean().map(other => other && process.geteuid?.() === 0)
   })
   interface Shape {
     lines: Array<[string, string]>
@@ -232,7 +250,7 @@ describe('a login and its post step, over any file', () => {
     return Buffer.concat([bytes.subarray(0, at), Buffer.from([0xe9]), bytes.subarray(at)])
   }
 
-  it('leaves the bytes and the mode as they were, with [prod] only its own meanwhile', async () => {
+  it('leaves the bytes, mode and owner as they were, with [prod] only its own meanwhile', async () => {
     await fc.assert(
       fc.asyncProperty(file, fc.boolean(), async (f, exists) => {
         rmSync(path, { force: true })
@@ -240,7 +258,9 @@ describe('a login and its post step, over any file', () => {
         if (exists) {
           writeFileSync(path, original)
           chmodSync(path, f.mode)
+          if (f.otherOwner) chownSync(path, 4321, 4322)
         }
+        const owner = exists ? [statSync(path).uid, statSync(path).gid] : []
         const undo = await writeProfile(path, 'prod', FIELDS)
         expect(findProfiles(readFileSync(path, 'utf8'), 'prod')).toEqual([
           profileLines('prod', FIELDS)
@@ -249,6 +269,7 @@ describe('a login and its post step, over any file', () => {
         if (!exists) return expect(files()).toEqual([])
         expect(readFileSync(path).equals(original)).toBe(true)
         expect(mode(path)).toBe(f.mode)
+        expect([statSync(path).uid, statSync(path).gid]).toEqual(owner)
         expect(files()).toEqual(['.databrickscfg'])
       }),
       { numRuns: 300 }
