@@ -31456,9 +31456,22 @@ function profileLines(name, fields) {
 }
 /** The first `[name]` section of the text, or undefined. */
 function findProfile(text, name) {
+    return findProfiles(text, name)[0];
+}
+/** Every `[name]` section of the text, in order: INI readers merge duplicates. */
+function findProfiles(text, name) {
     const { lines } = split(text);
-    const [first] = sections(lines, name);
-    return first && lines.slice(first.start, first.end);
+    return sections(lines, name).map(({ start, end }) => lines.slice(start, end));
+}
+/**
+ * What appending `section` to the text adds: the text's own bytes stay a prefix of the result, so
+ * that cutting the addition off gives back the file exactly. A blank line sets it apart.
+ */
+function appendix(text, section) {
+    const { lines, eol } = split(text);
+    const lead = text === '' ? '' : /\r?\n$/.test(text) ? '' : eol;
+    const gap = lines.length === 0 || lines.at(-1)?.trim() === '' ? '' : eol;
+    return lead + gap + section.join(eol) + eol;
 }
 /**
  * The text with profile `[name]` set to `section`: in place of the first one (a duplicate further
@@ -31649,7 +31662,10 @@ function markdownText(text) {
 
 
 
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
+// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
+const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
+const O_NOFOLLOW = external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0;
 /** Where the Databricks CLI and SDKs read profiles from. */
 function configFilePath(env) {
     const configured = env['DATABRICKS_CONFIG_FILE'];
@@ -31662,7 +31678,9 @@ function configFilePath(env) {
  * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
  * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
  * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
- * Every value is checked before anything is written. A profile it replaces is kept in a backup.
+ * Every value is checked before anything is written. While the job runs, `[name]` is only this
+ * profile (INI readers merge duplicates). The file as it was can always be put back: a profile
+ * added at the end keeps it as a prefix; otherwise the whole file is copied first.
  */
 async function writeProfile(path, name, fields, options = {}) {
     const fail = failure(`Writing profile [${name}] to ${path}`);
@@ -31670,55 +31688,133 @@ async function writeProfile(path, name, fields, options = {}) {
         if (!/^[a-z_]+$/.test(key) || !isPlain(value))
             throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
     }
-    let result = { created: true };
-    await editFile(path, fail, options, (existing, owner) => {
-        const previous = existing === undefined ? undefined : findProfile(existing, name);
-        const backup = previous &&
-            (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
-        if (backup && previous)
-            writePrivate(backup, `${previous.join('\n')}\n`, owner);
-        result = { created: existing === undefined, ...(backup && { backup }) };
-        return replaceProfile(existing ?? '', name, fields);
-    });
+    let result;
+    let backup;
+    try {
+        await editFile(path, fail, options, (existing, owner) => {
+            const bytes = existing
+                ? next(existing.bytes, name, fields)
+                : Buffer.from(replaceProfile('', name, fields));
+            // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
+            if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
+                backup = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
+                writePrivate(backup, existing.bytes, owner);
+            }
+            result = {
+                created: existing === undefined,
+                written: sha256(bytes),
+                ...(existing && { original: describe(existing) }),
+                ...(backup !== undefined && { backup })
+            };
+            return { bytes, owner };
+        });
+    }
+    catch (error) {
+        // The file was not replaced, so the original is still in place: a copy would be left unnamed.
+        if (backup !== undefined)
+            (0,external_node_fs_namespaceObject.rmSync)(backup, { force: true });
+        throw error;
+    }
     return result;
 }
+/** The file with `[name]` set to these fields: appended when it has none, else replaced. */
+function next(bytes, name, fields) {
+    const text = bytes.toString('utf8');
+    const section = profileLines(name, fields);
+    return findProfiles(text, name).length === 0
+        ? Buffer.concat([bytes, Buffer.from(appendix(text, section))])
+        : Buffer.from(replaceProfile(text, name, fields));
+}
+function describe({ bytes, stats }) {
+    return {
+        sha256: sha256(bytes),
+        size: bytes.length,
+        mode: stats.mode & 0o7777,
+        uid: stats.uid,
+        gid: stats.gid
+    };
+}
+const sha256 = (bytes) => (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
 /**
- * Undo writeProfile: remove profile `name` (or put back the one it replaced, from the backup) when
- * it still holds exactly the fields written; a profile changed since is left as it is. The file is
- * deleted when this step created it and nothing else is left in it. The backup is deleted.
+ * Undo writeProfile. A file that holds exactly what was written gets the original's bytes, mode
+ * and owner back (or is deleted, when the login created it). A file changed since, whose `[name]`
+ * is still exactly the one written, gets the original's `[name]` sections back in its place (or
+ * loses it), the rest kept as it is now. A changed `[name]` is left as it is. The copy of the
+ * original is deleted only once the original is back in place; the caller names it otherwise.
  */
 async function restoreProfile(path, name, written, undo, options = {}) {
     const fail = failure(`Removing profile [${name}] from ${path}`);
     let outcome = 'gone';
-    try {
-        await editFile(path, fail, options, existing => {
-            if (existing === undefined)
-                return undefined;
-            const current = findProfile(existing, name);
-            if (current === undefined)
-                return undefined;
-            if (current.join('\n') !== profileLines(name, written).join('\n')) {
-                outcome = 'changed';
-                return undefined;
+    await editFile(path, fail, options, (existing, owner) => {
+        if (existing === undefined)
+            return undefined;
+        if (sha256(existing.bytes) === undo.written) {
+            if (undo.original === undefined) {
+                outcome = 'removed';
+                return null;
             }
-            const previous = undo.backup === undefined ? undefined : readBackup(undo.backup, fail);
-            outcome = previous ? 'restored' : 'removed';
-            const text = setProfile(existing, name, previous);
-            return undo.created && text.trim() === '' ? null : text;
-        });
-    }
-    finally {
-        if (undo.backup !== undefined)
-            (0,external_node_fs_namespaceObject.rmSync)(undo.backup, { force: true });
-    }
+            outcome = undo.backup === undefined ? 'removed' : 'restored';
+            const bytes = originalBytes(path, undo, existing.bytes);
+            return { bytes, mode: undo.original.mode, owner: originalOwner(undo.original) };
+        }
+        const text = existing.bytes.toString('utf8');
+        const ours = findProfiles(text, name);
+        if (ours.length === 0)
+            return undefined;
+        if (ours.length > 1 || ours[0].join('\n') !== profileLines(name, written).join('\n')) {
+            outcome = 'changed';
+            return undefined;
+        }
+        const previous = undo.backup === undefined
+            ? undefined
+            : findProfiles(originalBytes(path, undo, existing.bytes).toString('utf8'), name);
+        outcome = previous === undefined ? 'removed-profile' : 'restored-profile';
+        const spliced = setProfile(text, name, previous && joined(previous));
+        return { bytes: Buffer.from(spliced), mode: existing.stats.mode & 0o7777, owner };
+    });
+    // Only now is the original back in place: its copy may go.
+    if (undo.backup !== undefined && (outcome === 'restored' || outcome === 'restored-profile'))
+        (0,external_node_fs_namespaceObject.rmSync)(undo.backup, { force: true });
     return outcome;
 }
-function readBackup(path, fail) {
-    const text = readExisting(path, fail)?.text;
-    return text === undefined ? undefined : text.replace(/\r?\n$/, '').split(/\r?\n/);
+/** Sections put back in place of one: one after the other, a blank line between. */
+const joined = (sections) => sections.flatMap((section, i) => (i === 0 ? section : ['', ...section]));
+/** The original's bytes, from its copy or as the prefix of what was written; checked by hash. */
+function originalBytes(path, undo, current) {
+    const original = undo.original;
+    if (undo.backup === undefined)
+        return current.subarray(0, original.size);
+    const fail = failure(`Reading ${undo.backup}, the copy of ${path} as it was before this step,`);
+    const copy = readExisting(undo.backup, fail);
+    if (copy === undefined || sha256(copy.bytes) !== original.sha256)
+        throw fail(copy === undefined ? 'it is gone' : 'it is not the file this step copied', 'It was deleted, changed or replaced after the login step wrote it.', `Compare what is left of it with ${path} and put back what you need by hand.`);
+    return copy.bytes;
+}
+/** The owner to give the file put back: the original's, when this user may give it. */
+function originalOwner(original) {
+    const me = process.geteuid?.();
+    if (me === undefined || (original.uid === me && original.gid === process.getegid?.()))
+        return undefined;
+    return { uid: original.uid, gid: original.gid };
 }
 /**
- * Replace the file at `path` with `edit` of its text, under the lock: written to a temporary file
+ * How to get the original back from its copy by hand, when the post step did not (or, with
+ * cleanup: false, was not asked to): lines for the log, paths only.
+ */
+function backupAdvice(path, undo) {
+    if (undo.backup === undefined)
+        return [];
+    const mode = undo.original?.mode ?? 0o600;
+    const chmod = mode === 0o600 ? '' : ` && chmod ${mode.toString(8)} -- ${quote(path)}`;
+    return [
+        `The config file as it was before this step is kept in ${undo.backup} (mode 0600: it may hold tokens). Putting it back replaces the file as it is now, with any change made since.`,
+        `To put it back: mv -f -- ${quote(undo.backup)} ${quote(path)}${chmod}`,
+        `Or delete ${undo.backup} once you no longer need it.`
+    ];
+}
+const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+/**
+ * Replace the file at `path` with `edit` of its bytes, under the lock: written to a temporary file
  * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
  * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
  * to delete it.
@@ -31728,7 +31824,7 @@ async function editFile(path, fail, options, edit) {
     const lockPath = `${path}.lock`;
     let unlock;
     try {
-        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now);
+        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now, options.afterStale);
     }
     catch (error) {
         if (error instanceof LockTimeout)
@@ -31739,16 +31835,16 @@ async function editFile(path, fail, options, edit) {
         const existing = readExisting(path, fail);
         options.afterRead?.();
         const owner = ownerToKeep(path, existing?.stats, fail);
-        const text = edit(existing?.text, owner);
-        if (text === undefined)
+        const replacement = edit(existing, owner);
+        if (replacement === undefined)
             return;
-        if (text === null) {
+        if (replacement === null) {
             (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
             return;
         }
         const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
         try {
-            writePrivate(temporary, text, owner);
+            writePrivate(temporary, replacement.bytes, replacement.owner, replacement.mode);
             (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
         }
         catch (error) {
@@ -31765,15 +31861,20 @@ async function editFile(path, fail, options, edit) {
         unlock();
     }
 }
-/** A new file of mode 0600 from its first byte, created, never opened through a link. */
-function writePrivate(path, text, owner) {
+/**
+ * A new file, never opened through a link, of mode 0600 from its first byte (then `mode`, once
+ * written), with `owner` when given.
+ */
+function writePrivate(path, bytes, owner, mode = 0o600) {
     const fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
         (0,external_node_fs_namespaceObject.fchmodSync)(fd, 0o600);
         if (owner)
             (0,external_node_fs_namespaceObject.fchownSync)(fd, owner.uid, owner.gid);
-        (0,external_node_fs_namespaceObject.writeSync)(fd, text);
+        (0,external_node_fs_namespaceObject.writeSync)(fd, bytes);
         (0,external_node_fs_namespaceObject.fsyncSync)(fd);
+        if (mode !== 0o600)
+            (0,external_node_fs_namespaceObject.fchmodSync)(fd, mode);
     }
     finally {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
@@ -31783,11 +31884,14 @@ function failure(what) {
     return (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `${what} failed: ${problem}.`, { cause, fix });
 }
 const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
-/** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
+/**
+ * The file's bytes, read through a descriptor that cannot be a link; undefined when there is none.
+ * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
+ */
 function readExisting(path, fail) {
     let fd;
     try {
-        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW);
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     }
     catch (error) {
         const code = error.code;
@@ -31801,7 +31905,7 @@ function readExisting(path, fail) {
         const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
         if (!stats.isFile())
             throw fail('it is not a regular file', 'Something other than a config file is at that path.');
-        return { text: (0,external_node_fs_namespaceObject.readFileSync)(fd, 'utf8'), stats };
+        return { bytes: (0,external_node_fs_namespaceObject.readFileSync)(fd), stats };
     }
     finally {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
@@ -31829,42 +31933,94 @@ class LockTimeout extends Error {
         this.waitedMs = waitedMs;
     }
 }
+const same = (a, b) => a.ino === b.ino && a.mtimeMs === b.mtimeMs;
 /** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
-async function lock(lockPath, timeoutMs, staleMs, sleep, now) {
+async function lock(lockPath, timeoutMs, staleMs, sleep, now, afterStale) {
     const started = now();
     for (;;) {
+        const ours = create(lockPath);
+        if (ours)
+            return () => releaseIfOurs(lockPath, ours);
+        let seen;
         try {
-            const fd = (0,external_node_fs_namespaceObject.openSync)(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-            try {
-                (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
-            }
-            finally {
-                (0,external_node_fs_namespaceObject.closeSync)(fd);
-            }
-            return () => (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
-        }
-        catch (error) {
-            if (error.code !== 'EEXIST')
-                throw error;
-        }
-        // A writer holds the lock for milliseconds; one this old was left by a step that died.
-        let age;
-        try {
-            age = now() - (0,external_node_fs_namespaceObject.statSync)(lockPath).mtimeMs;
+            seen = (0,external_node_fs_namespaceObject.statSync)(lockPath);
         }
         catch {
-            age = undefined; // released meanwhile: try again at once
+            seen = undefined; // released meanwhile: try again at once
         }
-        if (age !== undefined && age > staleMs) {
-            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
-            continue;
+        // A writer holds the lock for milliseconds; one this old was left by a step that died.
+        if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
+            afterStale?.();
+            if (takeOver(lockPath, seen, staleMs, now))
+                continue;
         }
         const waited = now() - started;
         if (waited >= timeoutMs)
             throw new LockTimeout(waited);
-        if (age !== undefined)
+        if (seen !== undefined)
             await sleep(10 + Math.floor(Math.random() * 40));
     }
+}
+/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
+function create(path) {
+    let fd;
+    try {
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    }
+    catch (error) {
+        if (error.code === 'EEXIST')
+            return undefined;
+        throw error;
+    }
+    try {
+        (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
+        return (0,external_node_fs_namespaceObject.fstatSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
+function releaseIfOurs(path, ours) {
+    try {
+        if (same((0,external_node_fs_namespaceObject.statSync)(path), ours))
+            (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
+    }
+    catch {
+        // Gone already: nothing to release.
+    }
+}
+/**
+ * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
+ * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
+ * the lock that the first had just taken. True when the lock was checked (and removed if still
+ * stale); false when another writer holds the guard.
+ */
+function takeOver(lockPath, seen, staleMs, now) {
+    const guardPath = `${lockPath}.takeover`;
+    const guard = create(guardPath);
+    if (guard === undefined) {
+        // A guard is held for microseconds; one this old was left by a writer that died holding it.
+        try {
+            if (now() - (0,external_node_fs_namespaceObject.statSync)(guardPath).mtimeMs > staleMs)
+                (0,external_node_fs_namespaceObject.rmSync)(guardPath, { force: true });
+        }
+        catch {
+            // Released meanwhile.
+        }
+        return false;
+    }
+    try {
+        if (same((0,external_node_fs_namespaceObject.statSync)(lockPath), seen))
+            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
+    }
+    catch {
+        // Released meanwhile: free to take.
+    }
+    finally {
+        releaseIfOurs(guardPath, guard);
+    }
+    return true;
 }
 function message(error) {
     return error instanceof Error ? error.message : String(error);
@@ -33207,6 +33363,15 @@ function parseInputs(raw) {
         cleanup
     };
 }
+/**
+ * config-profile where the config file can't be written safely: Windows has no O_NOFOLLOW, so a
+ * link put at the file's path would be followed. Refused before any network call.
+ */
+function refuseProfileOn(platform, inputs) {
+    if (platform !== 'win32' || inputs.configProfile === undefined)
+        return;
+    throw new InputError('config-profile', "is not supported on Windows: the config file can't be protected there from a symbolic link that would redirect the profile into another file.", 'Use export-env: oidc (the Databricks CLI and SDKs then re-exchange by themselves) or export-env: token instead, or run the job on Linux or macOS.');
+}
 function optionalUuid(input, raw, what) {
     const value = raw.trim();
     if (value === '')
@@ -34062,7 +34227,7 @@ async function main() {
     return run();
 }
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
-async function run(env = process.env) {
+async function run(env = process.env, platform = process.platform) {
     const secrets = new Secrets();
     const mask = (secret) => {
         secrets.add(secret);
@@ -34075,11 +34240,14 @@ async function run(env = process.env) {
         if (raw.subjectToken !== '')
             mask(raw.subjectToken);
         const inputs = parseInputs(raw);
+        refuseProfileOn(platform, inputs);
         for (const warning of inputWarnings(inputs))
             log.warning(warning);
         const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
         if (oidc)
             mask(oidc.requestToken);
+        // Nothing may hold the step past its deadline: the lock wait included.
+        const deadline = realClock.now() + inputs.timeoutSeconds * 1000;
         const result = await login(inputs, oidc, {
             transport: createTransport(userAgent(env)),
             log,
@@ -34099,11 +34267,16 @@ async function run(env = process.env) {
             : undefined;
         // The profile first: if it can't be written, the step fails having exported nothing.
         if (profile) {
-            const undo = await writeProfile(profile.path, profile.name, profile.fields);
-            // The post step's instructions: paths and the fields written, never a secret.
+            const undo = await writeProfile(profile.path, profile.name, profile.fields, {
+                lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
+            });
+            // The post step's instructions: paths, the fields written and hashes, never a secret.
             if (inputs.cleanup)
                 saveState('profile', JSON.stringify({ ...profile, ...undo }));
             log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`);
+            // With cleanup: false, the copy of what the profile replaced stays: it must not go unseen.
+            if (!inputs.cleanup && undo.backup !== undefined)
+                log.warning(backupAdvice(profile.path, undo));
         }
         try {
             for (const [name, value] of Object.entries(outputs))
@@ -34140,19 +34313,38 @@ async function post() {
     const saved = getState('profile');
     if (saved === '')
         return;
+    let state;
     try {
-        const state = JSON.parse(saved);
+        state = JSON.parse(saved);
         const outcome = await restoreProfile(state.path, state.name, state.fields, state);
+        const where = `[${state.name}] in ${state.path}`;
+        const since = (done) => `The file was changed by another step since: ${done}, as best it could be, and the rest of the file left as it is now.`;
         const said = {
-            removed: 'Removed the profile this step wrote:',
-            restored: 'Put back the profile this step had replaced:',
-            changed: 'Left the profile as it is, since it was changed after this step wrote it:',
-            gone: 'Nothing to clean up: no profile'
+            removed: `Removed the profile this step wrote: ${where}.`,
+            restored: `Put back the profile this step had replaced: ${where}.`,
+            'removed-profile': [
+                `Removed the profile this step wrote: ${where}.`,
+                since('only the profile was taken out')
+            ],
+            'restored-profile': [
+                `Put back the profile this step had replaced: ${where}.`,
+                since('only the profile was put back')
+            ],
+            changed: `Left the profile as it is, since it was changed after this step wrote it: ${where}.`,
+            gone: `Nothing to clean up: no profile ${where}.`
         };
-        log.info(`${said[outcome]} [${state.name}] in ${state.path}.`);
+        const advice = outcome === 'changed' || outcome === 'gone' ? backupAdvice(state.path, state) : [];
+        if (advice.length > 0)
+            log.warning([...[said[outcome]].flat(), ...advice]);
+        else
+            log.info(said[outcome]);
     }
     catch (error) {
-        log.warning(['The post step could not clean up the config file.', ...errorLines(error)]);
+        log.warning([
+            'The post step could not clean up the config file.',
+            ...errorLines(error),
+            ...(state ? backupAdvice(state.path, state) : [])
+        ]);
     }
 }
 /** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */

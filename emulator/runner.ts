@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
@@ -135,11 +144,18 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   }
 }
 
+/** A regular file's text, '' for anything else: a FIFO there must not hang the test. */
 function readIfThere(path: string): string {
+  let fd: number
   try {
-    return readFileSync(path, 'utf8')
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   } catch {
     return ''
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : ''
+  } finally {
+    closeSync(fd)
   }
 }
 

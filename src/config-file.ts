@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   closeSync,
   constants,
@@ -18,7 +18,8 @@ import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { ActionError } from './errors.js'
 import {
-  findProfile,
+  appendix,
+  findProfiles,
   profileLines,
   replaceProfile,
   setProfile,
@@ -27,7 +28,10 @@ import {
 } from './profile-text.js'
 import { isPlain } from './safe-text.js'
 
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants
+// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
+const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = constants
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0
 
 /** Where the Databricks CLI and SDKs read profiles from. */
 export function configFilePath(env: Readonly<Record<string, string | undefined>>): string {
@@ -47,13 +51,31 @@ export interface WriteOptions {
   readonly now?: () => number
   /** Runs between reading the file and replacing it: where tests put their races. */
   readonly afterRead?: () => void
+  /** Runs between judging a lock stale and taking it over: where tests put their races. */
+  readonly afterStale?: () => void
 }
 
-/** What writeProfile did, for the post step to undo. Holds no secret: paths only. */
+/** The file as it was before the login: a hash, its size, mode and owner; never its content. */
+export interface Original {
+  readonly sha256: string
+  readonly size: number
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
+
+/** What writeProfile did, for the post step to undo. Holds no secret: paths, hashes, numbers. */
 export interface ProfileWrite {
   /** The file did not exist before. */
   readonly created: boolean
-  /** A private copy (mode 0600, beside the file) of the profile this one replaced. */
+  /** The sha256 of exactly what was written: the post step puts the file back only over it. */
+  readonly written: string
+  /** The file that was there (absent when created). */
+  readonly original?: Original
+  /**
+   * A private copy (mode 0600, beside the file) of the whole original, when the write changed
+   * some of its bytes. Without one, the original is the first `original.size` bytes written.
+   */
   readonly backup?: string
 }
 
@@ -62,7 +84,9 @@ export interface ProfileWrite {
  * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
  * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
  * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
- * Every value is checked before anything is written. A profile it replaces is kept in a backup.
+ * Every value is checked before anything is written. While the job runs, `[name]` is only this
+ * profile (INI readers merge duplicates). The file as it was can always be put back: a profile
+ * added at the end keeps it as a prefix; otherwise the whole file is copied first.
  */
 export async function writeProfile(
   path: string,
@@ -79,26 +103,72 @@ export async function writeProfile(
         'Report this with the log: the action should have refused the value earlier.'
       )
   }
-  let result: ProfileWrite = { created: true }
-  await editFile(path, fail, options, (existing, owner) => {
-    const previous = existing === undefined ? undefined : findProfile(existing, name)
-    const backup =
-      previous &&
-      join(dirname(path), `.${basename(path)}.${name}.${randomBytes(6).toString('hex')}.bak`)
-    if (backup && previous) writePrivate(backup, `${previous.join('\n')}\n`, owner)
-    result = { created: existing === undefined, ...(backup && { backup }) }
-    return replaceProfile(existing ?? '', name, fields)
-  })
-  return result
+  let result: ProfileWrite | undefined
+  let backup: string | undefined
+  try {
+    await editFile(path, fail, options, (existing, owner) => {
+      const bytes = existing
+        ? next(existing.bytes, name, fields)
+        : Buffer.from(replaceProfile('', name, fields))
+      // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
+      if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
+        backup = join(
+          dirname(path),
+          `.${basename(path)}.${name}.${randomBytes(6).toString('hex')}.bak`
+        )
+        writePrivate(backup, existing.bytes, owner)
+      }
+      result = {
+        created: existing === undefined,
+        written: sha256(bytes),
+        ...(existing && { original: describe(existing) }),
+        ...(backup !== undefined && { backup })
+      }
+      return { bytes, owner }
+    })
+  } catch (error) {
+    // The file was not replaced, so the original is still in place: a copy would be left unnamed.
+    if (backup !== undefined) rmSync(backup, { force: true })
+    throw error
+  }
+  return result!
 }
 
-/** How the post step left the config file. */
-export type Restored = 'removed' | 'restored' | 'changed' | 'gone'
+/** The file with `[name]` set to these fields: appended when it has none, else replaced. */
+function next(bytes: Buffer, name: string, fields: Fields): Buffer {
+  const text = bytes.toString('utf8')
+  const section = profileLines(name, fields)
+  return findProfiles(text, name).length === 0
+    ? Buffer.concat([bytes, Buffer.from(appendix(text, section))])
+    : Buffer.from(replaceProfile(text, name, fields))
+}
+
+function describe({ bytes, stats }: Existing): Original {
+  return {
+    sha256: sha256(bytes),
+    size: bytes.length,
+    mode: stats.mode & 0o7777,
+    uid: stats.uid,
+    gid: stats.gid
+  }
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
 
 /**
- * Undo writeProfile: remove profile `name` (or put back the one it replaced, from the backup) when
- * it still holds exactly the fields written; a profile changed since is left as it is. The file is
- * deleted when this step created it and nothing else is left in it. The backup is deleted.
+ * How the post step left the config file. `removed`, `restored`: exactly as it was before the
+ * login. `removed-profile`, `restored-profile`: the file was changed since, and only `[name]` was put
+ * back as it was. `changed`: `[name]` was changed since, and left as it is. `gone`: no `[name]`.
+ */
+export type Restored =
+  'removed' | 'restored' | 'removed-profile' | 'restored-profile' | 'changed' | 'gone'
+
+/**
+ * Undo writeProfile. A file that holds exactly what was written gets the original's bytes, mode
+ * and owner back (or is deleted, when the login created it). A file changed since, whose `[name]`
+ * is still exactly the one written, gets the original's `[name]` sections back in its place (or
+ * loses it), the rest kept as it is now. A changed `[name]` is left as it is. The copy of the
+ * original is deleted only once the original is back in place; the caller names it otherwise.
  */
 export async function restoreProfile(
   path: string,
@@ -108,36 +178,99 @@ export async function restoreProfile(
   options: WriteOptions = {}
 ): Promise<Restored> {
   const fail = failure(`Removing profile [${name}] from ${path}`)
-  let outcome: Restored = 'gone'
-  try {
-    await editFile(path, fail, options, existing => {
-      if (existing === undefined) return undefined
-      const current = findProfile(existing, name)
-      if (current === undefined) return undefined
-      if (current.join('\n') !== profileLines(name, written).join('\n')) {
-        outcome = 'changed'
-        return undefined
+  let outcome = 'gone' as Restored
+  await editFile(path, fail, options, (existing, owner) => {
+    if (existing === undefined) return undefined
+    if (sha256(existing.bytes) === undo.written) {
+      if (undo.original === undefined) {
+        outcome = 'removed'
+        return null
       }
-      const previous = undo.backup === undefined ? undefined : readBackup(undo.backup, fail)
-      outcome = previous ? 'restored' : 'removed'
-      const text = setProfile(existing, name, previous)
-      return undo.created && text.trim() === '' ? null : text
-    })
-  } finally {
-    if (undo.backup !== undefined) rmSync(undo.backup, { force: true })
-  }
+      outcome = undo.backup === undefined ? 'removed' : 'restored'
+      const bytes = originalBytes(path, undo, existing.bytes)
+      return { bytes, mode: undo.original.mode, owner: originalOwner(undo.original) }
+    }
+    const text = existing.bytes.toString('utf8')
+    const ours = findProfiles(text, name)
+    if (ours.length === 0) return undefined
+    if (ours.length > 1 || ours[0]!.join('\n') !== profileLines(name, written).join('\n')) {
+      outcome = 'changed'
+      return undefined
+    }
+    const previous =
+      undo.backup === undefined
+        ? undefined
+        : findProfiles(originalBytes(path, undo, existing.bytes).toString('utf8'), name)
+    outcome = previous === undefined ? 'removed-profile' : 'restored-profile'
+    const spliced = setProfile(text, name, previous && joined(previous))
+    return { bytes: Buffer.from(spliced), mode: existing.stats.mode & 0o7777, owner }
+  })
+  // Only now is the original back in place: its copy may go.
+  if (undo.backup !== undefined && (outcome === 'restored' || outcome === 'restored-profile'))
+    rmSync(undo.backup, { force: true })
   return outcome
 }
 
-function readBackup(path: string, fail: Fail): Section | undefined {
-  const text = readExisting(path, fail)?.text
-  return text === undefined ? undefined : text.replace(/\r?\n$/, '').split(/\r?\n/)
+/** Sections put back in place of one: one after the other, a blank line between. */
+const joined = (sections: readonly Section[]): Section =>
+  sections.flatMap((section, i) => (i === 0 ? section : ['', ...section]))
+
+/** The original's bytes, from its copy or as the prefix of what was written; checked by hash. */
+function originalBytes(path: string, undo: ProfileWrite, current: Buffer): Buffer {
+  const original = undo.original!
+  if (undo.backup === undefined) return current.subarray(0, original.size)
+  const fail = failure(`Reading ${undo.backup}, the copy of ${path} as it was before this step,`)
+  const copy = readExisting(undo.backup, fail)
+  if (copy === undefined || sha256(copy.bytes) !== original.sha256)
+    throw fail(
+      copy === undefined ? 'it is gone' : 'it is not the file this step copied',
+      'It was deleted, changed or replaced after the login step wrote it.',
+      `Compare what is left of it with ${path} and put back what you need by hand.`
+    )
+  return copy.bytes
+}
+
+/** The owner to give the file put back: the original's, when this user may give it. */
+function originalOwner(original: Original): Owner {
+  const me = process.geteuid?.()
+  if (me === undefined || (original.uid === me && original.gid === process.getegid?.()))
+    return undefined
+  return { uid: original.uid, gid: original.gid }
+}
+
+/**
+ * How to get the original back from its copy by hand, when the post step did not (or, with
+ * cleanup: false, was not asked to): lines for the log, paths only.
+ */
+export function backupAdvice(path: string, undo: ProfileWrite): string[] {
+  if (undo.backup === undefined) return []
+  const mode = undo.original?.mode ?? 0o600
+  const chmod = mode === 0o600 ? '' : ` && chmod ${mode.toString(8)} -- ${quote(path)}`
+  return [
+    `The config file as it was before this step is kept in ${undo.backup} (mode 0600: it may hold tokens). Putting it back replaces the file as it is now, with any change made since.`,
+    `To put it back: mv -f -- ${quote(undo.backup)} ${quote(path)}${chmod}`,
+    `Or delete ${undo.backup} once you no longer need it.`
+  ]
+}
+
+const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`
+
+interface Existing {
+  readonly bytes: Buffer
+  readonly stats: Stats
 }
 
 type Owner = { uid: number; gid: number } | undefined
 
+/** What to put at the path: these bytes, with this mode (0600 if none) and owner. */
+interface Replacement {
+  readonly bytes: Buffer
+  readonly mode?: number
+  readonly owner: Owner
+}
+
 /**
- * Replace the file at `path` with `edit` of its text, under the lock: written to a temporary file
+ * Replace the file at `path` with `edit` of its bytes, under the lock: written to a temporary file
  * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
  * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
  * to delete it.
@@ -146,7 +279,7 @@ async function editFile(
   path: string,
   fail: Fail,
   options: WriteOptions,
-  edit: (text: string | undefined, owner: Owner) => string | null | undefined
+  edit: (existing: Existing | undefined, owner: Owner) => Replacement | null | undefined
 ): Promise<void> {
   const sleep = options.sleep ?? (ms => new Promise<void>(resolve => setTimeout(resolve, ms)))
   const lockPath = `${path}.lock`
@@ -157,7 +290,8 @@ async function editFile(
       options.lockTimeoutMs ?? 10_000,
       options.staleLockMs ?? 30_000,
       sleep,
-      options.now ?? Date.now
+      options.now ?? Date.now,
+      options.afterStale
     )
   } catch (error) {
     if (error instanceof LockTimeout)
@@ -172,9 +306,9 @@ async function editFile(
     const existing = readExisting(path, fail)
     options.afterRead?.()
     const owner = ownerToKeep(path, existing?.stats, fail)
-    const text = edit(existing?.text, owner)
-    if (text === undefined) return
-    if (text === null) {
+    const replacement = edit(existing, owner)
+    if (replacement === undefined) return
+    if (replacement === null) {
       rmSync(path, { force: true })
       return
     }
@@ -183,7 +317,7 @@ async function editFile(
       `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
     )
     try {
-      writePrivate(temporary, text, owner)
+      writePrivate(temporary, replacement.bytes, replacement.owner, replacement.mode)
       renameSync(temporary, path)
     } catch (error) {
       rmSync(temporary, { force: true })
@@ -197,14 +331,18 @@ async function editFile(
   }
 }
 
-/** A new file of mode 0600 from its first byte, created, never opened through a link. */
-function writePrivate(path: string, text: string, owner: Owner): void {
+/**
+ * A new file, never opened through a link, of mode 0600 from its first byte (then `mode`, once
+ * written), with `owner` when given.
+ */
+function writePrivate(path: string, bytes: Buffer, owner: Owner, mode = 0o600): void {
   const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   try {
     fchmodSync(fd, 0o600)
     if (owner) fchownSync(fd, owner.uid, owner.gid)
-    writeSync(fd, text)
+    writeSync(fd, bytes)
     fsyncSync(fd)
+    if (mode !== 0o600) fchmodSync(fd, mode)
   } finally {
     closeSync(fd)
   }
@@ -220,11 +358,14 @@ const DEFAULT_FIX =
 
 type Fail = (problem: string, cause: string, fix?: string) => ActionError
 
-/** The current file, read through a descriptor that cannot be a link; undefined when there is none. */
-function readExisting(path: string, fail: Fail): { text: string; stats: Stats } | undefined {
+/**
+ * The file's bytes, read through a descriptor that cannot be a link; undefined when there is none.
+ * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
+ */
+function readExisting(path: string, fail: Fail): Existing | undefined {
   let fd: number
   try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW)
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === 'ENOENT') return undefined
@@ -239,7 +380,7 @@ function readExisting(path: string, fail: Fail): { text: string; stats: Stats } 
     const stats = fstatSync(fd)
     if (!stats.isFile())
       throw fail('it is not a regular file', 'Something other than a config file is at that path.')
-    return { text: readFileSync(fd, 'utf8'), stats }
+    return { bytes: readFileSync(fd), stats }
   } finally {
     closeSync(fd)
   }
@@ -268,42 +409,92 @@ class LockTimeout extends Error {
   }
 }
 
+/** Which file a lock is: a lock replaced by another has another inode or mtime. */
+type Identity = Pick<Stats, 'ino' | 'mtimeMs'>
+const same = (a: Identity, b: Identity): boolean => a.ino === b.ino && a.mtimeMs === b.mtimeMs
+
 /** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
 async function lock(
   lockPath: string,
   timeoutMs: number,
   staleMs: number,
   sleep: (ms: number) => Promise<void>,
-  now: () => number
+  now: () => number,
+  afterStale?: () => void
 ): Promise<() => void> {
   const started = now()
   for (;;) {
+    const ours = create(lockPath)
+    if (ours) return () => releaseIfOurs(lockPath, ours)
+    let seen: Stats | undefined
     try {
-      const fd = openSync(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-      try {
-        writeSync(fd, `${process.pid}\n`)
-      } finally {
-        closeSync(fd)
-      }
-      return () => rmSync(lockPath, { force: true })
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error
+      seen = statSync(lockPath)
+    } catch {
+      seen = undefined // released meanwhile: try again at once
     }
     // A writer holds the lock for milliseconds; one this old was left by a step that died.
-    let age: number | undefined
-    try {
-      age = now() - statSync(lockPath).mtimeMs
-    } catch {
-      age = undefined // released meanwhile: try again at once
-    }
-    if (age !== undefined && age > staleMs) {
-      rmSync(lockPath, { force: true })
-      continue
+    if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
+      afterStale?.()
+      if (takeOver(lockPath, seen, staleMs, now)) continue
     }
     const waited = now() - started
     if (waited >= timeoutMs) throw new LockTimeout(waited)
-    if (age !== undefined) await sleep(10 + Math.floor(Math.random() * 40))
+    if (seen !== undefined) await sleep(10 + Math.floor(Math.random() * 40))
   }
+}
+
+/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
+function create(path: string): Identity | undefined {
+  let fd: number
+  try {
+    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return undefined
+    throw error
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`)
+    return fstatSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
+function releaseIfOurs(path: string, ours: Identity): void {
+  try {
+    if (same(statSync(path), ours)) rmSync(path, { force: true })
+  } catch {
+    // Gone already: nothing to release.
+  }
+}
+
+/**
+ * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
+ * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
+ * the lock that the first had just taken. True when the lock was checked (and removed if still
+ * stale); false when another writer holds the guard.
+ */
+function takeOver(lockPath: string, seen: Identity, staleMs: number, now: () => number): boolean {
+  const guardPath = `${lockPath}.takeover`
+  const guard = create(guardPath)
+  if (guard === undefined) {
+    // A guard is held for microseconds; one this old was left by a writer that died holding it.
+    try {
+      if (now() - statSync(guardPath).mtimeMs > staleMs) rmSync(guardPath, { force: true })
+    } catch {
+      // Released meanwhile.
+    }
+    return false
+  }
+  try {
+    if (same(statSync(lockPath), seen)) rmSync(lockPath, { force: true })
+  } catch {
+    // Released meanwhile: free to take.
+  } finally {
+    releaseIfOurs(guardPath, guard)
+  }
+  return true
 }
 
 function message(error: unknown): string {

@@ -181,6 +181,19 @@ export function parseInputs(raw: RawInputs): Inputs {
   }
 }
 
+/**
+ * config-profile where the config file can't be written safely: Windows has no O_NOFOLLOW, so a
+ * link put at the file's path would be followed. Refused before any network call.
+ */
+export function refuseProfileOn(platform: NodeJS.Platform, inputs: Inputs): void {
+  if (platform !== 'win32' || inputs.configProfile === undefined) return
+  throw new InputError(
+    'config-profile',
+    "is not supported on Windows: the config file can't be protected there from a symbolic link that would redirect the profile into another file.",
+    'Use export-env: oidc (the Databricks CLI and SDKs then re-exchange by themselves) or export-env: token instead, or run the job on Linux or macOS.'
+  )
+}
+
 function optionalUuid(input: string, raw: string, what: string): string | undefined {
   const value = raw.trim()
   if (value === '') return undefined

@@ -1,9 +1,16 @@
 import * as core from '@actions/core'
-import { configFilePath, restoreProfile, writeProfile, type Restored } from './config-file.js'
+import {
+  backupAdvice,
+  configFilePath,
+  restoreProfile,
+  writeProfile,
+  type ProfileWrite,
+  type Restored
+} from './config-file.js'
 import { ActionError, errorLines } from './errors.js'
 import { readOidcEnv } from './github-oidc.js'
 import { createTransport } from './http.js'
-import { inputWarnings, parseInputs, type RawInputs } from './inputs.js'
+import { inputWarnings, parseInputs, refuseProfileOn, type RawInputs } from './inputs.js'
 import { login, type Logger, type LogText } from './login.js'
 import { expiryNotice, profileFields, publication } from './publish.js'
 import { realClock } from './retry.js'
@@ -20,7 +27,10 @@ export async function main(): Promise<void> {
 }
 
 /** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function run(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform
+): Promise<void> {
   const secrets = new Secrets()
   const mask = (secret: string): void => {
     secrets.add(secret)
@@ -32,10 +42,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
     if (raw.subjectToken !== '') mask(raw.subjectToken)
     const inputs = parseInputs(raw)
+    refuseProfileOn(platform, inputs)
     for (const warning of inputWarnings(inputs)) log.warning(warning)
     const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined
     if (oidc) mask(oidc.requestToken)
 
+    // Nothing may hold the step past its deadline: the lock wait included.
+    const deadline = realClock.now() + inputs.timeoutSeconds * 1000
     const result = await login(inputs, oidc, {
       transport: createTransport(userAgent(env)),
       log,
@@ -57,12 +70,17 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         : undefined
     // The profile first: if it can't be written, the step fails having exported nothing.
     if (profile) {
-      const undo = await writeProfile(profile.path, profile.name, profile.fields)
-      // The post step's instructions: paths and the fields written, never a secret.
+      const undo = await writeProfile(profile.path, profile.name, profile.fields, {
+        lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
+      })
+      // The post step's instructions: paths, the fields written and hashes, never a secret.
       if (inputs.cleanup) core.saveState('profile', JSON.stringify({ ...profile, ...undo }))
       log.info(
         `Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`
       )
+      // With cleanup: false, the copy of what the profile replaced stays: it must not go unseen.
+      if (!inputs.cleanup && undo.backup !== undefined)
+        log.warning(backupAdvice(profile.path, undo))
     }
     try {
       for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
@@ -100,25 +118,45 @@ export async function post(): Promise<void> {
   const log = logger(new Secrets())
   const saved = core.getState('profile')
   if (saved === '') return
+  let state: SavedProfile | undefined
   try {
-    const state = JSON.parse(saved) as {
-      name: string
-      path: string
-      fields: Array<[string, string]>
-      created: boolean
-      backup?: string
-    }
+    state = JSON.parse(saved) as SavedProfile
     const outcome = await restoreProfile(state.path, state.name, state.fields, state)
-    const said: Record<Restored, string> = {
-      removed: 'Removed the profile this step wrote:',
-      restored: 'Put back the profile this step had replaced:',
-      changed: 'Left the profile as it is, since it was changed after this step wrote it:',
-      gone: 'Nothing to clean up: no profile'
+    const where = `[${state.name}] in ${state.path}`
+    const since = (done: string): string =>
+      `The file was changed by another step since: ${done}, as best it could be, and the rest of the file left as it is now.`
+    const said: Record<Restored, string | string[]> = {
+      removed: `Removed the profile this step wrote: ${where}.`,
+      restored: `Put back the profile this step had replaced: ${where}.`,
+      'removed-profile': [
+        `Removed the profile this step wrote: ${where}.`,
+        since('only the profile was taken out')
+      ],
+      'restored-profile': [
+        `Put back the profile this step had replaced: ${where}.`,
+        since('only the profile was put back')
+      ],
+      changed: `Left the profile as it is, since it was changed after this step wrote it: ${where}.`,
+      gone: `Nothing to clean up: no profile ${where}.`
     }
-    log.info(`${said[outcome]} [${state.name}] in ${state.path}.`)
+    const advice =
+      outcome === 'changed' || outcome === 'gone' ? backupAdvice(state.path, state) : []
+    if (advice.length > 0) log.warning([...[said[outcome]].flat(), ...advice])
+    else log.info(said[outcome])
   } catch (error) {
-    log.warning(['The post step could not clean up the config file.', ...errorLines(error)])
+    log.warning([
+      'The post step could not clean up the config file.',
+      ...errorLines(error),
+      ...(state ? backupAdvice(state.path, state) : [])
+    ])
   }
+}
+
+/** What the login saved for the post step: paths, the fields written and hashes. */
+interface SavedProfile extends ProfileWrite {
+  readonly name: string
+  readonly path: string
+  readonly fields: Array<[string, string]>
 }
 
 /** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */

@@ -42,9 +42,24 @@ export function profileLines(name: string, fields: Fields): Section {
 
 /** The first `[name]` section of the text, or undefined. */
 export function findProfile(text: string, name: string): Section | undefined {
+  return findProfiles(text, name)[0]
+}
+
+/** Every `[name]` section of the text, in order: INI readers merge duplicates. */
+export function findProfiles(text: string, name: string): Section[] {
   const { lines } = split(text)
-  const [first] = sections(lines, name)
-  return first && lines.slice(first.start, first.end)
+  return sections(lines, name).map(({ start, end }) => lines.slice(start, end))
+}
+
+/**
+ * What appending `section` to the text adds: the text's own bytes stay a prefix of the result, so
+ * that cutting the addition off gives back the file exactly. A blank line sets it apart.
+ */
+export function appendix(text: string, section: Section): string {
+  const { lines, eol } = split(text)
+  const lead = text === '' ? '' : /\r?\n$/.test(text) ? '' : eol
+  const gap = lines.length === 0 || lines.at(-1)?.trim() === '' ? '' : eol
+  return lead + gap + section.join(eol) + eol
 }
 
 /**

@@ -17,7 +17,8 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { parse } from 'ini'
 import { configFilePath, restoreProfile, writeProfile } from '../../src/config-file.js'
 import { ActionError } from '../../src/errors.js'
@@ -438,7 +439,7 @@ describe('restoreProfile', () => {
 
   it('deletes a file that the step created and that holds nothing else', async () => {
     const undo = await writeProfile(path, 'prod', FIELDS)
-    expect(undo).toEqual({ created: true })
+    expect(undo).toEqual({ created: true, written: sha256(NEW) })
     expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
     expect(readdirSync(dir)).toStrictEqual([])
   })
@@ -446,16 +447,16 @@ describe('restoreProfile', () => {
   it('keeps a file it created when another profile was added to it since', async () => {
     const undo = await writeProfile(path, 'prod', FIELDS)
     await writeProfile(path, 'dev', [['host', 'https://dev']])
-    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed-profile')
     // The blank line above [dev] belongs to it, and stays.
     expect(readFileSync(path, 'utf8')).toBe('\n[dev]\nhost = https://dev\n')
   })
 
-  it('deletes a file it created when only blank lines are left', async () => {
+  it('keeps a file it created once anything was added to it, blank lines too', async () => {
     const undo = await writeProfile(path, 'prod', FIELDS)
     writeFileSync(path, `${NEW}\n\n`)
-    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
-    expect(readdirSync(dir)).toStrictEqual([])
+    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed-profile')
+    expect(readFileSync(path, 'utf8')).toBe('\n\n')
   })
 
   it('keeps an empty file that was there before', async () => {
@@ -474,11 +475,21 @@ describe('restoreProfile', () => {
     expect(readdirSync(dir)).toStrictEqual([])
   })
 
-  it('removes the profile when its backup is gone', async () => {
+  it('leaves the profile, and says why, when its backup is gone', async () => {
     writeFileSync(path, '[prod]\nhost = https://old\n')
     const undo = await writeProfile(path, 'prod', FIELDS)
     rmSync(undo.backup!)
-    expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
+    const error = await rejected(restoreProfile(path, 'prod', FIELDS, undo))
+    expect((error as ActionError).message).toBe(
+      `Reading ${undo.backup}, the copy of ${path} as it was before this step, failed: it is gone.`
+    )
+    expect((error as ActionError).details.cause).toBe(
+      'It was deleted, changed or replaced after the login step wrote it.'
+    )
+    expect((error as ActionError).details.fix).toBe(
+      `Compare what is left of it with ${path} and put back what you need by hand.`
+    )
+    expect(readFileSync(path, 'utf8')).toBe(NEW)
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
   })
 
@@ -493,8 +504,20 @@ describe('restoreProfile', () => {
 
   it('removes an added profile and leaves the others byte for byte', async () => {
     writeFileSync(path, OTHERS)
+    chmodSync(path, 0o644)
     const undo = await writeProfile(path, 'prod', FIELDS)
-    expect(undo).toEqual({ created: false })
+    // Added at the end, the profile left the file a prefix of the new one: no copy is needed.
+    expect(undo).toEqual({
+      created: false,
+      written: sha256(`${OTHERS}\n${NEW}`),
+      original: {
+        sha256: sha256(OTHERS),
+        size: OTHERS.length,
+        mode: 0o644,
+        uid: process.geteuid!(),
+        gid: process.getegid!()
+      }
+    })
     expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('removed')
     expect(readFileSync(path, 'utf8')).toBe(OTHERS)
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
@@ -513,13 +536,14 @@ describe('restoreProfile', () => {
     expect(readdirSync(dir)).toStrictEqual(['.databrickscfg'])
   })
 
-  it('leaves a profile that was changed since as it is', async () => {
-    writeFileSync(path, OTHERS)
+  it('leaves a profile that was changed since as it is, and keeps the copy of the original', async () => {
+    writeFileSync(path, `${OTHERS}\n[prod]\ntoken = dapi-old\n`)
     const undo = await writeProfile(path, 'prod', FIELDS)
     await writeProfile(path, 'prod', [['host', 'https://other']])
     const now = readFileSync(path, 'utf8')
     expect(await restoreProfile(path, 'prod', FIELDS, undo)).toBe('changed')
     expect(readFileSync(path, 'utf8')).toBe(now)
+    expect(readdirSync(dir)).toContain(basename(undo.backup!))
   })
 
   it('says so when the file or the profile is gone', async () => {
@@ -580,3 +604,5 @@ describe('configFilePath', () => {
     expect(configFilePath({}).startsWith(homedir())).toBe(true)
   })
 })
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')

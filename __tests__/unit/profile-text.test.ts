@@ -1,6 +1,12 @@
 import { describe, expect, it, test } from '@jest/globals'
 import { parse } from 'ini'
-import { findProfile, replaceProfile, setProfile } from '../../src/profile-text.js'
+import {
+  appendix,
+  findProfile,
+  findProfiles,
+  replaceProfile,
+  setProfile
+} from '../../src/profile-text.js'
 import { CLIENT_ID } from './support.js'
 
 const HOST = 'https://dbc-1234.cloud.databricks.com'
@@ -290,5 +296,32 @@ describe('setProfile at the edges', () => {
   ])('%s', (_name, text, name, line, expected) => {
     const section = line === undefined ? undefined : [`[${name}]`, line]
     expect(setProfile(text, name, section)).toBe(expected)
+  })
+})
+
+describe('appendix', () => {
+  const SECTION = ['[prod]', 'host = h']
+  test.each<[string, string, string]>([
+    ['an empty text', '', '[prod]\nhost = h\n'],
+    ['a text ending in a newline: a blank line first', '[dev]\n', '\n[prod]\nhost = h\n'],
+    ['a text ending in a blank line', '[dev]\n\n', '[prod]\nhost = h\n'],
+    ['a text without a final newline', '[dev]', '\n\n[prod]\nhost = h\n'],
+    ['a text ending in a blank line without a newline', '[dev]\n  ', '\n[prod]\nhost = h\n'],
+    ['a CRLF text', '[dev]\r\nk = v\r\n', '\r\n[prod]\r\nhost = h\r\n'],
+    ['a lone newline', '\n', '[prod]\nhost = h\n']
+  ])('after %s', (_name, text, added) => {
+    expect(appendix(text, SECTION)).toBe(added)
+    expect(findProfiles(text + added, 'prod')).toEqual([SECTION])
+  })
+})
+
+describe('findProfiles', () => {
+  it('finds every section of the name, in order, each to its last key', () => {
+    const text = '[prod]\na = 1\n\n[dev]\n[ prod ] ; again\nb = 2\n# end\n\n'
+    expect(findProfiles(text, 'prod')).toEqual([
+      ['[prod]', 'a = 1'],
+      ['[ prod ] ; again', 'b = 2']
+    ])
+    expect(findProfiles(text, 'none')).toEqual([])
   })
 })
