@@ -35,6 +35,7 @@ export type Fault =
       readonly times?: number
     }
   | { readonly kind: 'delay'; readonly ms: number; readonly times?: number }
+  | { readonly kind: 'barrier'; readonly barrier: Barrier; readonly times?: number }
   | { readonly kind: 'hang'; readonly times?: number }
   | { readonly kind: 'reset'; readonly times?: number }
   | { readonly kind: 'html'; readonly status?: number; readonly times?: number }
@@ -51,6 +52,22 @@ export type Fault =
       readonly status?: number
       readonly times?: number
     }
+
+/**
+ * Holds requests until `count` have arrived, then lets them all through at once: clients that got
+ * their answers in the same instant race for whatever they do next (a config file's lock, say).
+ */
+export class Barrier {
+  readonly #waiting: Array<() => void> = []
+  constructor(readonly count: number) {}
+
+  arrive(): Promise<void> {
+    return new Promise(resolve => {
+      this.#waiting.push(resolve)
+      if (this.#waiting.length >= this.count) for (const go of this.#waiting.splice(0)) go()
+    })
+  }
+}
 
 export type Handler = (request: Incoming) => Reply | Promise<Reply>
 
@@ -199,6 +216,9 @@ export class EmulatorServer {
           return
         case 'delay':
           await new Promise(resolve => setTimeout(resolve, fault.ms))
+          break
+        case 'barrier':
+          await fault.barrier.arrive()
           break
         case 'status':
           return send(res, {
