@@ -70,6 +70,8 @@ export interface RunOptions {
   readonly timeoutMs?: number
   /** Run as the post step, with the state the main step saved (the runner's STATE_* variables). */
   readonly post?: Record<string, string>
+  /** The step's working directory (the workspace checkout); a temporary folder by default. */
+  readonly cwd?: string
 }
 
 /** Run the committed bundle the way the runner does, without blocking this process's servers. */
@@ -105,7 +107,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     }>((done, fail) => {
       const child = spawn(process.execPath, [BUNDLE], {
         env,
-        cwd: dir,
+        cwd: options.cwd ?? dir,
         stdio: ['ignore', 'pipe', 'pipe']
       })
       let stdout = ''
