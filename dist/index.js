@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4663);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3614);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4663:
+/***/ 3614:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31341,14 +31341,12 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Every failure the action reports is an ActionError: a stable code (listed in
@@ -31420,6 +31418,184 @@ function formatError(error) {
     return errorLines(error).join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/host.ts
+
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/**
+ * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
+ * slash) and refuse anything that could send the subject token somewhere unintended.
+ */
+function parseHost(raw) {
+    const text = raw.trim();
+    const example = 'https://dbc-1234.cloud.databricks.com';
+    if (text === '') {
+        throw new InputError('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
+    }
+    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new InputError('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
+    }
+    if (url.username !== '' || url.password !== '') {
+        throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
+    }
+    // (An http or https URL always has a host name: the URL parser refuses one without.)
+    // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
+    if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
+        throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
+    }
+    return {
+        url: url.origin,
+        hostname: url.hostname,
+        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
+    };
+}
+/**
+ * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
+ * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
+ * government, China, dev and staging zones. A host under one of them is Databricks itself.
+ */
+const DATABRICKS_ZONES = [
+    '.cloud.databricks.com',
+    '.dev.databricks.com',
+    '.cloud.databricks.us',
+    '.azuredatabricks.net',
+    '.databricks.azure.us',
+    '.databricks.azure.cn',
+    '.gcp.databricks.com'
+];
+/**
+ * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
+ * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
+ * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
+ * host would be choosing the audience of a token it is about to receive.
+ */
+function isDatabricksHost(host) {
+    return (isLoopback(host.hostname) ||
+        DATABRICKS_ZONES.some(zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length));
+}
+/** The URL when it is on the host's own origin: where a token may be sent. */
+function onHostOrigin(url, host) {
+    try {
+        return new URL(url).origin === host.url;
+    }
+    catch {
+        return false;
+    }
+}
+/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
+function isAccountHostname(hostname) {
+    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
+}
+/**
+ * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
+ * is only a promise: the transport connects over plain http only to addresses it resolved and found
+ * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
+ */
+function isLoopback(hostname) {
+    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
+        return true;
+    return host_isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
+}
+const LOOPBACK = new external_node_net_.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+function host_isLoopbackAddress(address) {
+    // BlockList.check is false for anything that is no address.
+    return LOOPBACK.check(address, (0,external_node_net_.isIP)(address) === 4 ? 'ipv4' : 'ipv6');
+}
+/** Echo user text in a message without control characters or unbounded length. */
+function printable(text, max = 200) {
+    // eslint-disable-next-line no-control-regex
+    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+;// CONCATENATED MODULE: ./src/bundle-hint.ts
+
+
+
+/** The names the Databricks CLI looks for a bundle's configuration under. */
+const BUNDLE_FILES = ['databricks.yml', 'databricks.yaml'];
+/** A bundle's configuration is a few KiB; anything larger is not read for a hint. */
+const MAX_BYTES = 256 * 1024;
+/**
+ * The literal workspace hosts a bundle's configuration names (`host:` lines, top level or under a
+ * target), normalized as the `host` input is; interpolated values (`${var.host}`) and lines that
+ * are no URL are passed over. Line by line, since a hint needs no YAML parser.
+ */
+function bundleHosts(text) {
+    const hosts = [];
+    for (const line of text.split(/\r?\n/)) {
+        const value = /^\s*host:\s*(['"]?)([^'"#\s]+)\1\s*(#.*)?$/.exec(line)?.[2];
+        if (value === undefined || value.includes('${'))
+            continue;
+        try {
+            hosts.push(parseHost(value));
+        }
+        catch {
+            // Not a host this hint can compare.
+        }
+    }
+    return hosts;
+}
+/**
+ * A warning when the bundle in `dir` names workspace hosts and none is the one this step logged in
+ * to: the Databricks CLI takes the bundle's `workspace.host` over DATABRICKS_HOST (databricks/cli
+ * v1.13.0 bundle/config/workspace.go: the bundle's host is set first, and the environment loader
+ * fills only attributes still unset), so the exported credentials go to the bundle's host and meet
+ * HTTP 401 there. Silent when any target names this host, or when there is no bundle to read.
+ */
+function bundleHostHint(dir, host) {
+    for (const name of BUNDLE_FILES) {
+        const text = readSmallFile((0,external_node_path_namespaceObject.join)(dir, name));
+        if (text === undefined)
+            continue;
+        const named = [...new Set(bundleHosts(text).map(h => h.url))];
+        if (named.length === 0 || named.includes(host.url))
+            return undefined;
+        return `${name} names the workspace host ${named.join(', ')}, but this step logged in to ${host.url}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and sends this login's credentials there, where they meet HTTP 401. Set the bundle's workspace.host to ${host.url} (or leave it out), or log in to the bundle's host.`;
+    }
+    return undefined;
+}
+/** A regular file's text, read without blocking (a FIFO is passed over); undefined otherwise. */
+function readSmallFile(path) {
+    let fd;
+    try {
+        fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stats.isFile() || stats.size > MAX_BYTES)
+            return undefined;
+        return (0,external_node_fs_namespaceObject.readFileSync)(fd, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/profile-text.ts
 /**
  * Profiles in the text of a Databricks config file (INI), edited line by line so that every other
@@ -32418,112 +32594,6 @@ var external_node_dns_ = __nccwpck_require__(610);
 var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/host.ts
-
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-/**
- * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
- * slash) and refuse anything that could send the subject token somewhere unintended.
- */
-function parseHost(raw) {
-    const text = raw.trim();
-    const example = 'https://dbc-1234.cloud.databricks.com';
-    if (text === '') {
-        throw new InputError('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
-    }
-    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new InputError('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
-    }
-    if (url.username !== '' || url.password !== '') {
-        throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
-    }
-    // (An http or https URL always has a host name: the URL parser refuses one without.)
-    // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
-    if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
-        throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
-    }
-    return {
-        url: url.origin,
-        hostname: url.hostname,
-        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
-    };
-}
-/**
- * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
- * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
- * government, China, dev and staging zones. A host under one of them is Databricks itself.
- */
-const DATABRICKS_ZONES = [
-    '.cloud.databricks.com',
-    '.dev.databricks.com',
-    '.cloud.databricks.us',
-    '.azuredatabricks.net',
-    '.databricks.azure.us',
-    '.databricks.azure.cn',
-    '.gcp.databricks.com'
-];
-/**
- * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
- * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
- * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
- * host would be choosing the audience of a token it is about to receive.
- */
-function isDatabricksHost(host) {
-    return (isLoopback(host.hostname) ||
-        DATABRICKS_ZONES.some(zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length));
-}
-/** The URL when it is on the host's own origin: where a token may be sent. */
-function onHostOrigin(url, host) {
-    try {
-        return new URL(url).origin === host.url;
-    }
-    catch {
-        return false;
-    }
-}
-/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
-function isAccountHostname(hostname) {
-    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
-}
-/**
- * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
- * is only a promise: the transport connects over plain http only to addresses it resolved and found
- * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
- */
-function isLoopback(hostname) {
-    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
-        return true;
-    return host_isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
-}
-const LOOPBACK = new external_node_net_.BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
-function host_isLoopbackAddress(address) {
-    // BlockList.check is false for anything that is no address.
-    return LOOPBACK.check(address, (0,external_node_net_.isIP)(address) === 4 ? 'ipv4' : 'ipv6');
-}
-/** Echo user text in a message without control characters or unbounded length. */
-function printable(text, max = 200) {
-    // eslint-disable-next-line no-control-regex
-    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
-    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
 ;// CONCATENATED MODULE: ./src/http.ts
 
 
@@ -34219,6 +34289,7 @@ function userAgent(env) {
 
 
 
+
 /** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
 async function main() {
     if (getState('isPost') === 'true')
@@ -34296,6 +34367,12 @@ async function run(env = process.env, platform = process.platform) {
         const notice = expiryNotice(inputs, result, now);
         if (notice)
             log.notice(notice);
+        // With a profile the CLI checks the bundle's host against it; with the environment it does not.
+        if (exported['DATABRICKS_HOST'] !== undefined) {
+            const hint = bundleHostHint(process.cwd(), inputs.host);
+            if (hint)
+                log.warning(hint);
+        }
         // The summary shows what servers said (a display name, say): no secret they echoed may stay.
         if (inputs.summary)
             await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log);

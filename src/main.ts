@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { bundleHostHint } from './bundle-hint.js'
 import {
   backupAdvice,
   configFilePath,
@@ -103,6 +104,11 @@ export async function run(
 
     const notice = expiryNotice(inputs, result, now)
     if (notice) log.notice(notice)
+    // With a profile the CLI checks the bundle's host against it; with the environment it does not.
+    if (exported['DATABRICKS_HOST'] !== undefined) {
+      const hint = bundleHostHint(process.cwd(), inputs.host)
+      if (hint) log.warning(hint)
+    }
     // The summary shows what servers said (a display name, say): no secret they echoed may stay.
     if (inputs.summary) await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log)
   } catch (error) {
