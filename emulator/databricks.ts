@@ -41,6 +41,13 @@ export interface DatabricksOptions {
   readonly unifiedHosts?: readonly string[]
   /** The ID of the workspace this emulator plays. */
   readonly workspaceId?: string
+  /**
+   * An account console under every name it is reached by: its metadata says `host_type: account`
+   * whatever the host name (on loopback, where no name starts with `accounts.`).
+   */
+  readonly accountHost?: boolean
+  /** The workspaces the account lists (GET /api/2.0/accounts/{id}/workspaces); default: its own. */
+  readonly workspaces?: readonly AccountWorkspace[]
   readonly tls?: TlsOptions
   /** CA certificates (PEM) to trust when fetching an issuer's JWKS over HTTPS. */
   readonly ca?: string
@@ -48,11 +55,21 @@ export interface DatabricksOptions {
   readonly skewSeconds?: number
 }
 
+/** A workspace as the account's workspaces API lists it (databricks-sdk-go service/provisioning). */
+export interface AccountWorkspace {
+  readonly workspaceId: string
+  readonly name: string
+  /** The deployment name: the first label of `<name>.cloud.databricks.com`. */
+  readonly deploymentName: string
+}
+
 interface IssuedToken {
   readonly userName: string
   readonly displayName: string
   readonly expiresAt: number
   readonly scope: string
+  /** Issued by an account's token endpoint (`/oidc/accounts/{id}/v1/token`): valid for account APIs. */
+  readonly account: boolean
 }
 
 const ALGORITHMS = ['RS256', 'ES256']
@@ -75,6 +92,14 @@ export class DatabricksEmulator {
   metadata: Record<string, unknown> | null | undefined
   readonly unifiedHosts: Set<string>
   readonly workspaceId: string
+  readonly accountHost: boolean
+  workspaces: AccountWorkspace[]
+  /**
+   * `METHOD /path` of every request that no handler knows, in order (answered 404
+   * ENDPOINT_NOT_FOUND, as Databricks does): an API a real client called that the emulator lacks.
+   * A deliberate 404 (no metadata, a wrong account ID, a missing workspace path) is not a gap.
+   */
+  readonly gaps: string[] = []
   /** Seconds added to the real clock, to expire tokens on demand. */
   clockOffsetSeconds = 0
   /** Access tokens issued, in order. */
@@ -90,6 +115,12 @@ export class DatabricksEmulator {
     this.metadata = options.metadata
     this.unifiedHosts = new Set(options.unifiedHosts ?? [])
     this.workspaceId = options.workspaceId ?? '1234567890123456'
+    this.accountHost = options.accountHost ?? false
+    this.workspaces = [
+      ...(options.workspaces ?? [
+        { workspaceId: this.workspaceId, name: 'emulated', deploymentName: 'dbc-1234abcd-5678' }
+      ])
+    ]
     this.#ca = options.ca
     this.#skew = options.skewSeconds ?? 30
     this.server = new EmulatorServer(request => this.#handle(request), options.tls)
@@ -127,7 +158,7 @@ export class DatabricksEmulator {
         cloud: 'AWS',
         host_type: 'unified'
       }
-    if (/^accounts(-dod)?\./.test(hostname))
+    if (this.accountHost || /^accounts(-dod)?\./.test(hostname))
       return {
         oidc_endpoint: `${origin}/oidc/accounts/{account_id}`,
         account_id: this.accountId,
@@ -186,6 +217,12 @@ export class DatabricksEmulator {
         })
       return this.#me(request)
     }
+    const workspaces = /^\/api\/2\.0\/accounts\/([^/]+)\/workspaces$/.exec(request.path)
+    if (workspaces && request.method === 'GET')
+      return this.#workspaces(request, workspaces[1] ?? '')
+    if (request.path === '/api/2.0/workspace/get-status' && request.method === 'GET')
+      return this.#getStatus(request)
+    this.gaps.push(`${request.method} ${request.path}`)
     return json(404, {
       error_code: 'ENDPOINT_NOT_FOUND',
       message: `No API found for '${request.method} ${request.path}'`
@@ -264,7 +301,8 @@ export class DatabricksEmulator {
         const who = identity(outcome.payload, policy)
         const expiresAt = outcome.payload.exp ?? this.now() + 300
         const token = `dkea${randomBytes(24).toString('hex')}`
-        this.#tokens.set(token, { ...who, expiresAt, scope })
+        const account = request.path.startsWith('/oidc/accounts/')
+        this.#tokens.set(token, { ...who, expiresAt, scope, account })
         this.issued.push(token)
         return json(200, {
           access_token: token,
@@ -368,7 +406,8 @@ export class DatabricksEmulator {
     return (await fetchJson(uri, this.#ca)) as JSONWebKeySet
   }
 
-  #me(request: Incoming): Reply {
+  /** The live token a request carries, or the 401 Databricks answers. */
+  #caller(request: Incoming): IssuedToken | Reply {
     const auth = request.headers.authorization ?? ''
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
     const issued = this.#tokens.get(token)
@@ -376,6 +415,71 @@ export class DatabricksEmulator {
       return json(401, { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' })
     if (issued.expiresAt <= this.now())
       return json(401, { error_code: 'UNAUTHENTICATED', message: 'Token expired.' })
+    return issued
+  }
+
+  /**
+   * The account's workspaces: a JSON array of provisioning.Workspace (databricks-sdk-go
+   * service/provisioning/impl.go `workspacesImpl.List`), for an account token only.
+   */
+  #workspaces(request: Incoming, accountId: string): Reply {
+    const caller = this.#caller(request)
+    if ('status' in caller) return caller
+    if (decodeURIComponent(accountId) !== this.accountId)
+      return json(404, {
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `Account ${decodeURIComponent(accountId)} does not exist.`
+      })
+    if (!caller.account)
+      return json(401, {
+        error_code: 'UNAUTHENTICATED',
+        message: 'A workspace token is not valid for account APIs.'
+      })
+    return json(
+      200,
+      this.workspaces.map(w => ({
+        account_id: this.accountId,
+        workspace_id: Number(w.workspaceId),
+        workspace_name: w.name,
+        deployment_name: w.deploymentName,
+        aws_region: 'us-west-2',
+        cloud: 'aws',
+        pricing_tier: 'PREMIUM',
+        workspace_status: 'RUNNING',
+        workspace_status_message: 'Workspace is running.',
+        creation_time: 1767225600000
+      }))
+    )
+  }
+
+  /**
+   * GET /api/2.0/workspace/get-status?path=: a workspace.ObjectInfo for the folders every
+   * workspace has (`/`, `/Users`, `/Shared`, the caller's home, with or without `/Workspace`);
+   * any other path does not exist (404 RESOURCE_DOES_NOT_EXIST, as Databricks answers).
+   */
+  #getStatus(request: Incoming): Reply {
+    const caller = this.#caller(request)
+    if ('status' in caller) return caller
+    const path = request.query.get('path') ?? ''
+    const bare = path.replace(/^\/Workspace(?=\/|$)/, '').replace(/\/+$/, '') || '/'
+    const folders = ['/', '/Users', '/Shared', `/Users/${caller.userName}`]
+    const index = folders.indexOf(bare)
+    if (index < 0)
+      return json(404, {
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `Path (${path}) doesn't exist.`
+      })
+    return json(200, {
+      object_type: 'DIRECTORY',
+      path,
+      object_id: 1000 + index,
+      resource_id: String(1000 + index)
+    })
+  }
+
+  #me(request: Incoming): Reply {
+    const issued = this.#caller(request)
+    if ('status' in issued) return issued
     return json(200, {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
       id: '4711',

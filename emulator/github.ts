@@ -104,6 +104,12 @@ export class GithubOidcIssuer {
   readonly server: EmulatorServer
   readonly requestToken = `ghs_emu${randomBytes(18).toString('hex')}`
   readonly issued: string[] = []
+  /**
+   * The tokens the request endpoint handed out, each with the query of the request that asked for
+   * it: a caller that adds its own parameter to ACTIONS_ID_TOKEN_REQUEST_URL (it carries a query
+   * already, and clients append `&audience=`) can tell its tokens from another's.
+   */
+  readonly requested: Array<{ readonly token: string; readonly query: URLSearchParams }> = []
   readonly algorithm: SigningAlgorithm
   job: JobIdentity
   /** Seconds added to the real clock, to play with expiry. */
@@ -222,7 +228,9 @@ export class GithubOidcIssuer {
       // GitHub's default audience is the URL of the repository owner.
       const audience =
         request.query.get('audience') || `https://github.com/${this.job.repository.split('/')[0]}`
-      return json(200, { count: 1, value: await this.mint(audience, this.claimOverrides) })
+      const value = await this.mint(audience, this.claimOverrides)
+      this.requested.push({ token: value, query: request.query })
+      return json(200, { count: 1, value })
     }
     return json(404, { message: 'Not Found' })
   }

@@ -6,7 +6,12 @@ import { GithubOidcIssuer, type GithubIssuerOptions } from './github.js'
 import { RoutingProxy } from './proxy.js'
 import { TestCertificateAuthority } from './tls.js'
 
-export { DatabricksEmulator, type FederationPolicy, type ServicePrincipal } from './databricks.js'
+export {
+  DatabricksEmulator,
+  type AccountWorkspace,
+  type FederationPolicy,
+  type ServicePrincipal
+} from './databricks.js'
 export {
   DEFAULT_JOB,
   GithubOidcIssuer,
@@ -43,18 +48,29 @@ export interface EmulatorOptions {
   readonly metadata?: Record<string, unknown> | null
 }
 
+/** Another Databricks host of the same account, trusting the same GitHub issuer. */
+export interface HostOptions {
+  /** An account console (metadata `host_type: account` under every name); default a workspace. */
+  readonly account?: boolean
+  readonly workspaceId?: string
+}
+
 /**
  * Both remote parties of the action, trusting each other: a GitHub OIDC issuer and a Databricks
  * workspace/account host, plus a CONNECT proxy that gives the Databricks host its real names.
  */
 export class Emulator {
+  /** The hosts added with addHost, in order. */
+  readonly hosts: DatabricksEmulator[] = []
+
   private constructor(
     readonly github: GithubOidcIssuer,
     readonly databricks: DatabricksEmulator,
     readonly proxy: RoutingProxy,
     readonly ca: TestCertificateAuthority | undefined,
     readonly caFile: string | undefined,
-    readonly tmp: string
+    readonly tmp: string,
+    readonly tls: { key: string; cert: string } | undefined
   ) {}
 
   static async start(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -92,7 +108,31 @@ export class Emulator {
     }).start()
     const proxy = await new RoutingProxy().start()
     for (const name of Object.values(REAL_HOSTS)) proxy.route(name, databricks.server.port)
-    return new Emulator(github, databricks, proxy, ca, caFile, tmp)
+    return new Emulator(github, databricks, proxy, ca, caFile, tmp, tls)
+  }
+
+  /**
+   * Start another Databricks host of the same account on its own loopback port, with the same
+   * service principal and policies (and those that `trust` sets later): a second workspace, or an
+   * account console. Each host knows only the tokens it issued. Stopped with the emulator.
+   */
+  async addHost(options: HostOptions = {}): Promise<DatabricksEmulator> {
+    const host = await new DatabricksEmulator({
+      accountId: ACCOUNT_ID,
+      servicePrincipals: this.databricks.servicePrincipals,
+      accountPolicies: this.databricks.accountPolicies,
+      ...(options.account && { accountHost: true }),
+      ...(options.workspaceId !== undefined && { workspaceId: options.workspaceId }),
+      ...(this.tls && { tls: this.tls }),
+      ...(this.ca && { ca: this.ca.ca.cert })
+    }).start()
+    this.hosts.push(host)
+    return host
+  }
+
+  /** Every Databricks host: the first, then those added. */
+  get allDatabricks(): DatabricksEmulator[] {
+    return [this.databricks, ...this.hosts]
   }
 
   /** The workspace URL on loopback. */
@@ -112,10 +152,10 @@ export class Emulator {
       subject: this.github.subject,
       ...policy
     }
-    this.databricks.servicePrincipals = [
-      { applicationId: SP_ID, displayName: SP_NAME, policies: [full] }
-    ]
-    this.databricks.accountPolicies = [full]
+    for (const host of this.allDatabricks) {
+      host.servicePrincipals = [{ applicationId: SP_ID, displayName: SP_NAME, policies: [full] }]
+      host.accountPolicies = [full]
+    }
     return full
   }
 
@@ -125,12 +165,19 @@ export class Emulator {
     this.databricks.server.faults.clear()
     this.github.clockOffsetSeconds = 0
     this.github.claimOverrides = {}
-    this.databricks.clockOffsetSeconds = 0
-    this.databricks.metadata = undefined
+    for (const host of this.allDatabricks) {
+      host.server.faults.clear()
+      host.clockOffsetSeconds = 0
+      host.metadata = undefined
+    }
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.github.stop(), this.databricks.stop(), this.proxy.stop()])
+    await Promise.all([
+      this.github.stop(),
+      ...this.allDatabricks.map(host => host.stop()),
+      this.proxy.stop()
+    ])
     rmSync(this.tmp, { recursive: true, force: true })
   }
 }
