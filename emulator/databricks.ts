@@ -105,6 +105,8 @@ export class DatabricksEmulator {
   /** Access tokens issued, in order. */
   readonly issued: string[] = []
   readonly #tokens = new Map<string, IssuedToken>()
+  /** Workspace folders made with mkdirs (paths without the `/Workspace` prefix). */
+  readonly folders = new Set<string>()
   readonly #ca: string | undefined
   readonly #skew: number
 
@@ -222,6 +224,8 @@ export class DatabricksEmulator {
       return this.#workspaces(request, workspaces[1] ?? '')
     if (request.path === '/api/2.0/workspace/get-status' && request.method === 'GET')
       return this.#getStatus(request)
+    if (request.path === '/api/2.0/workspace/mkdirs' && request.method === 'POST')
+      return this.#mkdirs(request)
     this.gaps.push(`${request.method} ${request.path}`)
     return json(404, {
       error_code: 'ENDPOINT_NOT_FOUND',
@@ -454,16 +458,16 @@ export class DatabricksEmulator {
 
   /**
    * GET /api/2.0/workspace/get-status?path=: a workspace.ObjectInfo for the folders every
-   * workspace has (`/`, `/Users`, `/Shared`, the caller's home, with or without `/Workspace`);
-   * any other path does not exist (404 RESOURCE_DOES_NOT_EXIST, as Databricks answers).
+   * workspace has (`/`, `/Users`, `/Shared`, the caller's home, with or without `/Workspace`) and
+   * those made with mkdirs; any other path does not exist (404 RESOURCE_DOES_NOT_EXIST, as
+   * Databricks answers).
    */
   #getStatus(request: Incoming): Reply {
     const caller = this.#caller(request)
     if ('status' in caller) return caller
     const path = request.query.get('path') ?? ''
-    const bare = path.replace(/^\/Workspace(?=\/|$)/, '').replace(/\/+$/, '') || '/'
-    const folders = ['/', '/Users', '/Shared', `/Users/${caller.userName}`]
-    const index = folders.indexOf(bare)
+    const folders = ['/', '/Users', '/Shared', `/Users/${caller.userName}`, ...this.folders]
+    const index = folders.indexOf(bare(path))
     if (index < 0)
       return json(404, {
         error_code: 'RESOURCE_DOES_NOT_EXIST',
@@ -477,6 +481,29 @@ export class DatabricksEmulator {
     })
   }
 
+  /**
+   * POST /api/2.0/workspace/mkdirs `{"path": ...}`: make the folder and its parents; the answer is
+   * an empty workspace.MkdirsResponse.
+   */
+  #mkdirs(request: Incoming): Reply {
+    const caller = this.#caller(request)
+    if ('status' in caller) return caller
+    let path: unknown
+    try {
+      path = (JSON.parse(request.body) as { path?: unknown }).path
+    } catch {
+      path = undefined
+    }
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      return json(400, {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: 'Path must be absolute.'
+      })
+    const parts = bare(path).split('/').filter(Boolean)
+    for (let i = 1; i <= parts.length; i++) this.folders.add(`/${parts.slice(0, i).join('/')}`)
+    return json(200, {})
+  }
+
   #me(request: Incoming): Reply {
     const issued = this.#caller(request)
     if ('status' in issued) return issued
@@ -488,6 +515,11 @@ export class DatabricksEmulator {
       active: true
     })
   }
+}
+
+/** A workspace path without its `/Workspace` prefix and trailing slashes. */
+function bare(path: string): string {
+  return path.replace(/^\/Workspace(?=\/|$)/, '').replace(/\/+$/, '') || '/'
 }
 
 function invalid(status: number, error: string, description: string): Reply {

@@ -143,6 +143,26 @@ describe('a second workspace', () => {
     expect((await status('/Users')).status).toBe(200)
     expect((await status('/Workspace/Users/x/.bundle')).status).toBe(404)
   })
+
+  it('makes folders with their parents (mkdirs), as bundle validate does', async () => {
+    const token = await login(second.url)
+    const folder = `/Workspace/Users/${SP_ID}/.bundle/matrix/default`
+    const response = await fetch(`${second.url}/api/2.0/workspace/mkdirs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: folder })
+    })
+    expect([response.status, await response.json()]).toEqual([200, {}])
+    for (const path of [folder, `/Users/${SP_ID}/.bundle`])
+      expect(
+        (
+          await get(
+            `${second.url}/api/2.0/workspace/get-status?path=${encodeURIComponent(path)}`,
+            token
+          )
+        ).body
+      ).toMatchObject({ object_type: 'DIRECTORY', path })
+  })
 })
 
 describe('the GitHub token endpoint', () => {
