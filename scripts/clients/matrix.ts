@@ -80,7 +80,7 @@ const NO_GITHUB_OIDC: Expected = {
 
 /** The JavaScript SDK's AccountClient: only `https://accounts.*` (dist/config/Config.js `isAccountClient`). */
 const ACCOUNT_BY_NAME =
-  'its account client takes only a host named `https://accounts.*`, and the emulator’s account console is `http://127.0.0.1` (not tested here)'
+  'its account client takes only hosts named `https://accounts.*`, the emulator’s is `http://127.0.0.1`: not tested here'
 
 /** Every expected failure; every other cell a client can run is expected to work. */
 const EXPECTED_FAILURES: Partial<
@@ -99,14 +99,14 @@ const EXPECTED_FAILURES: Partial<
     oidc: {
       me: NO_GITHUB_OIDC,
       account: {
-        why: `no \`github-oidc\`; and ${ACCOUNT_BY_NAME}`,
+        why: `no \`github-oidc\`, and ${ACCOUNT_BY_NAME}`,
         error: /invalid Databricks Account configuration/
       }
     },
     profile: {
       me: NO_GITHUB_OIDC,
       account: {
-        why: `no \`github-oidc\`; and ${ACCOUNT_BY_NAME}`,
+        why: `no \`github-oidc\`, and ${ACCOUNT_BY_NAME}`,
         error: /invalid Databricks Account configuration/
       }
     },
@@ -119,7 +119,7 @@ const NOTES: Partial<Record<ClientName, Partial<Record<Mode, Partial<Record<Row,
   cli: {
     oidc: {
       'bundle-other-host':
-        'works, at the bundle’s host: the CLI re-exchanges there, not at `DATABRICKS_HOST`'
+        'at the bundle’s host, not at `DATABRICKS_HOST`: the CLI exchanges a fresh GitHub token there'
     }
   }
 }
