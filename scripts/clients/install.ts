@@ -245,7 +245,7 @@ async function cached(
 // ---------------------------------------------------------------------------------------------
 // Databricks CLI: built from its Go module the way its release is
 
-function cliLdflags(cli: Versions['cli']): string {
+export function cliLdflags(cli: Versions['cli']): string {
   const match = /^(\d+)\.(\d+)\.(\d+)(?:-(.+))?$/.exec(cli.version)
   if (!match) throw new Error(`clients/versions.json: cli.version ${cli.version} is not x.y.z`)
   const [, major = '', minor = '', patch = '', prerelease = ''] = match
@@ -549,6 +549,15 @@ function jsVersions(js: Versions['js']): { pinned: string; reported: string; dir
 
 // ---------------------------------------------------------------------------------------------
 
+/** What each cached install is made from, as its marker records it: a change means install again. */
+export function fingerprints(versions: Versions): Record<'python' | 'java' | 'cli', string> {
+  return {
+    python: fingerprintOf(versions.python),
+    java: fingerprintOf(versions.java, filesFingerprint(join(CLIENTS_DIR, 'java'))),
+    cli: fingerprintOf(versions.cli, cliLdflags(versions.cli))
+  }
+}
+
 /**
  * Installs what is missing (idempotent) and returns how to run each client. Progress goes to
  * `log`; a failure rejects with what failed, its likely cause and the fix.
@@ -563,6 +572,7 @@ export async function installClients(options: InstallOptions = {}): Promise<Inst
     )
   }
   const versions = readVersions()
+  const fingerprint = fingerprints(versions)
   const reports: InstallReport[] = []
   const clientPy = join(CLIENTS_DIR, 'python', 'client.py')
   const clientMjs = join(CLIENTS_DIR, 'js', 'client.mjs')
@@ -574,7 +584,7 @@ export async function installClients(options: InstallOptions = {}): Promise<Inst
       'python',
       pythonDir,
       versions.python.version,
-      fingerprintOf(versions.python),
+      fingerprint.python,
       () => existsSync(venvPython),
       () => {
         log(`Installing the Databricks Python SDK ${versions.python.version} into a venv…`)
@@ -590,7 +600,7 @@ export async function installClients(options: InstallOptions = {}): Promise<Inst
       'java',
       javaDir,
       versions.java.version,
-      fingerprintOf(versions.java, filesFingerprint(join(CLIENTS_DIR, 'java'))),
+      fingerprint.java,
       () => javaPresent(javaDir),
       () => {
         log(`Building the Java client with the Databricks Java SDK ${versions.java.version}…`)
@@ -617,7 +627,7 @@ export async function installClients(options: InstallOptions = {}): Promise<Inst
       'cli',
       cliDir,
       versions.cli.version,
-      fingerprintOf(versions.cli, cliLdflags(versions.cli)),
+      fingerprint.cli,
       () => existsSync(databricks),
       () => {
         log(
@@ -701,12 +711,17 @@ function commandFor(
  */
 export function writeBundle(dir: string, host: string): void {
   const template = readFileSync(join(CLIENTS_DIR, 'bundle', 'databricks.yml'), 'utf8')
-  if (!template.includes('"{{host}}"')) {
-    throw new Error('clients/bundle/databricks.yml has lost its "{{host}}" placeholder')
+  // Quoted either way: prettier turns the template's quotes into single ones.
+  const placeholder = /(["'])\{\{host\}\}\1/
+  if (!placeholder.test(template)) {
+    throw new Error("clients/bundle/databricks.yml has lost its '{{host}}' placeholder")
   }
   mkdirSync(dir, { recursive: true })
   // A JSON string is a valid YAML double-quoted scalar, whatever the host holds.
-  writeFileSync(join(dir, 'databricks.yml'), template.replace('"{{host}}"', JSON.stringify(host)))
+  writeFileSync(
+    join(dir, 'databricks.yml'),
+    template.replace(placeholder, () => JSON.stringify(host))
+  )
 }
 
 function table(rows: readonly (readonly string[])[]): string {
