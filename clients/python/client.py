@@ -41,12 +41,26 @@ def run(operation):
     raise ValueError(f"unknown operation {operation!r}: expected me, account or version")
 
 
+def describe(error):
+    """The error and its causes: the SDK's retry gives up with a TimeoutError whose cause is the
+    connection failure."""
+    parts = []
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        part = f"{type(error).__name__}: {error}"
+        if part not in parts:
+            parts.append(part)
+        error = error.__cause__ or error.__context__
+    return " <- ".join(parts)
+
+
 def main():
     operation = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         result = run(operation)
     except Exception as error:  # every failure becomes the one JSON line the caller reads
-        result = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        result = {"ok": False, "error": describe(error)}
         if _last_status is not None and _last_status >= 400:
             result["status"] = _last_status
         print(json.dumps(result), flush=True)
