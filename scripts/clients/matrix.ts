@@ -21,6 +21,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { format, resolveConfig } from 'prettier'
 import { ACCOUNT_ID, Emulator, SP_ID, type DatabricksEmulator } from '../../emulator/index.js'
 import { runAction, type ActionRun } from '../../emulator/runner.js'
+import { installClients, writeBundle } from './install.js'
 import type { ClientName, ClientResult, Installed, Operation } from './types.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -605,18 +606,10 @@ export function differences(committed: Matrix | undefined, fresh: Matrix): strin
   return lines
 }
 
-/** scripts/clients/install.ts: installs the pinned clients into a cache, and writes a bundle. */
-interface Installer {
-  installClients(): Promise<Installed>
-  writeBundle(dir: string, host: string): void
-}
-const INSTALLER = './install.js'
-
 async function main(): Promise<void> {
   const write = process.argv.includes('--write')
   const started = performance.now()
-  const { installClients, writeBundle } = (await import(INSTALLER)) as Installer
-  const installed = await installClients()
+  const installed = await installClients({ log: line => console.log(line) })
   console.log(
     `clients: ${Object.values(installed.clients)
       .map(c => `${c.name} ${c.version}`)
