@@ -31554,10 +31554,11 @@ function bundleHosts(text) {
  * A warning when the bundle in `dir` names workspace hosts and none is the one this step logged in
  * to: the Databricks CLI takes the bundle's `workspace.host` over DATABRICKS_HOST (databricks/cli
  * v1.13.0 bundle/config/workspace.go: the bundle's host is set first, and the environment loader
- * fills only attributes still unset), so the exported credentials go to the bundle's host and meet
- * HTTP 401 there. Silent when any target names this host, or when there is no bundle to read.
+ * fills only attributes still unset): a token goes to the bundle's host and meets HTTP 401 there,
+ * and with github-oidc the CLI exchanges at the bundle's host and works there instead (as the client
+ * matrix shows). Silent when any target names this host, or when there is no bundle to read.
  */
-function bundleHostHint(dir, host) {
+function bundleHostHint(dir, host, mode) {
     for (const name of BUNDLE_FILES) {
         const text = readSmallFile((0,external_node_path_namespaceObject.join)(dir, name));
         if (text === undefined)
@@ -31565,7 +31566,10 @@ function bundleHostHint(dir, host) {
         const named = [...new Set(bundleHosts(text).map(h => h.url))];
         if (named.length === 0 || named.includes(host.url))
             return undefined;
-        return `${name} names the workspace host ${named.join(', ')}, but this step logged in to ${host.url}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and sends this login's credentials there, where they meet HTTP 401. Set the bundle's workspace.host to ${host.url} (or leave it out), or log in to the bundle's host.`;
+        const there = mode === 'token'
+            ? "sends this login's token there, where it meets HTTP 401"
+            : `exchanges a fresh GitHub token there and works on that workspace, not on ${host.url}`;
+        return `${name} names the workspace host ${named.join(', ')}, but this step logged in to ${host.url}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and ${there}. Set the bundle's workspace.host to ${host.url} (or leave it out), or log in to the bundle's host.`;
     }
     return undefined;
 }
@@ -34368,8 +34372,8 @@ async function run(env = process.env, platform = process.platform) {
         if (notice)
             log.notice(notice);
         // With a profile the CLI checks the bundle's host against it; with the environment it does not.
-        if (exported['DATABRICKS_HOST'] !== undefined) {
-            const hint = bundleHostHint(process.cwd(), inputs.host);
+        if (inputs.exportEnv === 'token' || inputs.exportEnv === 'oidc') {
+            const hint = bundleHostHint(process.cwd(), inputs.host, inputs.exportEnv);
             if (hint)
                 log.warning(hint);
         }

@@ -105,8 +105,8 @@ export async function run(
     const notice = expiryNotice(inputs, result, now)
     if (notice) log.notice(notice)
     // With a profile the CLI checks the bundle's host against it; with the environment it does not.
-    if (exported['DATABRICKS_HOST'] !== undefined) {
-      const hint = bundleHostHint(process.cwd(), inputs.host)
+    if (inputs.exportEnv === 'token' || inputs.exportEnv === 'oidc') {
+      const hint = bundleHostHint(process.cwd(), inputs.host, inputs.exportEnv)
       if (hint) log.warning(hint)
     }
     // The summary shows what servers said (a display name, say): no secret they echoed may stay.

@@ -29,11 +29,14 @@ const login = (cwd: string, extra: Record<string, string> = {}) =>
   )
 
 describe("a bundle naming another workspace in the step's working directory", () => {
-  it.each(['token', 'oidc'])('is named in a warning with export-env: %s', async mode => {
+  it.each([
+    ['token', "sends this login's token there, where it meets HTTP 401."],
+    ['oidc', 'exchanges a fresh GitHub token there and works on that workspace, not on']
+  ])('is named in a warning with export-env: %s', async (mode, what) => {
     const run = await login(checkout(OTHER), { 'export-env': mode })
     expect(run.error).toBe('')
     expect(run.stdout).toContain(
-      `::warning::databricks.yml names the workspace host ${OTHER}, but this step logged in to ${world.databricks.url}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST`
+      `::warning::databricks.yml names the workspace host ${OTHER}, but this step logged in to ${world.databricks.url}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and ${what}`
     )
   })
 

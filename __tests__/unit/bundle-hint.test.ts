@@ -39,15 +39,26 @@ describe('bundleHosts', () => {
 
 describe('bundleHostHint', () => {
   it('warns when no host of the bundle is the one logged in to', () => {
-    const hint = bundleHostHint(bundle(`workspace:\n  host: ${DEV}\n`), parseHost(PROD))
+    const hint = bundleHostHint(bundle(`workspace:\n  host: ${DEV}\n`), parseHost(PROD), 'token')
     expect(hint).toBe(
-      `databricks.yml names the workspace host ${DEV}, but this step logged in to ${PROD}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and sends this login's credentials there, where they meet HTTP 401. Set the bundle's workspace.host to ${PROD} (or leave it out), or log in to the bundle's host.`
+      `databricks.yml names the workspace host ${DEV}, but this step logged in to ${PROD}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and sends this login's token there, where it meets HTTP 401. Set the bundle's workspace.host to ${PROD} (or leave it out), or log in to the bundle's host.`
+    )
+  })
+
+  it('says what the CLI does with github-oidc instead', () => {
+    const hint = bundleHostHint(bundle(`workspace:\n  host: ${DEV}\n`), parseHost(PROD), 'oidc')
+    expect(hint).toBe(
+      `databricks.yml names the workspace host ${DEV}, but this step logged in to ${PROD}: the Databricks CLI takes the bundle's workspace.host over DATABRICKS_HOST and exchanges a fresh GitHub token there and works on that workspace, not on ${PROD}. Set the bundle's workspace.host to ${PROD} (or leave it out), or log in to the bundle's host.`
     )
   })
 
   it('reads databricks.yaml too', () => {
     expect(
-      bundleHostHint(bundle(`workspace:\n  host: ${DEV}\n`, 'databricks.yaml'), parseHost(PROD))
+      bundleHostHint(
+        bundle(`workspace:\n  host: ${DEV}\n`, 'databricks.yaml'),
+        parseHost(PROD),
+        'token'
+      )
     ).toContain('databricks.yaml names the workspace host')
   })
 
@@ -59,18 +70,18 @@ describe('bundleHostHint', () => {
     ['the bundle names no host', 'bundle:\n  name: b\n'],
     ['the host is a variable', 'workspace:\n  host: ${var.host}\n']
   ])('is silent when %s', (_what, text) => {
-    expect(bundleHostHint(bundle(text), parseHost(PROD))).toBeUndefined()
+    expect(bundleHostHint(bundle(text), parseHost(PROD), 'token')).toBeUndefined()
   })
 
   it('is silent without a bundle, and passes over a FIFO without blocking', () => {
     dir = mkdtempSync(join(tmpdir(), 'bundle-hint-'))
-    expect(bundleHostHint(dir, parseHost(PROD))).toBeUndefined()
+    expect(bundleHostHint(dir, parseHost(PROD), 'token')).toBeUndefined()
     execFileSync('mkfifo', [join(dir, 'databricks.yml')])
-    expect(bundleHostHint(dir, parseHost(PROD))).toBeUndefined()
+    expect(bundleHostHint(dir, parseHost(PROD), 'token')).toBeUndefined()
   })
 
   it('passes over a file too large to be a bundle configuration', () => {
     const text = `workspace:\n  host: ${DEV}\n${'#'.repeat(300 * 1024)}\n`
-    expect(bundleHostHint(bundle(text), parseHost(PROD))).toBeUndefined()
+    expect(bundleHostHint(bundle(text), parseHost(PROD), 'token')).toBeUndefined()
   })
 })
