@@ -47,7 +47,11 @@ describe('installClients', () => {
 
     expect(lines).toEqual([])
     expect(installed.reports.every(r => r.cached)).toBe(true)
-    expect(installed.clients.cli).toEqual({ name: 'cli', version: '1.13.0', reported: '1.13.0' })
+    expect(installed.clients.cli).toEqual({
+      name: 'cli',
+      version: versions.cli.version,
+      reported: versions.cli.version
+    })
     expect(installed.clients.python.version).toBe(versions.python.version)
 
     const databricks = join(cache, 'cli', versions.cli.version, 'databricks')
@@ -104,7 +108,14 @@ describe('defaultCacheDir', () => {
 
 describe('cliLdflags', () => {
   it("stamps the release's version, so that the CLI is no development build", () => {
-    const flags = cliLdflags(versions.cli)
+    // A release other than the pinned one, so that the stamps are seen to come from the pin.
+    const flags = cliLdflags({
+      ...versions.cli,
+      version: '1.13.0',
+      tag: 'v1.13.0',
+      commit: '8dc3c2eabe4be2483849c728fe6fdccb41762262',
+      commitTimestamp: 1787233073
+    })
     const pkg = '-X github.com/databricks/cli/internal/build'
     expect(flags).toMatch(/^-s -w /)
     for (const stamp of [
@@ -114,7 +125,9 @@ describe('cliLdflags', () => {
       'buildMajor=1',
       'buildMinor=13',
       'buildPatch=0',
-      'buildIsSnapshot=false'
+      'buildIsSnapshot=false',
+      'buildShortCommit=8dc3c2eabe',
+      'buildCommitTimestamp=1787233073'
     ]) {
       expect(flags).toContain(`${pkg}.${stamp}`)
     }

@@ -41,6 +41,8 @@ export interface Versions {
     readonly commit: string
     readonly commitTimestamp: number
     readonly goSdk: string
+    /** The build environment the release's .goreleaser.yaml sets beyond CGO_ENABLED=0. */
+    readonly goEnv?: Readonly<Record<string, string>>
   }
   readonly python: { readonly version: string; readonly package: string }
   readonly java: { readonly version: string; readonly artifact: string }
@@ -249,7 +251,7 @@ export function cliLdflags(cli: Versions['cli']): string {
   const match = /^(\d+)\.(\d+)\.(\d+)(?:-(.+))?$/.exec(cli.version)
   if (!match) throw new Error(`clients/versions.json: cli.version ${cli.version} is not x.y.z`)
   const [, major = '', minor = '', patch = '', prerelease = ''] = match
-  // The variables and values of the release's .goreleaser.yaml (v1.13.0). Without buildVersion the
+  // The variables and values of the release's .goreleaser.yaml (the same in v1.12.1 and v1.13.0). Without buildVersion the
   // CLI stamps itself "<next>-dev" and turns on its development-build behaviour.
   const vars: Record<string, string> = {
     buildProjectName: 'cli',
@@ -362,7 +364,8 @@ async function installCli(
     ...process.env,
     // As the release: a static binary. The user's GOFLAGS (say -mod=vendor) must not apply.
     CGO_ENABLED: '0',
-    GOFIPS140: 'v1.0.0',
+    // From v1.13.0 on, GOFIPS140=v1.0.0 (the frozen FIPS module, shipped with Go itself).
+    ...cli.goEnv,
     GOFLAGS: '-mod=mod -buildvcs=false',
     GOTOOLCHAIN: 'local'
   }
@@ -377,7 +380,6 @@ async function installCli(
         'Install Go 1.26 or newer, or run in the clients CI job.'
     )
   }
-  // GOFIPS140=v1.0.0 takes the frozen FIPS module from the Go installation itself.
   const started = Date.now()
   log(`  downloading its dependencies through the Go module proxy`)
   await run(go, ['mod', 'download'], {
