@@ -1,6 +1,8 @@
 // `npm run bench`: timings of the committed dist/index.js against the emulator, on loopback only.
 // Prints a table, writes bench/results.json (the committed reference run) and a timestamped copy in
 // bench/results/ (gitignored). Exits non-zero when a scenario that should succeed does not.
+// `BENCH_ONLY=herd npm run bench` runs the herd alone and writes only the timestamped copy: a partial run
+// must not replace the reference.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -19,6 +21,7 @@ const CHILD_TIMEOUT_MS = 90_000
 /** The whole benchmark stops by itself after this, writing what it measured so far. */
 const BENCH_DEADLINE_MS = 8 * 60_000
 const TOKEN_ROUTE = '/oidc/v1/token'
+const HERD_ONLY = process.env['BENCH_ONLY'] === 'herd'
 
 interface Stats {
   n: number
@@ -36,6 +39,7 @@ interface Results {
   machine: { cores: number; cpu: string; node: string; platform: string }
   transport: string
   startedAt: string
+  only?: string
   scenarios: Record<string, unknown>
   checks: Check[]
   complete: boolean
@@ -51,6 +55,7 @@ const results: Results = {
   transport:
     'plain HTTP on 127.0.0.1 (Emulator.start({ tls: false })) for every scenario, action and baseline alike',
   startedAt: new Date().toISOString(),
+  ...(HERD_ONLY && { only: 'herd' }),
   scenarios: {},
   checks: [],
   complete: false
@@ -170,7 +175,7 @@ async function writeResults(): Promise<void> {
     ...(await resolveConfig(file)),
     parser: 'json'
   })
-  writeFileSync(file, text)
+  if (!HERD_ONLY) writeFileSync(file, text)
   writeFileSync(join(OUT_DIR, 'results', `${results.startedAt.replace(/[:.]/g, '-')}.json`), text)
 }
 
@@ -183,7 +188,7 @@ async function finish(): Promise<void> {
   for (const c of failed) console.log(`FAILED: ${c.name}: ${c.detail}`)
   await writeResults()
   console.log(
-    `Wrote bench/results.json${failed.length ? ` (${failed.length} check(s) failed)` : ''}.`
+    `Wrote ${HERD_ONLY ? `bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json` : 'bench/results.json'}${failed.length ? ` (${failed.length} check(s) failed)` : ''}.`
   )
   process.exitCode = failed.length > 0 || !results.complete ? 1 : 0
 }
@@ -215,7 +220,7 @@ try {
     run.code === 0 && (run.outputs['token'] ?? '').startsWith('dkea')
 
   // 1. Cold start: the bundle failing on a missing input, against a bare `node -e 0`.
-  {
+  if (!HERD_ONLY) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'))
     const output = join(dir, 'output')
     const envFile = join(dir, 'env')
@@ -266,7 +271,7 @@ try {
 
   // 2. Happy path: the action against a minimal fetch script, both child processes.
   let happyMedian = NaN
-  {
+  if (!HERD_ONLY) {
     const baselineEnv = {
       PATH: process.env['PATH'] ?? '',
       ...emulator.github.env,
@@ -327,7 +332,7 @@ try {
   }
 
   // 3. Permanent error: 400 invalid_grant must fail at once, with one token request.
-  {
+  if (!HERD_ONLY) {
     const times: number[] = []
     const requests: number[] = []
     let refused = 0
@@ -374,7 +379,7 @@ try {
   }
 
   // 4. Recovery from transient faults on the token endpoint.
-  {
+  if (!HERD_ONLY) {
     const cases = [
       {
         key: 'twoUnavailable',
