@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
@@ -15,9 +15,20 @@ import {
 
 const versions = readVersions()
 
+/** Every temporary folder a test made, removed after it. */
+const made: string[] = []
+const temporary = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
 /** A cache as a finished install leaves it, with stand-ins for what the installs would make. */
 function filledCache(): string {
-  const cache = mkdtempSync(join(tmpdir(), 'clients-cache-'))
+  const cache = temporary('clients-cache-')
   const fingerprint = fingerprints(versions)
   const done = (client: 'python' | 'java' | 'cli', version: string): string => {
     const dir = join(cache, client, version)
@@ -136,7 +147,7 @@ describe('cliLdflags', () => {
 
 describe('writeBundle', () => {
   it('writes the template naming the host, whatever characters it holds', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'bundle-')), 'nested')
+    const dir = join(temporary('bundle-'), 'nested')
     const host = 'http://127.0.0.1:8123/"odd": #host'
     writeBundle(dir, host)
     const bundle = parse(readFileSync(join(dir, 'databricks.yml'), 'utf8')) as {
