@@ -32740,6 +32740,19 @@ function retryAfterMs(header, now) {
     const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+/**
+ * A 429's jitter window, in multiples of the wait asked (Retry-After, or the base delay without
+ * one). A rate limit refuses a whole herd in the same window; coming back spread over 8 such windows
+ * instead of 1, the refused see about an eighth of themselves per window, under the limit for a herd
+ * of up to about 8 times it (64 jobs at 10 req/s: 54 refused, about 7 per second).
+ */
+const RATE_LIMIT_SPREAD = 8;
+/** The widest 429 window: room for herds larger still, within the default 60 s timeout-seconds. */
+const RATE_LIMIT_MAX_WINDOW_MS = 32_000;
+/** A 429 (transientStatus names the status first): a limit shared with other clients, not a fault. */
+function rateLimited(transient) {
+    return /^HTTP 429\b/.test(transient.reason);
+}
 const realClock = {
     now: () => Date.now(),
     sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
@@ -32748,7 +32761,8 @@ const realClock = {
 };
 /**
  * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
- * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks; after a
+ * 429 the jitter window is RATE_LIMIT_SPREAD times wider.
  */
 async function withRetries(what, attempt, options) {
     const { clock, deadline, maxAttempts } = options;
@@ -32771,13 +32785,18 @@ async function withRetries(what, attempt, options) {
                 throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
             const asked = retryAfterMs(transient.retryAfter, clock.now());
             // Never earlier than the server asked. The jitter on top grows from the larger of the base and
-            // Retry-After, so that a herd refused in the same second does not come back in the same second.
+            // Retry-After, so that a herd refused in the same second does not come back in the same second;
+            // each further failure doubles it, a sign that the herd is larger than the window.
             const unit = Math.max(base, asked ?? 0);
-            const wait = Math.round((asked ?? 0) + clock.random() * Math.min(cap, unit * 2 ** (n - 1)));
+            const limited = rateLimited(transient);
+            const window = limited
+                ? Math.min(RATE_LIMIT_MAX_WINDOW_MS, RATE_LIMIT_SPREAD * unit * 2 ** (n - 1))
+                : Math.min(cap, unit * 2 ** (n - 1));
+            const wait = Math.round((asked ?? 0) + clock.random() * window);
             if (clock.now() + wait >= deadline) {
                 throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
             }
-            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`);
+            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}${limited ? `, plus up to ${(window / 1000).toFixed(1)} s of jitter for a rate limit` : ''}.`);
             await clock.sleep(wait);
         }
     }

@@ -43,6 +43,21 @@ export function retryAfterMs(header: string | undefined, now: number): number | 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
+/**
+ * A 429's jitter window, in multiples of the wait asked (Retry-After, or the base delay without
+ * one). A rate limit refuses a whole herd in the same window; coming back spread over 8 such windows
+ * instead of 1, the refused see about an eighth of themselves per window, under the limit for a herd
+ * of up to about 8 times it (64 jobs at 10 req/s: 54 refused, about 7 per second).
+ */
+const RATE_LIMIT_SPREAD = 8
+/** The widest 429 window: room for herds larger still, within the default 60 s timeout-seconds. */
+const RATE_LIMIT_MAX_WINDOW_MS = 32_000
+
+/** A 429 (transientStatus names the status first): a limit shared with other clients, not a fault. */
+function rateLimited(transient: Transient): boolean {
+  return /^HTTP 429\b/.test(transient.reason)
+}
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number
@@ -74,7 +89,8 @@ export interface RetryOptions {
 
 /**
  * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
- * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks.
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks; after a
+ * 429 the jitter window is RATE_LIMIT_SPREAD times wider.
  */
 export async function withRetries<T>(
   what: string,
@@ -103,9 +119,14 @@ export async function withRetries<T>(
         )
       const asked = retryAfterMs(transient.retryAfter, clock.now())
       // Never earlier than the server asked. The jitter on top grows from the larger of the base and
-      // Retry-After, so that a herd refused in the same second does not come back in the same second.
+      // Retry-After, so that a herd refused in the same second does not come back in the same second;
+      // each further failure doubles it, a sign that the herd is larger than the window.
       const unit = Math.max(base, asked ?? 0)
-      const wait = Math.round((asked ?? 0) + clock.random() * Math.min(cap, unit * 2 ** (n - 1)))
+      const limited = rateLimited(transient)
+      const window = limited
+        ? Math.min(RATE_LIMIT_MAX_WINDOW_MS, RATE_LIMIT_SPREAD * unit * 2 ** (n - 1))
+        : Math.min(cap, unit * 2 ** (n - 1))
+      const wait = Math.round((asked ?? 0) + clock.random() * window)
       if (clock.now() + wait >= deadline) {
         throw annotate(
           error as ActionError,
@@ -113,7 +134,7 @@ export async function withRetries<T>(
         )
       }
       options.log(
-        `${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}.`
+        `${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}${limited ? `, plus up to ${(window / 1000).toFixed(1)} s of jitter for a rate limit` : ''}.`
       )
       await clock.sleep(wait)
     }

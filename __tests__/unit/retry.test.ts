@@ -44,6 +44,64 @@ function options(clock: Clock, overrides: Partial<Parameters<typeof withRetries>
   }
 }
 
+/**
+ * Many withRetries on one simulated clock: sleepers wake in time order, each job running until its
+ * next sleep before the clock moves on. The token endpoint refuses with 429 and Retry-After: 1 beyond
+ * `perSecond` requests in a one-second window, as the emulator's rateLimit does.
+ */
+function simulatedHerd(seed: number) {
+  let time = 0
+  let state = seed
+  const sleepers: Array<{ at: number; wake: () => void }> = []
+  const clock: Clock = {
+    now: () => time,
+    sleep: ms => new Promise<void>(wake => sleepers.push({ at: time + ms, wake })),
+    // mulberry32: a small seeded generator, so that each seed is one fixed herd.
+    random: () => {
+      state = (state + 0x6d2b79f5) | 0
+      let t = Math.imul(state ^ (state >>> 15), 1 | state)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+    },
+    timeout: () => new AbortController().signal
+  }
+  const herd = {
+    requests: 0,
+    async run(jobs: number, perSecond: number): Promise<string[]> {
+      let windowStart = -Infinity
+      let count = 0
+      const attempt = async (): Promise<string> => {
+        herd.requests++
+        if (time - windowStart >= 1000) [windowStart, count] = [time, 0]
+        if (++count > perSecond) throw transient('HTTP 429', '1')
+        return 'ok'
+      }
+      const settled = Promise.all(
+        Array.from({ length: jobs }, () =>
+          withRetries('Exchanging', attempt, {
+            maxAttempts: 5,
+            deadline: 60_000,
+            attemptTimeoutMs: 20_000,
+            clock,
+            log: () => {}
+          }).catch(() => 'failed')
+        )
+      )
+      for (;;) {
+        // Let every job that can run reach its next sleep (or its end).
+        await new Promise(resolve => setImmediate(resolve))
+        sleepers.sort((a, b) => a.at - b.at)
+        const next = sleepers.shift()
+        if (!next) break
+        time = next.at
+        next.wake()
+      }
+      return settled
+    }
+  }
+  return herd
+}
+
 describe('transientStatus', () => {
   test.each([408, 429, 500, 502, 503, 504])('%d is transient', status => {
     expect(transientStatus(status, '3')).toEqual({ reason: `HTTP ${status}`, retryAfter: '3' })
@@ -179,19 +237,118 @@ describe('withRetries', () => {
 
   it('waits at least as long as Retry-After asks, plus jitter', async () => {
     const clock = fakeClock(0, 0.5)
-    const s = script<string>(transient('HTTP 429', '2'), 'ok')
+    const s = script<string>(transient('HTTP 503', '2'), 'ok')
     const { options: o, logs } = options(clock)
     await withRetries('Doing', s.attempt, o)
     expect(clock.waits).toEqual([3000]) // 2 s + 0.5 × 2 s
-    expect(logs[0]).toContain('as Retry-After asks')
+    expect(logs).toEqual([
+      'Doing: HTTP 503; retrying in 3.0 s (attempt 2 of 5), as Retry-After asks.'
+    ])
   })
 
-  it('widens the jitter after Retry-After so that a refused herd spreads out', async () => {
+  it('widens the jitter after Retry-After so that a herd refused by a 503 spreads out', async () => {
     const clock = fakeClock(0, 0.999)
-    const s = script<string>(...Array.from({ length: 4 }, () => transient('HTTP 429', '1')), 'ok')
+    const s = script<string>(...Array.from({ length: 4 }, () => transient('HTTP 503', '1')), 'ok')
     await withRetries('Doing', s.attempt, options(clock).options)
     // Each wait is the 1 s asked for plus up to 1, 2, 4, then 8 s (capped): the window doubles.
     expect(clock.waits).toEqual([1999, 2998, 4996, 8992])
+  })
+
+  describe('after a 429 (a rate limit)', () => {
+    test.each<[number, number, number]>([
+      [0, 1000, 1000],
+      [0.25, 3000, 1250],
+      [0.5, 5000, 1500],
+      [0.999, 8992, 1999]
+    ])(
+      'draws uniformly over 8 times the Retry-After (random %d: %d ms; a 503: %d ms)',
+      async (random, after429, after503) => {
+        const waits = async (reason: string): Promise<number[]> => {
+          const clock = fakeClock(0, random)
+          await withRetries(
+            'Doing',
+            script<string>(transient(reason, '1'), 'ok').attempt,
+            options(clock).options
+          )
+          return clock.waits
+        }
+        expect(await waits('HTTP 429')).toEqual([after429])
+        expect(await waits('HTTP 503')).toEqual([after503])
+      }
+    )
+
+    it('says how wide the window is', async () => {
+      const clock = fakeClock(0, 0.5)
+      const { options: o, logs } = options(clock)
+      await withRetries('Doing', script<string>(transient('HTTP 429', '2'), 'ok').attempt, o)
+      expect(clock.waits).toEqual([10_000]) // 2 s + 0.5 × 16 s
+      expect(logs).toEqual([
+        'Doing: HTTP 429; retrying in 10.0 s (attempt 2 of 5), as Retry-After asks, plus up to 16.0 s of jitter for a rate limit.'
+      ])
+    })
+
+    it('without Retry-After, spreads over 8 times the base delay', async () => {
+      const clock = fakeClock(0, 0.5)
+      const { options: o, logs } = options(clock)
+      await withRetries('Doing', script<string>(transient('HTTP 429'), 'ok').attempt, o)
+      expect(clock.waits).toEqual([2000]) // 0.5 × 8 × 0.5 s
+      expect(logs).toEqual([
+        'Doing: HTTP 429; retrying in 2.0 s (attempt 2 of 5), plus up to 4.0 s of jitter for a rate limit.'
+      ])
+    })
+
+    it('doubles the window with each further failure, up to 32 s', async () => {
+      const clock = fakeClock(0, 0.999)
+      const s = script<string>(
+        transient('HTTP 503', '1'),
+        ...Array.from({ length: 4 }, () => transient('HTTP 429', '1')),
+        'ok'
+      )
+      await withRetries(
+        'Doing',
+        s.attempt,
+        options(clock, { maxAttempts: 6, deadline: 1e9 }).options
+      )
+      // 1 s asked, plus up to 1 s (the 503), then 16, 32, 32, 32 s (the 429s after it).
+      expect(clock.waits).toEqual([1999, 16_984, 32_968, 32_968, 32_968])
+    })
+
+    test.each(['HTTP 403, job still pending', 'HTTP 408', 'HTTP 4290', 'ECONNRESET'])(
+      'keeps the ordinary window for %s',
+      async reason => {
+        const clock = fakeClock(0, 0.5)
+        await withRetries(
+          'Doing',
+          script<string>(transient(reason, '1'), 'ok').attempt,
+          options(clock).options
+        )
+        expect(clock.waits).toEqual([1500])
+      }
+    )
+
+    it('spreads a herd of 64 refused by a 10 req/s limit: all succeed with fewer than 2 requests each', async () => {
+      // 64 jobs on one simulated clock against the emulator's fixed one-second window: 10 pass at
+      // once, 54 are refused with Retry-After: 1 and come back over 1 + 8 s, about 7 per second.
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const herd = simulatedHerd(seed)
+        const results = await herd.run(64, 10)
+        expect(results.every(r => r === 'ok')).toBe(true)
+        expect(herd.requests / 64).toBeLessThan(2)
+        expect(herd.requests / 64).toBeGreaterThanOrEqual((64 + 54) / 64)
+      }
+    })
+
+    it('still gives up rather than wait past the deadline', async () => {
+      const clock = fakeClock(0, 0.999)
+      const s = script<string>(transient('HTTP 429', '1'), 'ok')
+      const error = (await rejected(
+        withRetries('Doing', s.attempt, options(clock, { deadline: 8_992 }).options)
+      )) as ActionError
+      expect([s.calls, clock.waits]).toEqual([1, []])
+      expect(error.details.context?.at(-1)).toBe(
+        'Gave up after 1 attempt in 0.0 s: waiting 9.0 s more would pass timeout-seconds.'
+      )
+    })
   })
 
   it('stops after retry-max-attempts and says so', async () => {
