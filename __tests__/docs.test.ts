@@ -81,10 +81,11 @@ describe('examples/', () => {
   const action = actionYml()
   const files = readdirSync(join(ROOT, 'examples')).filter(name => name.endsWith('.yml'))
 
-  it('has the six promised workflows', () => {
+  it('has the seven promised workflows', () => {
     expect(files.sort()).toEqual([
       'account-api.yml',
       'long-bundle-deploy.yml',
+      'long-job-service.yml',
       'matrix-workspaces.yml',
       'other-identity-provider.yml',
       'production-deploy.yml',

@@ -1,15 +1,15 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 770:
+/***/ 8258:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(218);
+module.exports = __nccwpck_require__(5258);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 5258:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -281,34 +281,34 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 576:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(5061)
+const Dispatcher = __nccwpck_require__(2243)
+const Pool = __nccwpck_require__(20)
+const BalancedPool = __nccwpck_require__(9989)
+const Agent = __nccwpck_require__(3389)
+const ProxyAgent = __nccwpck_require__(7408)
+const EnvHttpProxyAgent = __nccwpck_require__(2785)
+const RetryAgent = __nccwpck_require__(8610)
+const errors = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(6135)
+const buildConnector = __nccwpck_require__(1952)
+const MockClient = __nccwpck_require__(6197)
+const MockAgent = __nccwpck_require__(2781)
+const MockPool = __nccwpck_require__(9396)
+const mockErrors = __nccwpck_require__(9037)
+const RetryHandler = __nccwpck_require__(1131)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8085)
+const DecoratorHandler = __nccwpck_require__(5579)
+const RedirectHandler = __nccwpck_require__(9714)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -326,10 +326,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(1530),
+  retry: __nccwpck_require__(7114),
+  dump: __nccwpck_require__(5596),
+  dns: __nccwpck_require__(1643)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -391,7 +391,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(3345).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -403,39 +403,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
+/* unused reexport */ __nccwpck_require__(548).Headers
+/* unused reexport */ __nccwpck_require__(1627).Response
+/* unused reexport */ __nccwpck_require__(268).Request
+/* unused reexport */ __nccwpck_require__(2134).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+/* unused reexport */ __nccwpck_require__(8755).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(5779)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(4045)
+const { kConstruct } = __nccwpck_require__(3165)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6693)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(428)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5924)
+/* unused reexport */ __nccwpck_require__(5358).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -451,18 +451,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(8742)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 3134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(2272)
+const { RequestAbortedError } = __nccwpck_require__(1059)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -522,16 +522,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 6900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -637,7 +637,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 9294:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -651,10 +651,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -895,16 +895,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 5259:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(2519)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7863)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -1116,18 +1116,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 792:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7863)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -1343,15 +1343,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 1098:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -1458,21 +1458,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 6135:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(5259)
+module.exports.stream = __nccwpck_require__(792)
+module.exports.pipeline = __nccwpck_require__(9294)
+module.exports.upgrade = __nccwpck_require__(1098)
+module.exports.connect = __nccwpck_require__(6900)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 2519:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -1481,9 +1481,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { ReadableStreamFrom } = __nccwpck_require__(2272)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -1864,15 +1864,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 7863:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(2519)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -1964,16 +1964,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 1952:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(2272)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(1059)
+const timers = __nccwpck_require__(7787)
 
 function noop () {}
 
@@ -2211,7 +2211,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 7887:
 /***/ ((module) => {
 
 
@@ -2336,7 +2336,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 5726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2545,7 +2545,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 1059:
 /***/ ((module) => {
 
 
@@ -2977,7 +2977,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 2543:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2985,7 +2985,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -3000,9 +3000,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -3466,7 +3466,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 1003:
 /***/ ((module) => {
 
 module.exports = {
@@ -3540,7 +3540,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 9112:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3548,7 +3548,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(7887)
 
 class TstNode {
   /** @type {any} */
@@ -3699,13 +3699,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 2272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(1003)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -3713,9 +3713,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
+const { tree } = __nccwpck_require__(9112)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -4425,18 +4425,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(1003)
+const DispatcherBase = __nccwpck_require__(8641)
+const Pool = __nccwpck_require__(20)
+const Client = __nccwpck_require__(5061)
+const util = __nccwpck_require__(2272)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -4565,7 +4565,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 9989:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4573,7 +4573,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   PoolBase,
   kClients,
@@ -4581,10 +4581,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(7632)
+const Pool = __nccwpck_require__(20)
+const { kUrl, kInterceptors } = __nccwpck_require__(1003)
+const { parseOrigin } = __nccwpck_require__(2272)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -4781,7 +4781,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 1021:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4789,9 +4789,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const timers = __nccwpck_require__(7787)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -4804,7 +4804,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -4837,9 +4837,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(3512)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -4851,11 +4851,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(1630) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(4826))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -4863,7 +4863,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(1630))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -5778,7 +5778,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(9852).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -6301,7 +6301,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 2820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6309,13 +6309,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -6334,7 +6334,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -6740,7 +6740,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(9852).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -7100,7 +7100,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 5061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -7110,16 +7110,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const Request = __nccwpck_require__(2543)
+const DispatcherBase = __nccwpck_require__(8641)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const buildConnector = __nccwpck_require__(1952)
 const {
   kUrl,
   kServerName,
@@ -7161,9 +7161,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(1003)
+const connectH1 = __nccwpck_require__(1021)
+const connectH2 = __nccwpck_require__(2820)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -7471,7 +7471,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 function onError (client, err) {
   if (
@@ -7731,19 +7731,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 8641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(2243)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(1059)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(1003)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -7946,7 +7946,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 2243:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8018,15 +8018,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 2785:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(8641)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(1003)
+const ProxyAgent = __nccwpck_require__(7408)
+const Agent = __nccwpck_require__(3389)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -8185,7 +8185,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 9220:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -8309,15 +8309,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 7632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(8641)
+const FixedQueue = __nccwpck_require__(9220)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(1003)
+const PoolStats = __nccwpck_require__(398)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -8510,10 +8510,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(1003)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -8551,7 +8551,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 20:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8562,14 +8562,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(7632)
+const Client = __nccwpck_require__(5061)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { kUrl, kInterceptors } = __nccwpck_require__(1003)
+const buildConnector = __nccwpck_require__(1952)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -8665,19 +8665,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 7408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(1003)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(3389)
+const Pool = __nccwpck_require__(20)
+const DispatcherBase = __nccwpck_require__(8641)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(1059)
+const buildConnector = __nccwpck_require__(1952)
+const Client = __nccwpck_require__(5061)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -8946,13 +8946,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 8610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(2243)
+const RetryHandler = __nccwpck_require__(1131)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -8988,7 +8988,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8085:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8996,8 +8996,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const Agent = __nccwpck_require__(3389)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -9027,7 +9027,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 5579:
 /***/ ((module) => {
 
 
@@ -9078,15 +9078,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 9714:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(2272)
+const { kBodyUsed } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -9317,20 +9317,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 1131:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(1003)
+const { RequestRetryError } = __nccwpck_require__(1059)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(2272)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -9761,14 +9761,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 1643:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(5579)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(1059)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -10143,14 +10143,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 5596:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(2272)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(1059)
+const DecoratorHandler = __nccwpck_require__(5579)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -10273,12 +10273,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 2276:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(9714)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -10301,11 +10301,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 1530:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(9714)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -10332,11 +10332,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 7114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(1131)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -10358,13 +10358,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 3512:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(6972);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -10642,7 +10642,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 1630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10654,7 +10654,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 4826:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10666,7 +10666,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 6972:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10687,13 +10687,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 2781:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(1003)
+const Agent = __nccwpck_require__(3389)
 const {
   kAgent,
   kMockAgentSet,
@@ -10704,14 +10704,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(1501)
+const MockClient = __nccwpck_require__(6197)
+const MockPool = __nccwpck_require__(9396)
+const { matchValue, buildMockOptions } = __nccwpck_require__(1205)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(1059)
+const Dispatcher = __nccwpck_require__(2243)
+const Pluralizer = __nccwpck_require__(8233)
+const PendingInterceptorsFormatter = __nccwpck_require__(6110)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -10854,14 +10854,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 6197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(5061)
+const { buildMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kMockAgent,
@@ -10870,10 +10870,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1501)
+const { MockInterceptor } = __nccwpck_require__(3319)
+const Symbols = __nccwpck_require__(1003)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -10920,12 +10920,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9037:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(1059)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -10955,12 +10955,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 3319:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kDispatchKey,
@@ -10968,9 +10968,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1501)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { buildURL } = __nccwpck_require__(2272)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -11169,14 +11169,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 9396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(20)
+const { buildMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kMockAgent,
@@ -11185,10 +11185,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1501)
+const { MockInterceptor } = __nccwpck_require__(3319)
+const Symbols = __nccwpck_require__(1003)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -11235,7 +11235,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 1501:
 /***/ ((module) => {
 
 
@@ -11265,20 +11265,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 1205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9037)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1501)
+const { buildURL } = __nccwpck_require__(2272)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -11639,7 +11639,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 6110:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11689,7 +11689,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 8233:
 /***/ ((module) => {
 
 
@@ -11725,7 +11725,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 7787:
 /***/ ((module) => {
 
 
@@ -12155,20 +12155,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 3186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(3165)
+const { urlEquals, getFieldValues } = __nccwpck_require__(7406)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(2272)
+const { webidl } = __nccwpck_require__(1861)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(1627)
+const { Request, fromInnerRequest } = __nccwpck_require__(268)
+const { kState } = __nccwpck_require__(907)
+const { fetching } = __nccwpck_require__(3345)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(1168)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13021,15 +13021,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 4045:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(3165)
+const { Cache } = __nccwpck_require__(3186)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 
 class CacheStorage {
   /**
@@ -13180,26 +13180,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 3165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(1003).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 7406:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(428)
+const { isValidHeaderName } = __nccwpck_require__(1168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -13244,7 +13244,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 2044:
 /***/ ((module) => {
 
 
@@ -13263,15 +13263,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6693:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(7818)
+const { stringify } = __nccwpck_require__(1061)
+const { webidl } = __nccwpck_require__(1861)
+const { Headers } = __nccwpck_require__(548)
 
 /**
  * @typedef {Object} Cookie
@@ -13454,14 +13454,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 7818:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(2044)
+const { isCTLExcludingHtab } = __nccwpck_require__(1061)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(428)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -13771,7 +13771,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1061:
 /***/ ((module) => {
 
 
@@ -14130,13 +14130,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 3535:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(9003)
 
 /**
  * @type {number[]} BOM
@@ -14711,23 +14711,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 8742:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(3345)
+const { makeRequest } = __nccwpck_require__(268)
+const { webidl } = __nccwpck_require__(1861)
+const { EventSourceStream } = __nccwpck_require__(3535)
+const { parseMIMEType } = __nccwpck_require__(428)
+const { createFastMessageEvent } = __nccwpck_require__(5924)
+const { isNetworkError } = __nccwpck_require__(1627)
+const { delay } = __nccwpck_require__(9003)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { environmentSettingsObject } = __nccwpck_require__(1168)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
 
 let experimentalWarned = false
 
@@ -15201,7 +15201,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 9003:
 /***/ ((module) => {
 
 
@@ -15245,12 +15245,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 9852:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -15260,16 +15260,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1168)
+const { FormData } = __nccwpck_require__(2134)
+const { kState } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(428)
+const { multipartFormDataParser } = __nccwpck_require__(948)
 let random
 
 try {
@@ -15781,7 +15781,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 5055:
 /***/ ((module) => {
 
 
@@ -15912,7 +15912,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 428:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16663,12 +16663,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 8701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(1003)
 
 class CompatWeakRef {
   constructor (value) {
@@ -16716,14 +16716,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 5114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -16849,16 +16849,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(2272)
+const { utf8DecodeBytes } = __nccwpck_require__(1168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(428)
+const { isFileLike } = __nccwpck_require__(5114)
+const { makeEntry } = __nccwpck_require__(2134)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -17330,16 +17330,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 2134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(1168)
+const { kState } = __nccwpck_require__(907)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { FileLike, isFileLike } = __nccwpck_require__(5114)
+const { webidl } = __nccwpck_require__(1861)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -17589,7 +17589,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 5779:
 /***/ ((module) => {
 
 
@@ -17636,21 +17636,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(1003)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1168)
+const { webidl } = __nccwpck_require__(1861)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -18330,7 +18330,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 3345:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -18343,9 +18343,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(1627)
+const { HeadersList } = __nccwpck_require__(548)
+const { Request, cloneRequest } = __nccwpck_require__(268)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -18381,23 +18381,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(1168)
+const { kState, kDispatcher } = __nccwpck_require__(907)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(9852)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(5055)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(2272)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(428)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
+const { webidl } = __nccwpck_require__(1861)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -20607,23 +20607,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(9852)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(548)
+const { FinalizationRegistry } = __nccwpck_require__(8701)()
+const util = __nccwpck_require__(2272)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -20633,12 +20633,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(5055)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
+const { URLSerializer } = __nccwpck_require__(428)
+const { kConstruct } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -21651,14 +21651,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 1627:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(548)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(9852)
+const util = __nccwpck_require__(2272)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -21670,16 +21670,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1168)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(5055)
+const { kState, kHeaders } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
+const { FormData } = __nccwpck_require__(2134)
+const { URLSerializer } = __nccwpck_require__(428)
+const { kConstruct } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -22268,7 +22268,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 907:
 /***/ ((module) => {
 
 
@@ -22284,21 +22284,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 1168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(5055)
+const { getGlobalOrigin } = __nccwpck_require__(5779)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(428)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(2272)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(1861)
 
 let supportedHashes = []
 
@@ -23923,14 +23923,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 1861:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(2272)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -24625,7 +24625,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 1727:
 /***/ ((module) => {
 
 
@@ -24922,7 +24922,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 8755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24931,16 +24931,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(234)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(9521)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -25273,12 +25273,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 7309:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(1861)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -25358,7 +25358,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 9521:
 /***/ ((module) => {
 
 
@@ -25375,7 +25375,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 234:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -25386,10 +25386,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(9521)
+const { ProgressEvent } = __nccwpck_require__(7309)
+const { getEncoding } = __nccwpck_require__(1727)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(428)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -25773,27 +25773,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 3969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6976)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(4896)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(3105)
+const { channels } = __nccwpck_require__(5726)
+const { CloseEvent } = __nccwpck_require__(5924)
+const { makeRequest } = __nccwpck_require__(268)
+const { fetching } = __nccwpck_require__(3345)
+const { Headers, getHeadersList } = __nccwpck_require__(548)
+const { getDecodeSplit } = __nccwpck_require__(1168)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 
 /** @type {import('crypto')} */
 let crypto
@@ -26151,7 +26151,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6976:
 /***/ ((module) => {
 
 
@@ -26224,14 +26224,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 5924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { kConstruct } = __nccwpck_require__(1003)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -26560,12 +26560,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(6976)
 
 const BUFFER_SIZE = 16386
 
@@ -26663,14 +26663,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 8029:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(3105)
+const { MessageSizeExceededError } = __nccwpck_require__(1059)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -26775,16 +26775,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 276:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6976)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(4896)
+const { channels } = __nccwpck_require__(5726)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -26794,11 +26794,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(3105)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { closeWebSocketConnection } = __nccwpck_require__(3969)
+const { PerMessageDeflate } = __nccwpck_require__(8029)
+const { MessageSizeExceededError } = __nccwpck_require__(1059)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -27309,14 +27309,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 5388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6976)
+const FixedQueue = __nccwpck_require__(9220)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -27420,7 +27420,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 4896:
 /***/ ((module) => {
 
 
@@ -27439,16 +27439,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 3105:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(4896)
+const { states, opcodes } = __nccwpck_require__(6976)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5924)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(428)
 
 /* globals Blob */
 
@@ -27768,15 +27768,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 5358:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(1861)
+const { URLSerializer } = __nccwpck_require__(428)
+const { environmentSettingsObject } = __nccwpck_require__(1168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6976)
 const {
   kWebSocketURL,
   kReadyState,
@@ -27785,21 +27785,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(4896)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(3105)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(3969)
+const { ByteParser } = __nccwpck_require__(276)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(2272)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(5924)
+const { SendQueue } = __nccwpck_require__(5388)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -28370,20 +28370,1852 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9407:
+/***/ 202:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   l1: () => (/* binding */ isAudience),
+/* harmony export */   rd: () => (/* binding */ resolveAudience),
+/* harmony export */   zb: () => (/* binding */ isOwnAudience)
+/* harmony export */ });
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9417);
+
+/** One plain value without white space, as a policy's audience is. */
+function isAudience(value) {
+    return value.length <= 1024 && !/\s/.test(value) && (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .isPlain */ .$i)(value);
+}
+/**
+ * Whether a host's published default audience may be requested: only when it is one of the two
+ * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
+ * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
+ * GitHub make the token out to a service the host then replays it at.
+ */
+function isOwnAudience(published, shape) {
+    return published === shape.accountId || published === shape.tokenEndpoint;
+}
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
+ */
+function resolveAudience(query) {
+    if (query.audience !== undefined) {
+        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
+    }
+    if (query.published !== undefined) {
+        return {
+            audience: query.published,
+            source: 'host-metadata',
+            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+        };
+    }
+    const { shape } = query;
+    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+        return {
+            audience: shape.accountId,
+            source: 'account-id',
+            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
+        };
+    }
+    return {
+        audience: shape.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
+}
+
+
+/***/ }),
+
+/***/ 3354:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  ky: () => (/* binding */ isJwt),
+  Ip: () => (/* binding */ readClaims)
+});
+
+// UNUSED EXPORTS: DIAGNOSTIC_CLAIMS
+
+;// CONCATENATED MODULE: ../../work/main/node_modules/jose/dist/webapi/lib/buffer_utils.js
+const buffer_utils_encoder = new TextEncoder(), decoder = new TextDecoder(), buffer_utils_strictDecoder = new TextDecoder("utf-8", { fatal: !0 }), UINT32_RANGE = (/* unused pure expression or super */ null && (2 ** 32));
+function concat(...buffers) {
+  const size = buffers.reduce((acc, { length }) => acc + length, 0), buf = new Uint8Array(size);
+  let i = 0;
+  for (const buffer of buffers)
+    buf.set(buffer, i), i += buffer.length;
+  return buf;
+}
+function writeUInt32BE(buf, value, offset) {
+  if (value < 0 || value >= UINT32_RANGE)
+    throw new RangeError(`value must be >= 0 and <= ${UINT32_RANGE - 1}. Received ${value}`);
+  buf.set([value >>> 24, value >>> 16, value >>> 8, value & 255], offset);
+}
+function uint64be(value) {
+  const high = Math.floor(value / UINT32_RANGE), low = value % UINT32_RANGE, buf = new Uint8Array(8);
+  return writeUInt32BE(buf, high, 0), writeUInt32BE(buf, low, 4), buf;
+}
+function uint32be(value) {
+  const buf = new Uint8Array(4);
+  return writeUInt32BE(buf, value), buf;
+}
+const NON_ASCII = /[^\x00-\x7f]/;
+function buffer_utils_encode(string) {
+  if (typeof string == "string" && string.length >= 128) {
+    if (NON_ASCII.test(string))
+      throw new TypeError("non-ASCII string encountered in encode()");
+    return buffer_utils_encoder.encode(string);
+  }
+  const bytes = new Uint8Array(string.length);
+  for (let i = 0; i < string.length; i++) {
+    const code = string.charCodeAt(i);
+    if (code > 127)
+      throw new TypeError("non-ASCII string encountered in encode()");
+    bytes[i] = code;
+  }
+  return bytes;
+}
+function buffer_utils_encodeBase64(input, url = !1) {
+  if (Uint8Array.prototype.toBase64)
+    return input.toBase64({ alphabet: url ? "base64url" : "base64", omitPadding: url });
+  const CHUNK_SIZE = 32768, arr = [];
+  for (let i = 0; i < input.length; i += CHUNK_SIZE)
+    arr.push(String.fromCharCode.apply(null, input.subarray(i, i + CHUNK_SIZE)));
+  const encoded = btoa(arr.join(""));
+  return url ? encoded.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_") : encoded;
+}
+function decodeBase64(encoded, url = !1) {
+  if (Uint8Array.fromBase64)
+    return Uint8Array.fromBase64(encoded, { alphabet: url ? "base64url" : "base64" });
+  if (url) {
+    if (encoded.includes("+") || encoded.includes("/"))
+      throw new TypeError("Invalid base64url");
+    encoded = encoded.replace(/-/g, "+").replace(/_/g, "/");
+  }
+  const binary = atob(encoded), bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++)
+    bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+async function digest(algorithm, data) {
+  const subtleDigest = `SHA-${algorithm.slice(-3)}`;
+  return new Uint8Array(await crypto.subtle.digest(subtleDigest, data));
+}
+
+
+;// CONCATENATED MODULE: ../../work/main/node_modules/jose/dist/webapi/util/base64url.js
+
+const invalid = "The input to be decoded is not correctly encoded.";
+function base64url_decode(input) {
+  try {
+    return decodeBase64(typeof input == "string" ? input : decoder.decode(input), !0);
+  } catch (cause) {
+    throw new TypeError(invalid, { cause });
+  }
+}
+function base64url_encode(input) {
+  return encodeBase64(typeof input == "string" ? encoder.encode(input) : input, !0);
+}
+
+
+;// CONCATENATED MODULE: ../../work/main/node_modules/jose/dist/webapi/lib/validate.js
+
+
+
+function assertUint8Array(input, label) {
+  if (!(input instanceof Uint8Array))
+    throw new TypeError(`${label} must be an instance of Uint8Array`);
+}
+function isObject(input) {
+  if (typeof input != "object" || input === null || Object.prototype.toString.call(input) !== "[object Object]")
+    return !1;
+  const prototype = Object.getPrototypeOf(input);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+function isJwkSet(input) {
+  return isObject(input) && Array.isArray(input.keys) && Array.from(input.keys).every(isObject);
+}
+function isDisjoint(...headers) {
+  const parameters = /* @__PURE__ */ new Set();
+  for (const header of headers)
+    if (header)
+      for (const parameter of Object.keys(header)) {
+        if (parameters.has(parameter))
+          return !1;
+        parameters.add(parameter);
+      }
+  return !0;
+}
+function assertNotSet(value, name) {
+  if (value !== void 0)
+    throw new TypeError(`${name} can only be called once`);
+}
+function decodeBase64url(value, label, ErrorClass) {
+  try {
+    return decode(value);
+  } catch (cause) {
+    throw new ErrorClass(`Failed to base64url decode the ${label}`, { cause });
+  }
+}
+function encodeAsciiMember(value, label, ErrorClass) {
+  try {
+    return encode(value);
+  } catch (cause) {
+    throw new ErrorClass(`The ${label} is not a valid base64url string`, { cause });
+  }
+}
+function parseJoseHeader(encodedProtectedHeader, ErrorClass, message) {
+  let parsed;
+  try {
+    parsed = JSON.parse(strictDecoder.decode(decode(encodedProtectedHeader)));
+  } catch (cause) {
+    throw new ErrorClass(message, { cause });
+  }
+  if (!isObject(parsed))
+    throw new ErrorClass(message);
+  return parsed;
+}
+const JWS_RECOGNIZED = { __proto__: null, b64: !0 }, JWE_RECOGNIZED = { __proto__: null };
+function validateAlgorithms(option, algorithms) {
+  if (algorithms !== void 0 && (!Array.isArray(algorithms) || algorithms.some((s) => typeof s != "string")))
+    throw new TypeError(`"${option}" option must be an array of strings`);
+  return algorithms === void 0 ? void 0 : new Set(algorithms);
+}
+function validateCritDuplicates(Err, protectedHeader) {
+  const { crit } = protectedHeader ?? {};
+  if (Array.isArray(crit) && new Set(crit).size !== crit.length)
+    throw new Err('"crit" (Critical) Header Parameter MUST NOT contain duplicate values');
+}
+function validateCrit(Err, recognizedDefault, recognizedOption, protectedHeader, joseHeader) {
+  if (joseHeader.crit !== void 0 && protectedHeader?.crit === void 0)
+    throw new Err('"crit" (Critical) Header Parameter MUST be integrity protected');
+  if (!protectedHeader || protectedHeader.crit === void 0)
+    return [];
+  if (!Array.isArray(protectedHeader.crit) || protectedHeader.crit.length === 0 || protectedHeader.crit.some((input) => typeof input != "string" || input.length === 0))
+    throw new Err('"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present');
+  const recognized = recognizedOption === void 0 ? recognizedDefault : { __proto__: null, ...recognizedOption, ...recognizedDefault };
+  for (const parameter of protectedHeader.crit) {
+    if (!(parameter in recognized))
+      throw new JOSENotSupported(`Extension Header Parameter "${parameter}" is not recognized`);
+    if (!Object.hasOwn(joseHeader, parameter) || joseHeader[parameter] === void 0)
+      throw new Err(`Extension Header Parameter "${parameter}" is missing`);
+    if (recognized[parameter] && (!Object.hasOwn(protectedHeader, parameter) || protectedHeader[parameter] === void 0))
+      throw new Err(`Extension Header Parameter "${parameter}" MUST be integrity protected`);
+  }
+  return protectedHeader.crit;
+}
+function validateB64(protectedHeader, extensions) {
+  if (extensions.includes("b64")) {
+    const b64 = protectedHeader.b64;
+    if (typeof b64 != "boolean")
+      throw new JWSInvalid('The "b64" (base64url-encode payload) Header Parameter must be a boolean');
+    return b64;
+  }
+  return !0;
+}
+function serializeJoseHeader(Err, header) {
+  let serialized, parsed;
+  try {
+    serialized = JSON.stringify(header), parsed = JSON.parse(serialized);
+  } catch (cause) {
+    throw new Err("JOSE Header is not valid JSON", { cause });
+  }
+  if (!isObject(parsed))
+    throw new Err("JOSE Header is not a JSON object");
+  return [parsed, serialized];
+}
+
+
+;// CONCATENATED MODULE: ../../work/main/node_modules/jose/dist/webapi/util/errors.js
+class JOSEError extends Error {
+  static code = "ERR_JOSE_GENERIC";
+  code = "ERR_JOSE_GENERIC";
+  constructor(message, options) {
+    super(message, options), this.name = this.constructor.name, Error.captureStackTrace?.(this, this.constructor);
+  }
+}
+class JWTClaimValidationFailed extends JOSEError {
+  static code = "ERR_JWT_CLAIM_VALIDATION_FAILED";
+  code = "ERR_JWT_CLAIM_VALIDATION_FAILED";
+  claim;
+  reason;
+  payload;
+  constructor(message, payload, claim = "unspecified", reason = "unspecified") {
+    super(message, { cause: { claim, reason, payload } }), this.claim = claim, this.reason = reason, this.payload = payload;
+  }
+}
+class JWTExpired extends JOSEError {
+  static code = "ERR_JWT_EXPIRED";
+  code = "ERR_JWT_EXPIRED";
+  claim;
+  reason;
+  payload;
+  constructor(message, payload, claim = "unspecified", reason = "unspecified") {
+    super(message, { cause: { claim, reason, payload } }), this.claim = claim, this.reason = reason, this.payload = payload;
+  }
+}
+class JOSEAlgNotAllowed extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JOSE_ALG_NOT_ALLOWED"));
+  code = "ERR_JOSE_ALG_NOT_ALLOWED";
+}
+class errors_JOSENotSupported extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JOSE_NOT_SUPPORTED"));
+  code = "ERR_JOSE_NOT_SUPPORTED";
+}
+class JWEDecryptionFailed extends JOSEError {
+  static code = "ERR_JWE_DECRYPTION_FAILED";
+  code = "ERR_JWE_DECRYPTION_FAILED";
+  constructor(message = "decryption operation failed", options) {
+    super(message, options);
+  }
+}
+class JWEInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JWE_INVALID"));
+  code = "ERR_JWE_INVALID";
+}
+class errors_JWSInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JWS_INVALID"));
+  code = "ERR_JWS_INVALID";
+}
+class JWTInvalid extends JOSEError {
+  static code = "ERR_JWT_INVALID";
+  code = "ERR_JWT_INVALID";
+}
+class JWKInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JWK_INVALID"));
+  code = "ERR_JWK_INVALID";
+}
+class JWKSInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
+  static code = (/* unused pure expression or super */ null && ("ERR_JWKS_INVALID"));
+  code = "ERR_JWKS_INVALID";
+}
+class JWKSNoMatchingKey extends JOSEError {
+  static code = "ERR_JWKS_NO_MATCHING_KEY";
+  code = "ERR_JWKS_NO_MATCHING_KEY";
+  constructor(message = "no applicable key found in the JSON Web Key Set", options) {
+    super(message, options);
+  }
+}
+class JWKSMultipleMatchingKeys extends JOSEError {
+  [Symbol.asyncIterator] = async function* () {
+  };
+  static code = "ERR_JWKS_MULTIPLE_MATCHING_KEYS";
+  code = "ERR_JWKS_MULTIPLE_MATCHING_KEYS";
+  constructor(message = "multiple matching keys found in the JSON Web Key Set", options) {
+    super(message, options);
+  }
+}
+class JWKSTimeout extends JOSEError {
+  static code = "ERR_JWKS_TIMEOUT";
+  code = "ERR_JWKS_TIMEOUT";
+  constructor(message = "request timed out", options) {
+    super(message, options);
+  }
+}
+class JWSSignatureVerificationFailed extends JOSEError {
+  static code = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
+  code = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
+  constructor(message = "signature verification failed", options) {
+    super(message, options);
+  }
+}
+
+
+;// CONCATENATED MODULE: ../../work/main/node_modules/jose/dist/webapi/util/decode_jwt.js
+
+
+
+
+function decodeJwt(jwt) {
+  if (typeof jwt != "string")
+    throw new JWTInvalid("JWTs must use Compact JWS serialization, JWT must be a string");
+  const { 1: encodedPayload, length } = jwt.split(".");
+  if (length === 5)
+    throw new JWTInvalid("Only JWTs using Compact JWS serialization can be decoded");
+  if (length !== 3)
+    throw new JWTInvalid("Invalid JWT");
+  if (!encodedPayload)
+    throw new JWTInvalid("JWTs must contain a payload");
+  let claimsSetBytes;
+  try {
+    claimsSetBytes = base64url_decode(encodedPayload);
+  } catch (cause) {
+    throw new JWTInvalid("Failed to base64url decode the payload", { cause });
+  }
+  let claimsSet;
+  try {
+    claimsSet = JSON.parse(buffer_utils_strictDecoder.decode(claimsSetBytes));
+  } catch (cause) {
+    throw new JWTInvalid("Failed to parse the decoded payload as JSON", { cause });
+  }
+  if (!isObject(claimsSet))
+    throw new JWTInvalid("Invalid JWT Claims Set");
+  return claimsSet;
+}
+
+
+;// CONCATENATED MODULE: ./src/claims.ts
+
+/**
+ * The claims worth showing when a trust policy rejects a token. None of them is a secret. The IDs
+ * are those an immutable subject is built from; `runner_environment` tells a self-hosted runner.
+ */
+const DIAGNOSTIC_CLAIMS = [
+    'iss',
+    'sub',
+    'aud',
+    'job_workflow_ref',
+    'environment',
+    'ref',
+    'repository_id',
+    'repository_owner_id',
+    'runner_environment'
+];
+/** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+function isJwt(text) {
+    return JWT.test(text);
+}
+/** Latest time a JWT may name (9999-12-31T23:59:59Z): past it, no date can be shown. */
+const LAST_SECOND = 253_402_300_799;
+/** Decode (not verify) a JWT's payload for diagnostics; an undecodable token gives no claims. */
+function readClaims(jwt) {
+    let payload;
+    try {
+        payload = decodeJwt(jwt);
+    }
+    catch {
+        return { shown: [] };
+    }
+    const text = (value) => typeof value === 'string'
+        ? value
+        : Array.isArray(value)
+            ? value.filter(v => typeof v === 'string').join(', ')
+            : undefined;
+    const shown = [];
+    for (const name of DIAGNOSTIC_CLAIMS) {
+        // GitHub sends IDs as strings; a number is shown all the same.
+        const raw = payload[name];
+        const value = name.endsWith('_id') && typeof raw === 'number' && Number.isSafeInteger(raw)
+            ? String(raw)
+            : text(raw);
+        if (value !== undefined && value !== '')
+            shown.push([name, value]);
+    }
+    const iss = text(payload['iss']);
+    const sub = text(payload['sub']);
+    const aud = text(payload['aud']);
+    const [exp, iat, nbf] = [time(payload['exp']), time(payload['iat']), time(payload['nbf'])];
+    return {
+        ...(iss !== undefined && { iss }),
+        ...(sub !== undefined && { sub }),
+        ...(aud !== undefined && { aud }),
+        ...(exp !== undefined && { exp }),
+        ...(iat !== undefined && { iat }),
+        ...(nbf !== undefined && { nbf }),
+        shown
+    };
+}
+/** A NumericDate claim that names a real time, whole seconds; anything else is not shown or used. */
+function time(value) {
+    return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LAST_SECOND
+        ? Math.floor(value)
+        : undefined;
+}
+
+
+/***/ }),
+
+/***/ 8619:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KT: () => (/* binding */ listen),
+/* harmony export */   Rs: () => (/* binding */ serviceUrl),
+/* harmony export */   ik: () => (/* binding */ TokenKeeper),
+/* harmony export */   jr: () => (/* binding */ newSecret)
+/* harmony export */ });
+/* unused harmony exports METADATA_VERSION, MAX_WAIT_MS, MIN_HANDOUT_MS, SECRET_BYTES, sameHost, answer */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7067);
+/* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_http__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _claims_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(3354);
+/* harmony import */ var _databricks_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7746);
+/* harmony import */ var _diagnose_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6619);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3919);
+/* harmony import */ var _github_oidc_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7273);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8912);
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9417);
+/**
+ * The credential service of `export-env: service`: a small HTTP server on 127.0.0.1 that speaks the
+ * Databricks SDKs' metadata-service protocol (databricks-sdk-go config/auth_metadata_service.go,
+ * databricks-sdk-py credentials_provider.py `MetadataServiceTokenSource`, sdk-js
+ * dist/config/MetadataServiceCredentials.js) and keeps one Databricks token fresh for the whole
+ * job. The login step starts it in the background (service-process.ts); everything it knows comes
+ * through its stdin, never its command line or environment.
+ */
+
+
+
+
+
+
+
+
+
+/** The version of the protocol the SDKs send (sdk-js MetadataServiceCredentials.js). */
+const METADATA_VERSION = '1';
+/** The SDKs give up on the service after 10 s: a request never waits longer than this for a refresh. */
+const MAX_WAIT_MS = 8_000;
+/** While a refresh is under way, a token with at least this much left is still handed out. */
+const MIN_HANDOUT_MS = 5_000;
+/** The longest single request of a refresh. */
+const ATTEMPT_TIMEOUT_MS = 20_000;
+/** The secret path segment: 32 bytes, 256 bits. */
+const SECRET_BYTES = 32;
+function newSecret() {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(SECRET_BYTES).toString('hex');
+}
+/** A host as the SDKs send it, compared by origin: scheme and host name case-insensitive, no slash. */
+function sameHost(given, host) {
+    try {
+        const a = new URL(given.includes('://') ? given : `https://${given}`);
+        return a.origin === new URL(host).origin && (a.pathname === '/' || a.pathname === '');
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * One token for the whole job. A token with at least half its lifetime left is handed out as it is;
+ * past that, one refresh starts (a fresh GitHub token, exchanged again, with the login's retries),
+ * shared by every request that comes meanwhile. Go does the same in its own cache
+ * (databricks-sdk-go config/experimental/auth/cache.go). While it runs, a request gets the current
+ * token if it still has MIN_HANDOUT_MS; otherwise it waits for the refresh, at most MAX_WAIT_MS.
+ */
+class TokenKeeper {
+    config;
+    deps;
+    onDead;
+    #token;
+    #refresh;
+    /** Set once GitHub's request token can no longer mint tokens: the service stops. */
+    #dead;
+    record;
+    secrets = new _safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .Secrets */ .Sb();
+    constructor(config, deps, 
+    /** Called once when the service can no longer work, with why. */
+    onDead = () => undefined) {
+        this.config = config;
+        this.deps = deps;
+        this.onDead = onDead;
+        const now = deps.clock.now();
+        this.#token = { ...config.token, issuedAt: now };
+        for (const secret of [config.token.accessToken, config.oidc.requestToken, config.secret])
+            this.secrets.add(secret);
+        this.record = {
+            started: new Date(now).toISOString(),
+            tokensServed: 0,
+            exchanges: 0,
+            refused: 0,
+            failures: []
+        };
+    }
+    get refreshing() {
+        return this.#refresh !== undefined;
+    }
+    /** The token a client gets now, or why there is none. */
+    async get() {
+        const { clock } = this.deps;
+        const now = clock.now();
+        const t = this.#token;
+        if (now < t.issuedAt + (t.expiresAt - t.issuedAt) / 2)
+            return this.#serve();
+        const refresh = this.#startRefresh();
+        if (t.expiresAt - now >= MIN_HANDOUT_MS)
+            return this.#serve();
+        // The current token is about to expire: wait for the refresh, never past the SDKs' timeout.
+        let timer;
+        const waited = await Promise.race([
+            refresh.then(() => 'done'),
+            new Promise(resolve => (timer = setTimeout(() => resolve('late'), MAX_WAIT_MS)))
+        ]);
+        clearTimeout(timer);
+        if (this.#dead === undefined && this.#token.expiresAt - this.deps.clock.now() >= 1000)
+            return this.#serve();
+        const last = this.record.failures.at(-1)?.cause;
+        return {
+            kind: 'unavailable',
+            cause: this.#dead ??
+                (waited === 'late'
+                    ? 'the refresh of the Databricks token is still under way'
+                    : `the refresh of the Databricks token failed${last ? `: ${last}` : ''}`)
+        };
+    }
+    /** Renew the token if it is past half its life, with no client waiting. */
+    probe() {
+        const t = this.#token;
+        return this.deps.clock.now() < t.issuedAt + (t.expiresAt - t.issuedAt) / 2
+            ? Promise.resolve()
+            : this.#startRefresh();
+    }
+    #serve() {
+        this.record.tokensServed++;
+        return { kind: 'token', accessToken: this.#token.accessToken, expiresAt: this.#token.expiresAt };
+    }
+    #startRefresh() {
+        if (this.#dead !== undefined)
+            return Promise.resolve();
+        this.#refresh ??= this.#doRefresh().finally(() => (this.#refresh = undefined));
+        return this.#refresh;
+    }
+    async #doRefresh() {
+        const { config, deps } = this;
+        const { clock, transport } = deps;
+        const deadline = clock.now() + config.timeoutSeconds * 1000;
+        const retrying = (what, attempt) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_6__/* .withRetries */ .LH)(what, attempt, {
+            maxAttempts: config.retryMaxAttempts,
+            deadline,
+            attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+            clock,
+            // Each retry is a passing fault the record keeps; it names no secret.
+            log: message => this.#fail(message)
+        });
+        try {
+            const jwt = await retrying('Requesting the GitHub OIDC token', signal => (0,_github_oidc_js__WEBPACK_IMPORTED_MODULE_5__/* .requestIdToken */ .gj)(config.oidc, config.audience.audience, transport, signal));
+            this.secrets.add(jwt);
+            const claims = (0,_claims_js__WEBPACK_IMPORTED_MODULE_8__/* .readClaims */ .Ip)(jwt);
+            const token = await retrying('Exchanging the token at Databricks', async (signal) => {
+                try {
+                    return await (0,_databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .exchangeToken */ .r1)({
+                        endpoint: config.endpoint,
+                        subjectToken: jwt,
+                        scopes: config.scopes,
+                        ...(config.clientId !== undefined && { clientId: config.clientId })
+                    }, transport, secret => this.secrets.add(secret), signal);
+                }
+                catch (error) {
+                    // Classified as at the login: what is transient is retried, a refusal is explained.
+                    throw error instanceof _databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .ExchangeRejection */ .V5
+                        ? (0,_diagnose_js__WEBPACK_IMPORTED_MODULE_3__/* .explainExchangeFailure */ .Rc)(error, {
+                            endpoint: config.endpoint,
+                            shape: config.shape,
+                            audience: config.audience,
+                            claims,
+                            now: clock.now(),
+                            ...(config.clientId !== undefined && { clientId: config.clientId }),
+                            ...(config.shape.accountId !== undefined && {
+                                accountId: config.shape.accountId
+                            })
+                        })
+                        : error;
+                }
+            });
+            const now = clock.now();
+            // Databricks gives the token the JWT's expiry; without expires_in, the JWT's is used, as at
+            // the login, kept between now and the longest lifetime an answer may claim.
+            const expiresAt = token.expiresIn !== undefined
+                ? now + token.expiresIn * 1000
+                : Math.min(Math.max(now, (claims.exp ?? 0) * 1000), now + _databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .MAX_EXPIRES_IN_S */ .mf * 1000);
+            this.#token = { accessToken: token.accessToken, issuedAt: now, expiresAt };
+            this.record.exchanges++;
+        }
+        catch (error) {
+            const [first] = (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorLines */ .S6)(error);
+            this.#fail(first);
+            // The runner's request token no longer mints tokens: the job is over, or it lost the right.
+            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ &&
+                (error.code === 'github-oidc-failed' || error.code === 'id-token-permission-missing') &&
+                error.transient === undefined) {
+                this.#dead = `GitHub no longer issues tokens to this job (${first})`;
+                this.onDead(this.#dead);
+            }
+        }
+    }
+    #fail(cause) {
+        this.record.failures.push({
+            at: new Date(this.deps.clock.now()).toISOString(),
+            cause: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .logLine */ .BP)(cause, this.secrets)
+        });
+        // A long job with a flaky network must not grow the record without end.
+        if (this.record.failures.length > 100)
+            this.record.failures.splice(0, 1);
+    }
+}
+/** The answer to one request: status, JSON body. The body of a refusal never holds a token. */
+async function answer(keeper, request) {
+    const refuse = (status, error) => {
+        keeper.record.refused++;
+        return { status, body: { error } };
+    };
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    const expected = `/${keeper.config.secret}`;
+    // Compared in constant time: the path is the capability.
+    const pathOk = path.length === expected.length && (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(Buffer.from(path), Buffer.from(expected));
+    if (!pathOk)
+        return refuse(404, 'not found');
+    if (request.method !== 'GET')
+        return refuse(405, 'only GET');
+    if (request.headers['x-databricks-metadata-version'] !== METADATA_VERSION)
+        return refuse(400, `X-Databricks-Metadata-Version must be ${METADATA_VERSION}`);
+    const host = request.headers['x-databricks-host'];
+    if (typeof host !== 'string' || !sameHost(host, keeper.config.host))
+        return refuse(403, `this service serves tokens for ${keeper.config.host} only`);
+    const got = await keeper.get();
+    if (got.kind === 'unavailable')
+        return {
+            status: 503,
+            body: { error: `no Databricks token: ${(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .logLine */ .BP)(got.cause, keeper.secrets)}` }
+        };
+    return {
+        status: 200,
+        body: {
+            access_token: got.accessToken,
+            token_type: 'Bearer',
+            // Seconds, a number: Python reads it with datetime.fromtimestamp, JS multiplies it by 1000.
+            expires_on: Math.floor(got.expiresAt / 1000)
+        }
+    };
+}
+/** The server, bound to 127.0.0.1 only: no parameter can make it listen anywhere else. */
+async function listen(keeper) {
+    const server = node_http__WEBPACK_IMPORTED_MODULE_1__.createServer((req, res) => {
+        answer(keeper, req).then(({ status, body }) => {
+            res.writeHead(status, {
+                'content-type': 'application/json',
+                'cache-control': 'no-store'
+            });
+            res.end(JSON.stringify(body));
+        }, () => {
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.end('{"error":"internal error"}');
+        });
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return server;
+}
+/** The URL a client is given: loopback, the port, the secret path. */
+function serviceUrl(server, secret) {
+    const { port } = server.address();
+    return `http://127.0.0.1:${port}/${secret}`;
+}
+
+
+/***/ }),
+
+/***/ 7746:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   M6: () => (/* binding */ WORKSPACE_ID),
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   V5: () => (/* binding */ ExchangeRejection),
+/* harmony export */   _2: () => (/* binding */ fetchHostMetadata),
+/* harmony export */   lN: () => (/* binding */ tokenEndpoint),
+/* harmony export */   mf: () => (/* binding */ MAX_EXPIRES_IN_S),
+/* harmony export */   r1: () => (/* binding */ exchangeToken)
+/* harmony export */ });
+/* unused harmony exports TOKEN_EXCHANGE_GRANT, JWT_TOKEN_TYPE, hostMetadataUrl, parseHostMetadata, exchangeForm, TOKEN_LENGTH, isAccessToken, parseTokenResponse, parseErrorBody */
+/* harmony import */ var _audience_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(202);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3919);
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9417);
+/* harmony import */ var _host_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(38);
+/* harmony import */ var _remote_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9786);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8912);
+/* harmony import */ var _server_text_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6399);
+
+
+
+
+
+
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+/**
+ * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
+ * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
+ */
+function tokenEndpoint(host, accountId) {
+    if (host.kind === 'account') {
+        if (accountId === undefined)
+            throw new Error('an account host needs an account ID');
+        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
+    }
+    return `${host.url}/oidc/v1/token`;
+}
+function hostMetadataUrl(host) {
+    return `${host.url}/.well-known/databricks-config`;
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
+const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
+ * (HTTP 404, older deployments); rejects with an ActionError on failure.
+ */
+async function fetchHostMetadata(host, transport, signal) {
+    const url = hostMetadataUrl(host);
+    const what = 'Reading the host metadata';
+    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .send */ .tN)(what, transport, {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status === 404)
+        return undefined;
+    if (response.status >= 300 && response.status < 400)
+        throw (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .redirectRefused */ .LK)(what, response.status, response.headers['location']);
+    if (response.status !== 200) {
+        const transient = (0,_retry_js__WEBPACK_IMPORTED_MODULE_5__/* .transientStatus */ .fO)(response.status, response.headers['retry-after']);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(response.body)}`],
+            ...(transient && { transient })
+        });
+    }
+    const metadata = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(response.body));
+    if (metadata === undefined) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(response.body)}`] });
+    }
+    return parseHostMetadata(metadata, host);
+}
+/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
+function parseHostMetadata(metadata, host) {
+    const ignored = [];
+    const field = (name, check, why) => {
+        const value = metadata[name];
+        if (value === undefined || value === null || value === '')
+            return undefined;
+        const parsed = typeof value === 'string' ? check(value.trim()) : undefined;
+        if (parsed === undefined)
+            ignored.push(`its ${name} ${why}`);
+        return parsed;
+    };
+    const oidcEndpoint = field('oidc_endpoint', value => sameOrigin(value, host), `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`);
+    const accountId = field('account_id', value => (UUID.test(value) ? value : undefined), 'is not a UUID');
+    const workspaceId = field('workspace_id', value => (WORKSPACE_ID.test(value) ? value : undefined), 'is not a workspace ID');
+    // Go maps these three case-insensitively and treats anything else as unknown.
+    const hostType = field('host_type', value => ['workspace', 'account', 'unified'].find(t => t === value.toLowerCase()), 'is not workspace, account or unified');
+    const cloud = field('cloud', value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined), 'is not a cloud name');
+    const audiences = metadata['token_federation_default_oidc_audiences'];
+    const first = Array.isArray(audiences) ? audiences[0] : undefined;
+    let defaultAudience;
+    if (typeof first === 'string' && first.trim() !== '') {
+        // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+        if ((0,_audience_js__WEBPACK_IMPORTED_MODULE_0__/* .isAudience */ .l1)(first.trim()))
+            defaultAudience = first.trim();
+        else
+            ignored.push('its default audience is not one printable value without spaces');
+    }
+    return {
+        ...(oidcEndpoint !== undefined && { oidcEndpoint }),
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId }),
+        ...(hostType !== undefined && { hostType }),
+        ...(cloud !== undefined && { cloud }),
+        ...(defaultAudience !== undefined && { defaultAudience }),
+        ignored
+    };
+}
+/**
+ * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
+ * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
+ * placeholder empty and with an ID in it, so a placeholder in the host name
+ * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
+ * where it is used (host-shape.ts).
+ */
+function sameOrigin(value, host) {
+    if (!(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_2__/* .isPlain */ .$i)(value))
+        return undefined;
+    const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id => value.replaceAll('{account_id}', id));
+    for (const candidate of filled) {
+        let url;
+        try {
+            url = new URL(candidate);
+        }
+        catch {
+            return undefined;
+        }
+        if (url.origin !== host.url || url.search !== '' || url.hash !== '')
+            return undefined;
+    }
+    return value.replace(/\/+$/, '');
+}
+/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
+function exchangeForm(request) {
+    const form = new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: request.subjectToken,
+        subject_token_type: JWT_TOKEN_TYPE,
+        scope: request.scopes.join(' ')
+    });
+    if (request.clientId !== undefined)
+        form.set('client_id', request.clientId);
+    return form.toString();
+}
+/** Databricks answered the exchange with something other than a token. */
+class ExchangeRejection extends Error {
+    status;
+    error;
+    location;
+    retryAfter;
+    name = 'ExchangeRejection';
+    constructor(status, error, location, retryAfter) {
+        super(`HTTP ${status}`);
+        this.status = status;
+        this.error = error;
+        this.location = location;
+        this.retryAfter = retryAfter;
+    }
+}
+/**
+ * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
+ * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
+ * with ActionError otherwise.
+ */
+async function exchangeToken(request, transport, mask, signal) {
+    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .send */ .tN)('Exchanging the token at Databricks', transport, {
+        method: 'POST',
+        url: request.endpoint,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: exchangeForm(request),
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
+    }
+    return parseTokenResponse(response.body, mask);
+}
+/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
+/** RFC 6749 §3.3 scope tokens, space-separated. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024;
+/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
+const MAX_EXPIRES_IN_S = 86_400;
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+function isAccessToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= TOKEN_LENGTH.min &&
+        value.length <= TOKEN_LENGTH.max &&
+        B64TOKEN.test(value));
+}
+/**
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
+ */
+function parseTokenResponse(body, mask) {
+    const json = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(body);
+    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)(json);
+    const invalid = (problem) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
+        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
+        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
+    });
+    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
+    if (json === undefined)
+        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
+    if (record === undefined)
+        throw invalid('the body is not a JSON object');
+    const accessToken = record['access_token'];
+    if (!isAccessToken(accessToken))
+        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
+    mask(accessToken);
+    const rawType = record['token_type'];
+    const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
+    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
+        throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
+    const scope = record['scope'];
+    if (scope !== undefined &&
+        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
+        throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
+    // The scope becomes an output, which a later step may echo whole or scope by scope.
+    if (scope !== undefined && !(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_2__/* .isInert */ .ND)(scope))
+        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
+    const expiresIn = lifetime(record['expires_in']);
+    if (expiresIn === null)
+        throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
+    return {
+        accessToken,
+        tokenType,
+        ...(scope !== undefined && { scope }),
+        ...(expiresIn !== undefined && { expiresIn })
+    };
+}
+/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
+function lifetime(value) {
+    if (value === undefined || value === null)
+        return undefined;
+    const seconds = typeof value === 'number'
+        ? Math.floor(value)
+        : typeof value === 'string' && /^\d{1,10}$/.test(value)
+            ? Number(value)
+            : NaN;
+    return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
+}
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40;
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
+function parseErrorBody(body) {
+    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(body));
+    if (record !== undefined) {
+        for (const [codeKey, textKey] of [
+            ['error', 'error_description'],
+            ['errorCode', 'errorSummary'],
+            ['error_code', 'message']
+        ]) {
+            const code = stringish(record[codeKey]);
+            const text = stringish(record[textKey]);
+            if (code !== undefined || text !== undefined) {
+                const error = code !== undefined ? (0,_host_js__WEBPACK_IMPORTED_MODULE_3__/* .printable */ .g$)(code, ERROR_CODE_CHARS) : undefined;
+                return {
+                    ...(error !== undefined && { error }),
+                    ...(text !== undefined && {
+                        description: (0,_host_js__WEBPACK_IMPORTED_MODULE_3__/* .printable */ .g$)(text, _server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .ANSWER_CHARS */ .Ny - (error?.length ?? 0))
+                    })
+                };
+            }
+        }
+    }
+    return { excerpt: (0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(body) };
+}
+function stringish(value) {
+    if (typeof value === 'string' && value !== '')
+        return value;
+    if (typeof value === 'number')
+        return String(value);
+    return undefined;
+}
+function describeError(error) {
+    if (error.error !== undefined || error.description !== undefined) {
+        return [error.error, error.description].filter(Boolean).join(': ');
+    }
+    return `body ${error.excerpt ?? '(empty body)'}`;
+}
+
+
+/***/ }),
+
+/***/ 6619:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  _Q: () => (/* binding */ checkSubjectTokenTimes),
+  Rc: () => (/* binding */ explainExchangeFailure),
+  z: () => (/* binding */ policyDescription)
+});
+
+// EXTERNAL MODULE: ./src/databricks.ts
+var databricks = __nccwpck_require__(7746);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3919);
+// EXTERNAL MODULE: ./src/remote.ts
+var remote = __nccwpck_require__(9786);
+;// CONCATENATED MODULE: ./src/policy.ts
+/** The Databricks CLI's placeholder for the service principal's numeric ID. */
+const SP_ID_PLACEHOLDER = 'SERVICE_PRINCIPAL_ID';
+/**
+ * The Databricks CLI commands that create a federation policy accepting exactly this token: its
+ * issuer, the audience requested, its subject. `--json` is the policy body itself
+ * (databricks/cli cmd/account/service-principal-federation-policy and cmd/account/federation-policy,
+ * `createJson.Unmarshal(&createReq.Policy)`); a service principal's policy takes its numeric ID
+ * (`create SERVICE_PRINCIPAL_ID`, parsed as int64), not the application ID the action's client-id
+ * is. Undefined when the token lacks an issuer or subject.
+ */
+function policyCommand(claims, audience, clientId) {
+    if (claims.iss === undefined || claims.sub === undefined)
+        return undefined;
+    const policy = { oidc_policy: { issuer: claims.iss, audiences: [audience], subject: claims.sub } };
+    const json = shellQuote(JSON.stringify(policy));
+    if (clientId === undefined) {
+        return [
+            'Or create an account-wide policy that accepts exactly this job (this subject, nothing broader):',
+            `  databricks account federation-policy create --json ${json}`
+        ];
+    }
+    return [
+        'Or create a policy for the service principal that accepts exactly this job (this subject, nothing broader):',
+        `  databricks account service-principal-federation-policy create ${SP_ID_PLACEHOLDER} --json ${json}`,
+        `${SP_ID_PLACEHOLDER} is the service principal's numeric ID, not its application ID (client-id); find it with:`,
+        `  databricks account service-principals list --filter ${shellQuote(`applicationId eq "${clientId}"`)}`
+    ];
+}
+/** One POSIX shell word: single quotes, with each single quote inside closed, escaped, reopened. */
+function shellQuote(text) {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+// EXTERNAL MODULE: ./src/publish.ts
+var publish = __nccwpck_require__(1129);
+;// CONCATENATED MODULE: ./src/subject.ts
+/** The claim keys a custom template may use (GitHub's token claims, and `repo_property_*`). */
+const TEMPLATE_KEYS = new Set([
+    'repo',
+    'context',
+    'actor',
+    'actor_id',
+    'base_ref',
+    'check_run_id',
+    'enterprise',
+    'enterprise_id',
+    'environment',
+    'event_name',
+    'head_ref',
+    'job_workflow_ref',
+    'job_workflow_sha',
+    'ref',
+    'ref_protected',
+    'ref_type',
+    'repository',
+    'repository_id',
+    'repository_owner',
+    'repository_owner_id',
+    'repository_visibility',
+    'run_attempt',
+    'run_id',
+    'run_number',
+    'runner_environment',
+    'sha',
+    'workflow',
+    'workflow_ref',
+    'workflow_sha'
+]);
+const isTemplateKey = (key) => TEMPLATE_KEYS.has(key) || /^repo_property_[A-Za-z0-9_-]+$/.test(key);
+/**
+ * The context part of a default subject: the ref, the environment, or a pull request. Neither a
+ * git ref nor an environment name holds a colon, so more parts after it make a custom template.
+ */
+const CONTEXT = /^(ref:refs\/[^:]+|environment:[^:]+|pull_request)$/;
+function subjectForm(sub) {
+    if (sub === undefined)
+        return { kind: 'unknown' };
+    const immutable = /^repo:[^/:@]+@\d+\/[^/:@]+@\d+:(.+)$/.exec(sub);
+    if (immutable?.[1] !== undefined && CONTEXT.test(immutable[1]))
+        return { kind: 'immutable', context: immutable[1] };
+    const classic = /^repo:[^/:@]+\/[^/:@]+:(.+)$/.exec(sub);
+    if (classic?.[1] !== undefined && CONTEXT.test(classic[1]))
+        return { kind: 'classic', context: classic[1] };
+    // A template: `key:value` pairs, the first part a key. A value may hold colons of its own, so a
+    // part after a value is a key only when it is one of the claim keys.
+    const parts = sub.split(':');
+    if (parts.length < 2 || !isTemplateKey(parts[0] ?? ''))
+        return { kind: 'unknown' };
+    const keys = [];
+    let afterKey = false;
+    for (const part of parts) {
+        if (!afterKey && isTemplateKey(part)) {
+            keys.push(part);
+            afterKey = true;
+        }
+        else
+            afterKey = false;
+    }
+    return { kind: 'custom', keys };
+}
+/** One line on a refusal: the form, and what the policy's subject must therefore be. */
+function describeSubject(sub) {
+    const form = subjectForm(sub);
+    switch (form.kind) {
+        case 'classic':
+            return "Subject form: classic (repo:ORG/REPO:…), by name; the policy's subject must be exactly this string, names and all.";
+        case 'immutable':
+            return 'Subject form: immutable (repo:OWNER@OWNER_ID/REPO@REPO_ID:…): this repository uses immutable subject IDs; a policy written as repo:ORG/REPO:… will not match. Use the subject with both IDs, as above.';
+        case 'custom':
+            return `Subject form: a custom template of the claims ${form.keys.join(', ')} (set for the organization or repository); the policy's subject must be built by the same template, as above.`;
+        case 'unknown':
+            return sub === undefined
+                ? 'Subject form: the token has no sub claim; no policy on sub can match it.'
+                : "Subject form: not one of GitHub's (a token from another identity provider?); the policy's subject must be exactly this string.";
+    }
+}
+
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(8912);
+;// CONCATENATED MODULE: ./src/diagnose.ts
+
+
+
+
+
+
+
+function policyDescription(clientId) {
+    return clientId === undefined
+        ? 'account-wide (no client_id sent)'
+        : `service principal ${clientId} (client_id sent)`;
+}
+/** Turn Databricks' refusal into one message: what it said, what was sent, and what to change. */
+function explainExchangeFailure(rejection, ctx) {
+    const { status } = rejection;
+    const what = 'Exchanging the GitHub token at Databricks';
+    if (status >= 300 && status < 400)
+        return (0,remote/* redirectRefused */.LK)(what, status, rejection.location);
+    const context = [
+        `Databricks said: HTTP ${status} ${(0,databricks/* describeError */.Uc)(rejection.error)}`,
+        `Endpoint: ${ctx.endpoint}`,
+        `Federation policy: ${policyDescription(ctx.clientId)}`,
+        `Audience requested: ${ctx.audience.audience} (${ctx.audience.reason})`,
+        ...claimLines(ctx.claims)
+    ];
+    if (status === 404) {
+        return new errors/* ActionError */.lZ('exchange-not-supported', `${what} failed: the token endpoint does not exist on this host (HTTP 404).`, {
+            context,
+            cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.shape.label}${ctx.shape.kind === 'account' ? ', or the account ID is wrong' : ''}.`,
+            fix: 'Set host to the workspace URL (https://dbc-….cloud.databricks.com, https://adb-….azuredatabricks.net) or the account console URL with account-id.'
+        });
+    }
+    if (status === 400 || status === 401 || status === 403) {
+        const hint = rejectionHint(rejection, ctx);
+        const policy = hint.expiry
+            ? undefined
+            : policyCommand(ctx.claims, ctx.audience.audience, ctx.clientId);
+        return new errors/* ActionError */.lZ('exchange-rejected', `${what} was refused (HTTP ${status}): the token does not match a federation policy.`, {
+            context: [
+                ...context,
+                describeSubject(ctx.claims.sub),
+                ...issuerLines(ctx.claims.iss),
+                ...(hint.expiry ? timeLines(ctx.claims, ctx.now) : [])
+            ],
+            cause: hint.cause,
+            fix: [hint.fix, ...(policy ?? [])]
+        });
+    }
+    const transient = (0,retry/* transientStatus */.fO)(status, rejection.retryAfter);
+    return new errors/* ActionError */.lZ('exchange-failed', `${what} failed: HTTP ${status}.`, {
+        context,
+        cause: transient
+            ? 'A passing fault or a rate limit at Databricks.'
+            : 'An unexpected answer from the token endpoint.',
+        fix: 'Re-run the job; if it persists, check https://status.databricks.com.',
+        ...(transient && { transient })
+    });
+}
+function claimLines(claims) {
+    if (claims.shown.length === 0)
+        return ['GitHub token claims: (not decodable)'];
+    return ['GitHub token claims:', ...claims.shown.map(([name, value]) => `  ${name}: ${value}`)];
+}
+/** Pick the likeliest mismatch from Databricks' words, else list every check with the values sent. */
+function rejectionHint(rejection, ctx) {
+    const { error, description, excerpt } = rejection.error;
+    // join() writes an absent part as ''.
+    const said = [error, description, excerpt].join(' ').toLowerCase();
+    const audience = ctx.audience.audience;
+    const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`;
+    const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request; with immutable IDs repo:ORG@ORG_ID/REPO@REPO_ID:…; or a custom template's.`;
+    const issuerFix = `Set the policy's issuer to '${ctx.claims.iss ?? 'https://token.actions.githubusercontent.com'}' (GitHub Enterprise Server: https://HOST/_services/token).`;
+    // Expiry first: its messages often name the subject_token too.
+    if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
+        return {
+            ...clockVerdict(ctx.claims, ctx.now, /not yet valid|\bnbf\b/.test(said)),
+            expiry: true
+        };
+    }
+    if (/audience|\baud\b/.test(said)) {
+        return {
+            cause: `The token's audience '${audience}' is not among the policy's audiences.`,
+            fix: audienceFix
+        };
+    }
+    if (/issuer|\biss\b/.test(said)) {
+        return {
+            cause: `The token's issuer '${ctx.claims.iss ?? '?'}' does not match the policy's issuer.`,
+            fix: issuerFix
+        };
+    }
+    if (/\bsubject\b|\bsub\b/.test(said)) {
+        return {
+            cause: `The token's subject '${ctx.claims.sub ?? '?'}' does not match the policy's subject.`,
+            fix: subjectFix
+        };
+    }
+    if (/invalid_client|client/.test(said) && ctx.clientId !== undefined) {
+        return {
+            cause: `The service principal ${ctx.clientId} is unknown here or has no federation policy.`,
+            fix: "Check client-id is the service principal's application ID in this account, and that it has a federation policy; or clear client-id to use an account-wide policy."
+        };
+    }
+    const policyFix = ctx.clientId === undefined
+        ? ' No client-id was given, so only account-wide policies were tried: if your policy belongs to a service principal, set client-id to its application ID.'
+        : '';
+    return {
+        cause: 'The token matched no federation policy: its issuer, audience or subject differs from the policy.',
+        fix: `Compare the claims above with the policy. ${issuerFix} ${audienceFix} ${subjectFix}${policyFix}`
+    };
+}
+/** The token's times beside the runner's clock, for a refusal over expiry. */
+function timeLines(claims, now) {
+    const at = (seconds) => seconds === undefined ? '(none)' : (0,publish/* isoSeconds */.nE)(seconds * 1000);
+    return [
+        `Token times: iat ${at(claims.iat)}, nbf ${at(claims.nbf)}, exp ${at(claims.exp)}; the runner's clock: ${(0,publish/* isoSeconds */.nE)(now)}${claims.exp !== undefined ? ` (exp ${signed(claims.exp - now / 1000)} from it)` : ''}.`
+    ];
+}
+function signed(seconds) {
+    const whole = Math.round(seconds);
+    return `${whole >= 0 ? '+' : '−'}${Math.abs(whole)} s`;
+}
+/** Which side is off when Databricks refuses a token as expired or not yet valid, in numbers. */
+function clockVerdict(claims, now, notYetValid) {
+    const clockFix = "Check the clock of the runner (on a self-hosted runner: timedatectl, an NTP service); GitHub's and Databricks' clocks are kept by them.";
+    const runner = now / 1000;
+    if (notYetValid) {
+        if (claims.nbf === undefined)
+            return {
+                cause: 'Databricks says the token is not yet valid, and it has no nbf claim to compare.',
+                fix: clockFix
+            };
+        const ahead = Math.round(claims.nbf - runner);
+        return ahead > 0
+            ? {
+                cause: `By the runner's clock too the token is not yet valid: its nbf is ${ahead} s ahead. The issuer's clock is ahead of the runner's, or the runner's is behind.`,
+                fix: clockFix
+            }
+            : {
+                cause: `By the runner's clock the token has been valid for ${-ahead} s, yet Databricks says not yet: Databricks' clock is behind the issuer's by more than that, or the runner's and the issuer's are both ahead.`,
+                fix: clockFix
+            };
+    }
+    if (claims.exp === undefined)
+        return {
+            cause: 'Databricks says the token expired, and it has no exp claim to compare.',
+            fix: clockFix
+        };
+    const left = Math.round(claims.exp - runner);
+    return left <= 0
+        ? {
+            cause: `By the runner's clock too the token expired ${-left} s before it was sent: GitHub's tokens live 5 minutes, and this one was used too late.`,
+            fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long, and keep retries within timeout-seconds.'
+        }
+        : {
+            cause: `By the runner's clock the token was still valid for ${left} s, yet Databricks says it expired: Databricks' clock is ahead of the runner's by more than that, or the runner's clock is behind.`,
+            fix: clockFix
+        };
+}
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+/** A line for an issuer other than github.com's: which form, and what Databricks must reach. */
+function issuerLines(iss) {
+    if (iss === undefined || iss === GITHUB_ISSUER)
+        return [];
+    const jwks = 'Databricks fetches its keys (/.well-known/openid-configuration, then jwks_uri) from the internet: it must reach them.';
+    if (iss.startsWith(`${GITHUB_ISSUER}/`))
+        return [
+            `Issuer: an organization's own GitHub issuer (${GITHUB_ISSUER}/ORG, set for its enterprise or organization); the policy's issuer must be exactly it. ${jwks}`
+        ];
+    if (/^https:\/\/[^/]+\/_services\/token$/.test(iss))
+        return [
+            `Issuer: GitHub Enterprise Server (https://HOST/_services/token); the policy's issuer must be exactly it. ${jwks}`
+        ];
+    return [
+        `Issuer: not GitHub's (a token from another identity provider?); the policy's issuer must be exactly it. ${jwks}`
+    ];
+}
+/** A subject-token already past its exp is refused before any request, with the times. */
+function checkSubjectTokenTimes(claims, now) {
+    if (claims.exp === undefined || claims.exp * 1000 > now)
+        return;
+    throw new errors/* InputError */.dz('subject-token', `expired at ${(0,publish/* isoSeconds */.nE)(claims.exp * 1000)}, ${Math.round(now / 1000 - claims.exp)} s before the runner's clock (${(0,publish/* isoSeconds */.nE)(now)}); it was not sent.`, "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP).");
+}
+
+
+/***/ }),
+
+/***/ 3919:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S6: () => (/* binding */ errorLines),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+/* unused harmony exports ERROR_CODES, formatError */
+/**
+ * Every failure the action reports is an ActionError: a stable code (listed in
+ * docs/troubleshooting.md), what happened, the likely cause and the fix.
+ */
+const ERROR_CODES = (/* unused pure expression or super */ null && ([
+    'input-invalid',
+    'id-token-permission-missing',
+    'github-oidc-failed',
+    'github-oidc-invalid-response',
+    'network-failed',
+    'redirect-refused',
+    'endpoint-off-host',
+    'deadline-exceeded',
+    'exchange-rejected',
+    'exchange-not-supported',
+    'exchange-failed',
+    'exchange-invalid-response',
+    'verify-failed',
+    'config-file-failed',
+    'runner-files-failed',
+    'service-failed'
+]));
+class ActionError extends Error {
+    code;
+    details;
+    name = 'ActionError';
+    constructor(code, message, details = {}) {
+        super(message);
+        this.code = code;
+        this.details = details;
+    }
+    get transient() {
+        return this.details.transient;
+    }
+}
+/** A bad input, reported before any network call. */
+class InputError extends ActionError {
+    input;
+    name = 'InputError';
+    constructor(input, problem, fix) {
+        super('input-invalid', `Input '${input}' ${problem}`, { fix });
+        this.input = input;
+    }
+}
+/**
+ * The lines a user sees in the log for an error: one read gives what, why and how to fix. Each
+ * element is one line; the log escapes any line break inside one.
+ */
+function errorLines(error) {
+    if (!(error instanceof ActionError)) {
+        const text = error instanceof Error ? error.message : String(error);
+        return [
+            `Unexpected error: ${text}`,
+            'Fix: This is a bug in the action; please report it with this log.'
+        ];
+    }
+    const lines = [`${error.message} [${error.code}]`];
+    for (const line of error.details.context ?? [])
+        lines.push(`  ${line}`);
+    if (error.details.cause)
+        lines.push(`Likely cause: ${error.details.cause}`);
+    const [fix, ...more] = typeof error.details.fix === 'string' ? [error.details.fix] : (error.details.fix ?? []);
+    if (fix !== undefined)
+        lines.push(`Fix: ${fix}`, ...more);
+    return lines;
+}
+/** The same lines as one text, for tests and for reading. */
+function formatError(error) {
+    return errorLines(error).join('\n');
+}
+
+
+/***/ }),
+
+/***/ 7273:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   gj: () => (/* binding */ requestIdToken),
+/* harmony export */   lZ: () => (/* binding */ readOidcEnv)
+/* harmony export */ });
+/* unused harmony exports idTokenUrl, JWT_LENGTH, isIdToken */
+/* harmony import */ var _claims_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3354);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+/* harmony import */ var _remote_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9786);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8912);
+/* harmony import */ var _server_text_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6399);
+
+
+
+
+
+/**
+ * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
+ * say exactly what to add.
+ */
+function readOidcEnv(env) {
+    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
+    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
+    if (requestUrl === '' || requestToken === '') {
+        const missing = [
+            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
+            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
+        ].filter(Boolean);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
+            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
+            fix: [
+                'Add to the job (or workflow):',
+                '  permissions:',
+                '    id-token: write',
+                '    contents: read',
+                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
+            ]
+        });
+    }
+    try {
+        new URL(requestUrl);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
+            cause: 'The variable was overwritten in the workflow or runner environment.',
+            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
+        });
+    }
+    return { requestUrl, requestToken };
+}
+/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
+function idTokenUrl(requestUrl, audience) {
+    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
+    const separator = requestUrl.includes('?') ? '&' : '?';
+    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
+}
+/**
+ * The lengths a GitHub token has, with room to spare: about a thousand characters (an RS256
+ * signature alone is 342). Shorter, and masking it would hide common text in the job's log; longer,
+ * and it is no token of GitHub's.
+ */
+const JWT_LENGTH = { min: 64, max: 16 * 1024 };
+/** The shape of GitHub's token: a signed compact JWS (three base64url parts) of a plausible length. */
+function isIdToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= JWT_LENGTH.min &&
+        value.length <= JWT_LENGTH.max &&
+        (0,_claims_js__WEBPACK_IMPORTED_MODULE_4__/* .isJwt */ .ky)(value) &&
+        !value.endsWith('.'));
+}
+/**
+ * Ask GitHub for the job's OIDC token (a JWT) with the given audience. Its shape is checked before
+ * anything else, printing nothing of it: a value that fails is never printed, sent or masked. The
+ * caller masks the token it returns at once.
+ */
+async function requestIdToken(env, audience, transport, signal) {
+    const url = idTokenUrl(env.requestUrl, audience);
+    const what = 'Requesting the GitHub OIDC token';
+    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_1__/* .send */ .tN)(what, transport, {
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        const transient = (0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .transientStatus */ .fO)(response.status, response.headers['retry-after'], response.body);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_3__/* .excerpt */ .Kb)(response.body)}`],
+            cause: transient
+                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
+                : response.status === 401 || response.status === 403
+                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
+                    : 'An unexpected answer from GitHub’s token service.',
+            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
+            ...(transient && { transient })
+        });
+    }
+    const value = (0,_remote_js__WEBPACK_IMPORTED_MODULE_1__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_1__/* .parseJson */ .qF)(response.body))?.['value'];
+    if (!isIdToken(value)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a signed JWT of ${JWT_LENGTH.min} to ${JWT_LENGTH.max} characters in 'value').`, {
+            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
+            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
+        });
+    }
+    return value;
+}
+
+
+/***/ }),
+
+/***/ 38:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Jv: () => (/* binding */ DATABRICKS_ZONES),
+/* harmony export */   NO: () => (/* binding */ isAccountHostname),
+/* harmony export */   Ow: () => (/* binding */ isLoopbackAddress),
+/* harmony export */   Pz: () => (/* binding */ isDatabricksHost),
+/* harmony export */   U9: () => (/* binding */ isLoopback),
+/* harmony export */   g$: () => (/* binding */ printable),
+/* harmony export */   o6: () => (/* binding */ parseHost),
+/* harmony export */   qs: () => (/* binding */ onHostOrigin)
+/* harmony export */ });
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3919);
+
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/**
+ * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
+ * slash) and refuse anything that could send the subject token somewhere unintended.
+ */
+function parseHost(raw) {
+    const text = raw.trim();
+    const example = 'https://dbc-1234.cloud.databricks.com';
+    if (text === '') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
+    }
+    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
+    let url;
+    try {
+        url = new URL(withScheme);
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
+    }
+    if (url.username !== '' || url.password !== '') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
+    }
+    // (An http or https URL always has a host name: the URL parser refuses one without.)
+    // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
+    if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
+    }
+    return {
+        url: url.origin,
+        hostname: url.hostname,
+        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
+    };
+}
+/**
+ * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
+ * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
+ * government, China, dev and staging zones. A host under one of them is Databricks itself.
+ */
+const DATABRICKS_ZONES = [
+    '.cloud.databricks.com',
+    '.dev.databricks.com',
+    '.cloud.databricks.us',
+    '.azuredatabricks.net',
+    '.databricks.azure.us',
+    '.databricks.azure.cn',
+    '.gcp.databricks.com'
+];
+/**
+ * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
+ * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
+ * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
+ * host would be choosing the audience of a token it is about to receive.
+ */
+function isDatabricksHost(host) {
+    return (isLoopback(host.hostname) ||
+        DATABRICKS_ZONES.some(zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length));
+}
+/** The URL when it is on the host's own origin: where a token may be sent. */
+function onHostOrigin(url, host) {
+    try {
+        return new URL(url).origin === host.url;
+    }
+    catch {
+        return false;
+    }
+}
+/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
+function isAccountHostname(hostname) {
+    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
+}
+/**
+ * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
+ * is only a promise: the transport connects over plain http only to addresses it resolved and found
+ * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
+ */
+function isLoopback(hostname) {
+    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
+        return true;
+    return isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
+}
+const LOOPBACK = new node_net__WEBPACK_IMPORTED_MODULE_0__.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
+function isLoopbackAddress(address) {
+    // BlockList.check is false for anything that is no address.
+    return LOOPBACK.check(address, (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIP)(address) === 4 ? 'ipv4' : 'ipv6');
+}
+/** Echo user text in a message without control characters or unbounded length. */
+function printable(text, max = 200) {
+    // eslint-disable-next-line no-control-regex
+    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+
+/***/ }),
+
+/***/ 4200:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  w: () => (/* binding */ TransportError),
+  o: () => (/* binding */ createTransport)
+});
+
+// EXTERNAL MODULE: external "node:dns"
+var external_node_dns_ = __nccwpck_require__(610);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: ../../work/main/node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(5078);
+// EXTERNAL MODULE: ./src/host.ts
+var host = __nccwpck_require__(38);
+;// CONCATENATED MODULE: ./src/http.ts
+
+
+
+
+
+/** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
+class TransportError extends Error {
+    code;
+    name = 'TransportError';
+    constructor(message, 
+    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
+    code) {
+        super(message);
+        this.code = code;
+    }
+}
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * A transport over Node's http/https. The agent comes from @actions/http-client, so `https_proxy`,
+ * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
+ * redirects are never followed and an abort really closes the socket.
+ */
+function createTransport(userAgent, 
+/** The resolver behind the loopback check; the system's by default. */
+resolve = external_node_dns_.lookup) {
+    const client = new lib/* HttpClient */.Qq(userAgent);
+    // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
+    // and only to addresses that were resolved and checked.
+    const loopbackAgent = new external_node_http_.Agent({ lookup: loopbackLookup(resolve) });
+    return request => new Promise((resolve, reject) => {
+        const url = new URL(request.url);
+        const secure = url.protocol === 'https:';
+        const module = secure ? external_node_https_namespaceObject : external_node_http_;
+        const headers = { 'user-agent': userAgent, ...request.headers };
+        if (request.body !== undefined)
+            headers['content-length'] = String(Buffer.byteLength(request.body));
+        const fail = (error) => reject(toTransportError(error, request.signal));
+        if (request.signal?.aborted)
+            return fail(request.signal.reason);
+        if (!secure && !(0,host/* isLoopback */.U9)(url.hostname))
+            return fail(notLoopback(url.hostname));
+        const req = module.request(url, {
+            method: request.method,
+            headers,
+            agent: secure ? client.getAgent(url.href) : loopbackAgent,
+            signal: request.signal
+        }, res => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                // A token response is small; a huge body is a misrouted request, not an answer.
+                if (size > MAX_BODY_BYTES) {
+                    req.destroy(new TransportError(`response body larger than ${MAX_BODY_BYTES} bytes`, 'EBODYTOOLARGE'));
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('error', fail);
+            res.on('aborted', () => fail(new Error('connection closed before the response ended')));
+            res.on('end', () => {
+                const flat = {};
+                for (const [key, value] of Object.entries(res.headers)) {
+                    flat[key] = Array.isArray(value) ? value.join(', ') : value;
+                }
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: flat,
+                    body: Buffer.concat(chunks).toString('utf8')
+                });
+            });
+        });
+        req.on('error', fail);
+        req.end(request.body);
+    });
+}
+function toTransportError(error, signal) {
+    if (error instanceof TransportError)
+        return error;
+    if (signal?.aborted) {
+        const reason = signal.reason;
+        const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
+        return new TransportError(message, 'TIMEOUT');
+    }
+    // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
+    const { code, message } = error;
+    return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
+}
+function notLoopback(hostname, address) {
+    return new TransportError(`${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`, 'ENOTLOOPBACK');
+}
+/** A lookup that fails unless every address the name resolves to is a loopback address. */
+function loopbackLookup(resolve) {
+    return (hostname, options, callback) => {
+        // With an error, Node reads nothing else: its own lookup passes the error alone.
+        const refuse = callback;
+        resolve(hostname, { ...options, all: true }, (error, addresses) => {
+            if (error)
+                return refuse(error);
+            const outside = addresses.find(a => !(0,host/* isLoopbackAddress */.Ow)(a.address));
+            if (outside !== undefined || addresses.length === 0)
+                return refuse(notLoopback(hostname, outside?.address ?? 'nothing'));
+            if (options.all)
+                return callback(null, addresses);
+            const [first] = addresses;
+            callback(null, first.address, first.family);
+        });
+    };
+}
+
+
+/***/ }),
+
+/***/ 7890:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3614);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9516);
+/* harmony import */ var _service_process_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5732);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
+
+// One bundle, three programs: the step (main and post), the credential service the step starts in
+// the background, and the databricks-oidc-token command later steps call.
+const mode = process.argv[2];
+if (mode === _service_process_js__WEBPACK_IMPORTED_MODULE_1__/* .SERVICE_FLAG */ .vQ)
+    await (0,_service_process_js__WEBPACK_IMPORTED_MODULE_1__/* .runService */ .Pp)(process.argv[3] ?? '');
+else if (mode === _service_process_js__WEBPACK_IMPORTED_MODULE_1__/* .TOKEN_FLAG */ .TL)
+    process.exitCode = await (0,_service_process_js__WEBPACK_IMPORTED_MODULE_1__/* .tokenCommand */ .xJ)();
+else
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .main */ .iW)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 3614:
+/***/ 9516:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28394,9 +30226,17 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: post, run
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -28432,7 +30272,7 @@ function toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -28468,12 +30308,12 @@ function toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
 function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -28528,7 +30368,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 ;// CONCATENATED MODULE: external "fs"
 const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28536,7 +30376,7 @@ const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -28565,806 +30405,10 @@ function prepareKeyValueMessage(key, value) {
 //# sourceMappingURL=file-command.js.map
 ;// CONCATENATED MODULE: external "path"
 const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
+// EXTERNAL MODULE: ../../work/main/node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(5078);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/auth.js
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -29389,7 +30433,7 @@ class BasicCredentialHandler {
         return false;
     }
     handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             throw new Error('not implemented');
         });
     }
@@ -29411,7 +30455,7 @@ class auth_BearerCredentialHandler {
         return false;
     }
     handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             throw new Error('not implemented');
         });
     }
@@ -29433,13 +30477,13 @@ class PersonalAccessTokenCredentialHandler {
         return false;
     }
     handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
+        return __awaiter(this, void 0, void 0, function* () {
             throw new Error('not implemented');
         });
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -29513,7 +30557,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -29794,7 +30838,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -29836,7 +30880,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -30016,7 +31060,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -30290,7 +31334,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -30878,7 +31922,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -30958,7 +32002,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -31023,7 +32067,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -31067,9 +32111,9 @@ function exportVariable(name, val) {
     process.env[name] = convertedVal;
     const filePath = process.env['GITHUB_ENV'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
     }
-    command_issueCommand('set-env', { name }, convertedVal);
+    issueCommand('set-env', { name }, convertedVal);
 }
 /**
  * Registers a secret which will get masked from logs
@@ -31101,7 +32145,7 @@ function exportVariable(name, val) {
  * ```
  */
 function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -31115,7 +32159,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -31184,10 +32228,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -31223,7 +32267,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    command_issueCommand('debug', {}, message);
+    issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -31231,7 +32275,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -31239,7 +32283,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -31247,7 +32291,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -31306,9 +32350,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
     }
-    command_issueCommand('save-state', { name }, toCommandValue(value));
+    issueCommand('save-state', { name }, toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -31341,187 +32385,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/errors.ts
-/**
- * Every failure the action reports is an ActionError: a stable code (listed in
- * docs/troubleshooting.md), what happened, the likely cause and the fix.
- */
-const ERROR_CODES = (/* unused pure expression or super */ null && ([
-    'input-invalid',
-    'id-token-permission-missing',
-    'github-oidc-failed',
-    'github-oidc-invalid-response',
-    'network-failed',
-    'redirect-refused',
-    'endpoint-off-host',
-    'deadline-exceeded',
-    'exchange-rejected',
-    'exchange-not-supported',
-    'exchange-failed',
-    'exchange-invalid-response',
-    'verify-failed',
-    'config-file-failed',
-    'runner-files-failed'
-]));
-class ActionError extends Error {
-    code;
-    details;
-    name = 'ActionError';
-    constructor(code, message, details = {}) {
-        super(message);
-        this.code = code;
-        this.details = details;
-    }
-    get transient() {
-        return this.details.transient;
-    }
-}
-/** A bad input, reported before any network call. */
-class InputError extends ActionError {
-    input;
-    name = 'InputError';
-    constructor(input, problem, fix) {
-        super('input-invalid', `Input '${input}' ${problem}`, { fix });
-        this.input = input;
-    }
-}
-/**
- * The lines a user sees in the log for an error: one read gives what, why and how to fix. Each
- * element is one line; the log escapes any line break inside one.
- */
-function errorLines(error) {
-    if (!(error instanceof ActionError)) {
-        const text = error instanceof Error ? error.message : String(error);
-        return [
-            `Unexpected error: ${text}`,
-            'Fix: This is a bug in the action; please report it with this log.'
-        ];
-    }
-    const lines = [`${error.message} [${error.code}]`];
-    for (const line of error.details.context ?? [])
-        lines.push(`  ${line}`);
-    if (error.details.cause)
-        lines.push(`Likely cause: ${error.details.cause}`);
-    const [fix, ...more] = typeof error.details.fix === 'string' ? [error.details.fix] : (error.details.fix ?? []);
-    if (fix !== undefined)
-        lines.push(`Fix: ${fix}`, ...more);
-    return lines;
-}
-/** The same lines as one text, for tests and for reading. */
-function formatError(error) {
-    return errorLines(error).join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/host.ts
-
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-/**
- * Normalize the `host` input the way users type it (with or without `https://`, with a trailing
- * slash) and refuse anything that could send the subject token somewhere unintended.
- */
-function parseHost(raw) {
-    const text = raw.trim();
-    const example = 'https://dbc-1234.cloud.databricks.com';
-    if (text === '') {
-        throw new InputError('host', 'is required.', `Set it to your workspace URL (${example}) or account console URL (https://accounts.cloud.databricks.com).`);
-    }
-    const withScheme = SCHEME.test(text) ? text : `https://${text}`;
-    let url;
-    try {
-        url = new URL(withScheme);
-    }
-    catch {
-        throw new InputError('host', `is not a valid URL: '${printable(text)}'.`, `Use the workspace or account console URL, for example ${example}.`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError('host', `has scheme '${url.protocol}', expected https.`, `Use an https URL, for example ${example}.`);
-    }
-    if (url.username !== '' || url.password !== '') {
-        throw new InputError('host', 'must not contain a user name or password.', `Remove the 'user@' part; authentication comes from the OIDC exchange.`);
-    }
-    // (An http or https URL always has a host name: the URL parser refuses one without.)
-    // The text, not the URL: the parser drops an empty query or fragment ('https://h?').
-    if (url.pathname !== '/' || /[?#]/.test(withScheme)) {
-        throw new InputError('host', `must be a bare URL without a path, query or fragment: '${printable(text)}'.`, `Use only the scheme and host name, for example ${url.origin}.`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new InputError('host', `uses plain http for '${url.hostname}'; the subject token would travel unencrypted.`, `Use https://${url.host} (plain http is accepted only for loopback hosts).`);
-    }
-    return {
-        url: url.origin,
-        hostname: url.hostname,
-        kind: isAccountHostname(url.hostname) ? 'account' : 'workspace'
-    };
-}
-/**
- * The DNS zones of Databricks' own deployments, as the Databricks SDKs know them
- * (databricks-sdk-go v0.175.0 common/environment/environments.go): AWS, Azure and GCP, with their
- * government, China, dev and staging zones. A host under one of them is Databricks itself.
- */
-const DATABRICKS_ZONES = [
-    '.cloud.databricks.com',
-    '.dev.databricks.com',
-    '.cloud.databricks.us',
-    '.azuredatabricks.net',
-    '.databricks.azure.us',
-    '.databricks.azure.cn',
-    '.gcp.databricks.com'
-];
-/**
- * A host whose answers may choose what the GitHub token is for: one on Databricks' own domains
- * (the dev and staging zones lie inside these), or loopback, where a test or the emulator runs.
- * On any other name (a vanity domain, a typo, a lapsed domain, a name from untrusted input) the
- * host would be choosing the audience of a token it is about to receive.
- */
-function isDatabricksHost(host) {
-    return (isLoopback(host.hostname) ||
-        DATABRICKS_ZONES.some(zone => host.hostname.endsWith(zone) && host.hostname.length > zone.length));
-}
-/** The URL when it is on the host's own origin: where a token may be sent. */
-function onHostOrigin(url, host) {
-    try {
-        return new URL(url).origin === host.url;
-    }
-    catch {
-        return false;
-    }
-}
-/** The Databricks SDKs treat `accounts.*` and `accounts-dod.*` as account console hosts. */
-function isAccountHostname(hostname) {
-    return hostname.startsWith('accounts.') || hostname.startsWith('accounts-dod.');
-}
-/**
- * 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761). Expects a WHATWG URL hostname. A name
- * is only a promise: the transport connects over plain http only to addresses it resolved and found
- * to be loopback (`isLoopbackAddress`), since a resolver may send `x.localhost` to DNS.
- */
-function isLoopback(hostname) {
-    if (hostname === 'localhost' || hostname.endsWith('.localhost'))
-        return true;
-    return host_isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
-}
-const LOOPBACK = new external_node_net_.BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-/** An IP address in 127.0.0.0/8 or ::1; an IPv4-mapped IPv6 address counts as its IPv4 one. */
-function host_isLoopbackAddress(address) {
-    // BlockList.check is false for anything that is no address.
-    return LOOPBACK.check(address, (0,external_node_net_.isIP)(address) === 4 ? 'ipv4' : 'ipv6');
-}
-/** Echo user text in a message without control characters or unbounded length. */
-function printable(text, max = 200) {
-    // eslint-disable-next-line no-control-regex
-    const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
-    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
-
+// EXTERNAL MODULE: ./src/host.ts
+var src_host = __nccwpck_require__(38);
 ;// CONCATENATED MODULE: ./src/bundle-hint.ts
 
 
@@ -31542,7 +32407,7 @@ function bundleHosts(text) {
         if (value === undefined || value.includes('${'))
             continue;
         try {
-            hosts.push(parseHost(value));
+            hosts.push((0,src_host/* parseHost */.o6)(value));
         }
         catch {
             // Not a host this hint can compare.
@@ -31560,7 +32425,7 @@ function bundleHosts(text) {
  */
 function bundleHostHint(dir, host, mode) {
     for (const name of BUNDLE_FILES) {
-        const text = readSmallFile((0,external_node_path_namespaceObject.join)(dir, name));
+        const text = readSmallFile((0,external_node_path_.join)(dir, name));
         if (text === undefined)
             continue;
         const named = [...new Set(bundleHosts(text).map(h => h.url))];
@@ -31577,29 +32442,27 @@ function bundleHostHint(dir, host, mode) {
 function readSmallFile(path) {
     let fd;
     try {
-        fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
+        fd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | (external_node_fs_.constants.O_NONBLOCK ?? 0));
     }
     catch {
         return undefined;
     }
     try {
-        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        const stats = (0,external_node_fs_.fstatSync)(fd);
         if (!stats.isFile() || stats.size > MAX_BYTES)
             return undefined;
-        return (0,external_node_fs_namespaceObject.readFileSync)(fd, 'utf8');
+        return (0,external_node_fs_.readFileSync)(fd, 'utf8');
     }
     catch {
         return undefined;
     }
     finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
+        (0,external_node_fs_.closeSync)(fd);
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3919);
 ;// CONCATENATED MODULE: ./src/profile-text.ts
 /**
  * Profiles in the text of a Databricks config file (INI), edited line by line so that every other
@@ -31686,7 +32549,1562 @@ function replaceProfile(text, name, fields) {
     return setProfile(text, name, profileLines(name, fields));
 }
 
-;// CONCATENATED MODULE: ./src/safe-text.ts
+// EXTERNAL MODULE: ./src/safe-text.ts
+var safe_text = __nccwpck_require__(9417);
+;// CONCATENATED MODULE: ./src/config-file.ts
+
+
+
+
+
+
+
+// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
+const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = external_node_fs_.constants;
+const O_NOFOLLOW = external_node_fs_.constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = external_node_fs_.constants.O_NONBLOCK ?? 0;
+/** Where the Databricks CLI and SDKs read profiles from. */
+function configFilePath(env) {
+    const configured = env['DATABRICKS_CONFIG_FILE'];
+    return configured !== undefined && configured !== ''
+        ? configured
+        : (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.databrickscfg');
+}
+/**
+ * Write profile `name` into the config file at `path`, safely on a shared runner: never through a
+ * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
+ * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
+ * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
+ * Every value is checked before anything is written. While the job runs, `[name]` is only this
+ * profile (INI readers merge duplicates). The file as it was can always be put back: a profile
+ * added at the end keeps it as a prefix; otherwise the whole file is copied first.
+ */
+async function writeProfile(path, name, fields, options = {}) {
+    const fail = failure(`Writing profile [${name}] to ${path}`);
+    for (const [key, value] of fields) {
+        if (!/^[a-z_]+$/.test(key) || !(0,safe_text/* isPlain */.$i)(value))
+            throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
+    }
+    let result;
+    let backup;
+    try {
+        await editFile(path, fail, options, (existing, owner) => {
+            const bytes = existing
+                ? next(existing.bytes, name, fields)
+                : Buffer.from(replaceProfile('', name, fields));
+            // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
+            if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
+                backup = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
+                writePrivate(backup, existing.bytes, owner);
+            }
+            result = {
+                created: existing === undefined,
+                written: sha256(bytes),
+                ...(existing && { original: describe(existing) }),
+                ...(backup !== undefined && { backup })
+            };
+            return { bytes, owner };
+        });
+    }
+    catch (error) {
+        // The file was not replaced, so the original is still in place: a copy would be left unnamed.
+        if (backup !== undefined)
+            (0,external_node_fs_.rmSync)(backup, { force: true });
+        throw error;
+    }
+    return result;
+}
+/** The file with `[name]` set to these fields: appended when it has none, else replaced. */
+function next(bytes, name, fields) {
+    const text = bytes.toString('utf8');
+    const section = profileLines(name, fields);
+    return findProfiles(text, name).length === 0
+        ? Buffer.concat([bytes, Buffer.from(appendix(text, section))])
+        : Buffer.from(replaceProfile(text, name, fields));
+}
+function describe({ bytes, stats }) {
+    return {
+        sha256: sha256(bytes),
+        size: bytes.length,
+        mode: stats.mode & 0o7777,
+        uid: stats.uid,
+        gid: stats.gid
+    };
+}
+const sha256 = (bytes) => (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
+/**
+ * Undo writeProfile. A file that holds exactly what was written gets the original's bytes, mode
+ * and owner back (or is deleted, when the login created it). A file changed since, whose `[name]`
+ * is still exactly the one written, gets the original's `[name]` sections back in its place (or
+ * loses it), the rest kept as it is now. A changed `[name]` is left as it is. The copy of the
+ * original is deleted only once the original is back in place; the caller names it otherwise.
+ */
+async function restoreProfile(path, name, written, undo, options = {}) {
+    const fail = failure(`Removing profile [${name}] from ${path}`);
+    let outcome = 'gone';
+    await editFile(path, fail, options, (existing, owner) => {
+        if (existing === undefined)
+            return undefined;
+        if (sha256(existing.bytes) === undo.written) {
+            if (undo.original === undefined) {
+                outcome = 'removed';
+                return null;
+            }
+            outcome = undo.backup === undefined ? 'removed' : 'restored';
+            const bytes = originalBytes(path, undo, existing.bytes);
+            return { bytes, mode: undo.original.mode, owner: originalOwner(undo.original) };
+        }
+        const text = existing.bytes.toString('utf8');
+        const ours = findProfiles(text, name);
+        if (ours.length === 0)
+            return undefined;
+        if (ours.length > 1 || ours[0].join('\n') !== profileLines(name, written).join('\n')) {
+            outcome = 'changed';
+            return undefined;
+        }
+        const previous = undo.backup === undefined
+            ? undefined
+            : findProfiles(originalBytes(path, undo, existing.bytes).toString('utf8'), name);
+        outcome = previous === undefined ? 'removed-profile' : 'restored-profile';
+        const spliced = setProfile(text, name, previous && joined(previous));
+        return { bytes: Buffer.from(spliced), mode: existing.stats.mode & 0o7777, owner };
+    });
+    // Only now is the original back in place: its copy may go.
+    if (undo.backup !== undefined && (outcome === 'restored' || outcome === 'restored-profile'))
+        (0,external_node_fs_.rmSync)(undo.backup, { force: true });
+    return outcome;
+}
+/** Sections put back in place of one: one after the other, a blank line between. */
+const joined = (sections) => sections.flatMap((section, i) => (i === 0 ? section : ['', ...section]));
+/** The original's bytes, from its copy or as the prefix of what was written; checked by hash. */
+function originalBytes(path, undo, current) {
+    const original = undo.original;
+    if (undo.backup === undefined)
+        return current.subarray(0, original.size);
+    const fail = failure(`Reading ${undo.backup}, the copy of ${path} as it was before this step,`);
+    const copy = readExisting(undo.backup, fail);
+    if (copy === undefined || sha256(copy.bytes) !== original.sha256)
+        throw fail(copy === undefined ? 'it is gone' : 'it is not the file this step copied', 'It was deleted, changed or replaced after the login step wrote it.', `Compare what is left of it with ${path} and put back what you need by hand.`);
+    return copy.bytes;
+}
+/** The owner to give the file put back: the original's, when this user may give it. */
+function originalOwner(original) {
+    const me = process.geteuid?.();
+    if (me === undefined || (original.uid === me && original.gid === process.getegid?.()))
+        return undefined;
+    return { uid: original.uid, gid: original.gid };
+}
+/**
+ * How to get the original back from its copy by hand, when the post step did not (or, with
+ * cleanup: false, was not asked to): lines for the log, paths only.
+ */
+function backupAdvice(path, undo) {
+    if (undo.backup === undefined)
+        return [];
+    const mode = undo.original?.mode ?? 0o600;
+    const chmod = mode === 0o600 ? '' : ` && chmod ${mode.toString(8)} -- ${quote(path)}`;
+    return [
+        `The config file as it was before this step is kept in ${undo.backup} (mode 0600: it may hold tokens). Putting it back replaces the file as it is now, with any change made since.`,
+        `To put it back: mv -f -- ${quote(undo.backup)} ${quote(path)}${chmod}`,
+        `Or delete ${undo.backup} once you no longer need it.`
+    ];
+}
+const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+/**
+ * Replace the file at `path` with `edit` of its bytes, under the lock: written to a temporary file
+ * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
+ * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
+ * to delete it.
+ */
+async function editFile(path, fail, options, edit) {
+    const sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
+    const lockPath = `${path}.lock`;
+    let unlock;
+    try {
+        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now, options.afterStale);
+    }
+    catch (error) {
+        if (error instanceof LockTimeout)
+            throw fail(`another writer has held ${lockPath} for ${Math.round(error.waitedMs / 1000)} s`, 'Another step on this runner is writing the same config file, or one that died left its lock behind.', `Wait for the other step, or remove ${lockPath} if no step is writing the file.`);
+        throw fail(message(error), 'The directory is missing or not writable.');
+    }
+    try {
+        const existing = readExisting(path, fail);
+        options.afterRead?.();
+        const owner = ownerToKeep(path, existing?.stats, fail);
+        const replacement = edit(existing, owner);
+        if (replacement === undefined)
+            return;
+        if (replacement === null) {
+            (0,external_node_fs_.rmSync)(path, { force: true });
+            return;
+        }
+        const temporary = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
+        try {
+            writePrivate(temporary, replacement.bytes, replacement.owner, replacement.mode);
+            (0,external_node_fs_.renameSync)(temporary, path);
+        }
+        catch (error) {
+            (0,external_node_fs_.rmSync)(temporary, { force: true });
+            throw error;
+        }
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw fail(message(error), 'The directory is missing or not writable.');
+    }
+    finally {
+        unlock();
+    }
+}
+/**
+ * A new file, never opened through a link, of mode 0600 from its first byte (then `mode`, once
+ * written), with `owner` when given.
+ */
+function writePrivate(path, bytes, owner, mode = 0o600) {
+    const fd = (0,external_node_fs_.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+        (0,external_node_fs_.fchmodSync)(fd, 0o600);
+        if (owner)
+            (0,external_node_fs_.fchownSync)(fd, owner.uid, owner.gid);
+        (0,external_node_fs_.writeSync)(fd, bytes);
+        (0,external_node_fs_.fsyncSync)(fd);
+        if (mode !== 0o600)
+            (0,external_node_fs_.fchmodSync)(fd, mode);
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+function failure(what) {
+    return (problem, cause, fix = DEFAULT_FIX) => new errors/* ActionError */.lZ('config-file-failed', `${what} failed: ${problem}.`, { cause, fix });
+}
+const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
+/**
+ * The file's bytes, read through a descriptor that cannot be a link; undefined when there is none.
+ * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
+ */
+function readExisting(path, fail) {
+    let fd;
+    try {
+        fd = (0,external_node_fs_.openSync)(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === 'ENOENT')
+            return undefined;
+        if (code === 'ELOOP')
+            throw fail('it is a symbolic link', 'A link there could redirect the profile into another file; the action refuses to follow it.');
+        throw fail(message(error), 'The file is not readable by the runner user.');
+    }
+    try {
+        const stats = (0,external_node_fs_.fstatSync)(fd);
+        if (!stats.isFile())
+            throw fail('it is not a regular file', 'Something other than a config file is at that path.');
+        return { bytes: (0,external_node_fs_.readFileSync)(fd), stats };
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+/**
+ * Whose file the new one must be. A file keeps its owner: root (a container job, sudo) writes it
+ * back under the same user, or, new, under the directory's owner; another user's file is refused.
+ */
+function ownerToKeep(path, stats, fail) {
+    const me = process.geteuid?.();
+    if (me === undefined)
+        return undefined;
+    const model = stats ?? (me === 0 ? (0,external_node_fs_.statSync)((0,external_node_path_.dirname)(path)) : undefined);
+    if (model === undefined || model.uid === me)
+        return undefined;
+    if (me === 0)
+        return { uid: model.uid, gid: model.gid };
+    throw fail(`it belongs to another user (uid ${model.uid})`, 'Replacing it would take it from its owner.', "Point DATABRICKS_CONFIG_FILE at a file of the runner user's own, or drop config-profile.");
+}
+class LockTimeout extends Error {
+    waitedMs;
+    constructor(waitedMs) {
+        super();
+        this.waitedMs = waitedMs;
+    }
+}
+const same = (a, b) => a.ino === b.ino && a.mtimeMs === b.mtimeMs;
+/** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
+async function lock(lockPath, timeoutMs, staleMs, sleep, now, afterStale) {
+    const started = now();
+    for (;;) {
+        const ours = create(lockPath);
+        if (ours)
+            return () => releaseIfOurs(lockPath, ours);
+        let seen;
+        try {
+            seen = (0,external_node_fs_.statSync)(lockPath);
+        }
+        catch {
+            seen = undefined; // released meanwhile: try again at once
+        }
+        // A writer holds the lock for milliseconds; one this old was left by a step that died.
+        if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
+            afterStale?.();
+            if (takeOver(lockPath, seen, staleMs, now))
+                continue;
+        }
+        const waited = now() - started;
+        if (waited >= timeoutMs)
+            throw new LockTimeout(waited);
+        if (seen !== undefined)
+            await sleep(10 + Math.floor(Math.random() * 40));
+    }
+}
+/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
+function create(path) {
+    let fd;
+    try {
+        fd = (0,external_node_fs_.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    }
+    catch (error) {
+        if (error.code === 'EEXIST')
+            return undefined;
+        throw error;
+    }
+    try {
+        (0,external_node_fs_.writeSync)(fd, `${process.pid}\n`);
+        return (0,external_node_fs_.fstatSync)(fd);
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
+function releaseIfOurs(path, ours) {
+    try {
+        if (same((0,external_node_fs_.statSync)(path), ours))
+            (0,external_node_fs_.rmSync)(path, { force: true });
+    }
+    catch {
+        // Gone already: nothing to release.
+    }
+}
+/**
+ * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
+ * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
+ * the lock that the first had just taken. True when the lock was checked (and removed if still
+ * stale); false when another writer holds the guard.
+ */
+function takeOver(lockPath, seen, staleMs, now) {
+    const guardPath = `${lockPath}.takeover`;
+    const guard = create(guardPath);
+    if (guard === undefined) {
+        // A guard is held for microseconds; one this old was left by a writer that died holding it.
+        try {
+            if (now() - (0,external_node_fs_.statSync)(guardPath).mtimeMs > staleMs)
+                (0,external_node_fs_.rmSync)(guardPath, { force: true });
+        }
+        catch {
+            // Released meanwhile.
+        }
+        return false;
+    }
+    try {
+        if (same((0,external_node_fs_.statSync)(lockPath), seen))
+            (0,external_node_fs_.rmSync)(lockPath, { force: true });
+    }
+    catch {
+        // Released meanwhile: free to take.
+    }
+    finally {
+        releaseIfOurs(guardPath, guard);
+    }
+    return true;
+}
+function message(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+// EXTERNAL MODULE: ./src/github-oidc.ts
+var github_oidc = __nccwpck_require__(7273);
+// EXTERNAL MODULE: ./src/http.ts + 1 modules
+var http = __nccwpck_require__(4200);
+// EXTERNAL MODULE: ./src/audience.ts
+var src_audience = __nccwpck_require__(202);
+// EXTERNAL MODULE: ./src/claims.ts + 5 modules
+var src_claims = __nccwpck_require__(3354);
+// EXTERNAL MODULE: ./src/databricks.ts
+var databricks = __nccwpck_require__(7746);
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EXPORT_MODES = ['token', 'oidc', 'service', 'none'];
+const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
+const ZONES = src_host/* DATABRICKS_ZONES */.Jv.map(zone => `*${zone}`).join(', ');
+function parseInputs(raw) {
+    const host = (0,src_host/* parseHost */.o6)(raw.host);
+    const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
+    const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
+    const workspaceId = raw.workspaceId.trim();
+    if (workspaceId !== '' && !databricks/* WORKSPACE_ID */.M6.test(workspaceId)) {
+        throw new errors/* InputError */.dz('workspace-id', `is '${(0,src_host/* printable */.g$)(workspaceId)}', expected a workspace ID such as 1234567890123456.`, 'Set it to the numeric ID of the workspace (the o= or w= part of its URL), or leave it empty.');
+    }
+    if (host.kind === 'account' && accountId === undefined) {
+        throw new errors/* InputError */.dz('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
+    }
+    const audience = raw.audience.trim();
+    if (audience !== '' && !(0,src_audience/* isAudience */.l1)(audience)) {
+        throw new errors/* InputError */.dz('audience', `must be a single printable value without spaces, at most 1024 characters: '${(0,src_host/* printable */.g$)(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
+    }
+    // Off Databricks' own domains, the host's metadata would choose what the GitHub token is valid
+    // for: the token is for the audience the policy names, or it is not requested.
+    if (audience === '' && raw.subjectToken.trim() === '' && !(0,src_host/* isDatabricksHost */.Pz)(host)) {
+        throw new errors/* InputError */.dz('audience', `is required with the host '${host.hostname}': it is not on one of Databricks' own domains (${ZONES}), so the action does not let it choose what the GitHub token is valid for.`, 'Add one line to the step, audience: <the audience your federation policy names> (your Databricks account ID if the policy lists no audiences), or set host to the URL Databricks shows for the workspace.');
+    }
+    // An empty value (say, an unset repository variable) means the default, as for export-env.
+    const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
+    // The scope output falls back to these: none may start a workflow command in a later step.
+    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || !(0,safe_text/* isInert */.ND)(s));
+    if (badScope !== undefined) {
+        throw new errors/* InputError */.dz('scope', `has an invalid scope '${(0,src_host/* printable */.g$)(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3), none of them starting with '::' or holding '##['.");
+    }
+    const configProfile = raw.configProfile.trim();
+    // Unset: the token, or nothing when a profile is written (the environment would override it).
+    const exportEnvGiven = raw.exportEnv.trim() !== '';
+    const exportEnv = exportEnvGiven ? raw.exportEnv.trim() : configProfile !== '' ? 'none' : 'token';
+    if (!EXPORT_MODES.includes(exportEnv)) {
+        throw new errors/* InputError */.dz('export-env', `is '${(0,src_host/* printable */.g$)(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, 'service' for a credential service that keeps a token fresh for the whole job, or 'none' to export nothing.");
+    }
+    const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
+    const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
+    const verify = booleanInput('verify', raw.verify, false);
+    const summary = booleanInput('summary', raw.summary, true);
+    const cleanup = booleanInput('cleanup', raw.cleanup, true);
+    // The token itself is never echoed: it is a secret even when malformed.
+    const subjectToken = raw.subjectToken.trim();
+    if (subjectToken !== '' && !(0,src_claims/* isJwt */.ky)(subjectToken)) {
+        throw new errors/* InputError */.dz('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
+    }
+    if (configProfile !== '' && !PROFILE.test(configProfile)) {
+        throw new errors/* InputError */.dz('config-profile', `is '${(0,src_host/* printable */.g$)(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
+    }
+    // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
+    for (const [input, wanted, purpose] of [
+        ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
+        // With the service, the action itself exchanges again, with the login's own inputs.
+        ['config-profile', configProfile !== '' && exportEnv !== 'service', 'config-profile']
+    ]) {
+        if (!wanted)
+            continue;
+        if (clientId === undefined) {
+            throw new errors/* InputError */.dz('client-id', `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`, `Set client-id to the service principal's application ID, or use export-env: token.`);
+        }
+        if (subjectToken !== '') {
+            throw new errors/* InputError */.dz(input, `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`, `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`);
+        }
+    }
+    if (exportEnv === 'service' && subjectToken !== '') {
+        throw new errors/* InputError */.dz('export-env', "is 'service', which can't be combined with subject-token: the service mints fresh GitHub tokens, and a given token can't be renewed.", "Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token.");
+    }
+    return {
+        host,
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== '' && { workspaceId }),
+        ...(clientId !== undefined && { clientId }),
+        ...(audience !== '' && { audience }),
+        scopes,
+        exportEnv: exportEnv,
+        exportEnvGiven,
+        retryMaxAttempts,
+        timeoutSeconds,
+        verify,
+        summary,
+        ...(subjectToken !== '' && { subjectToken }),
+        ...(configProfile !== '' && { configProfile }),
+        cleanup
+    };
+}
+/**
+ * config-profile where the config file can't be written safely: Windows has no O_NOFOLLOW, so a
+ * link put at the file's path would be followed. Refused before any network call.
+ */
+function refuseProfileOn(platform, inputs) {
+    if (platform === 'win32' && inputs.exportEnv === 'service') {
+        throw new errors/* InputError */.dz('export-env', "is 'service', which is not supported on Windows runners: its token command is a shell script and the post step finds the service by its process.", 'Use export-env: oidc or export-env: token on Windows, or run the job on Linux or macOS.');
+    }
+    if (platform !== 'win32' || inputs.configProfile === undefined)
+        return;
+    throw new errors/* InputError */.dz('config-profile', "is not supported on Windows: the config file can't be protected there from a symbolic link that would redirect the profile into another file.", 'Use export-env: oidc (the Databricks CLI and SDKs then re-exchange by themselves) or export-env: token instead, or run the job on Linux or macOS.');
+}
+function optionalUuid(input, raw, what) {
+    const value = raw.trim();
+    if (value === '')
+        return undefined;
+    if (!UUID.test(value)) {
+        throw new errors/* InputError */.dz(input, `is '${(0,src_host/* printable */.g$)(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
+    }
+    return value;
+}
+function boundedNumber(input, raw, fallback, min, max, integer) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    const value = Number(text);
+    const kind = integer ? 'a whole number' : 'a number';
+    if (!/^\d+(\.\d+)?$/.test(text) ||
+        !Number.isFinite(value) ||
+        (integer && !Number.isInteger(value)) ||
+        value < min ||
+        value > max) {
+        throw new errors/* InputError */.dz(input, `is '${(0,src_host/* printable */.g$)(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
+    }
+    return value;
+}
+/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
+function booleanInput(input, raw, fallback) {
+    const text = raw.trim();
+    if (text === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new errors/* InputError */.dz(input, `is '${(0,src_host/* printable */.g$)(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
+}
+/**
+ * Combinations that work, but not as a user may think: said once, as warnings, before any request.
+ * The Databricks CLI and SDKs read environment variables before a profile, and scopes only from a
+ * profile (databricks-sdk-go config/config.go, databricks-sdk-py databricks/sdk/config.py).
+ */
+function inputWarnings(inputs) {
+    const warnings = [];
+    const scope = inputs.scopes.join(' ');
+    if (inputs.configProfile !== undefined &&
+        inputs.exportEnvGiven &&
+        inputs.exportEnv !== 'none' &&
+        // With a profile, the service is named in the profile and nothing is exported.
+        inputs.exportEnv !== 'service') {
+        warnings.push(`export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`);
+    }
+    const reexchange = [
+        inputs.exportEnv === 'oidc' && 'export-env: oidc',
+        inputs.configProfile !== undefined && inputs.exportEnv !== 'service' && 'config-profile'
+    ].filter(Boolean);
+    if (reexchange.length > 0 && !(0,src_host/* isDatabricksHost */.Pz)(inputs.host)) {
+        // Allowed, since the audience is the user's own; but the SDKs follow the host's word for where
+        // to send each fresh GitHub token (databricks-sdk-go config/auth_oidc.go, databricks-sdk-py
+        // databricks/sdk/credentials_provider.py github_oidc), which this action cannot check for them.
+        warnings.push(`${reexchange.join(' and ')} with the host '${inputs.host.hostname}', which is not on one of Databricks' own domains: in later steps the Databricks CLI and SDKs read its metadata and discovery document themselves and send each fresh GitHub token (audience ${inputs.audience ?? ''}) to the token endpoint it names, which this action checks only for its own exchange. Use these modes only with a host you control; export-env: token keeps every exchange in this step.`);
+    }
+    if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {
+        warnings.push(`scope '${scope}' holds for this step's token only: with export-env: oidc the Databricks CLI and SDKs re-exchange with all-apis, since no environment variable carries scopes. Use config-profile instead: the profile carries scopes = ${inputs.scopes.join(',')}.`);
+    }
+    return warnings;
+}
+
+// EXTERNAL MODULE: ./src/diagnose.ts + 2 modules
+var diagnose = __nccwpck_require__(6619);
+// EXTERNAL MODULE: ./src/remote.ts
+var remote = __nccwpck_require__(9786);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(8912);
+// EXTERNAL MODULE: ./src/server-text.ts
+var server_text = __nccwpck_require__(6399);
+;// CONCATENATED MODULE: ./src/identity.ts
+
+
+
+
+
+/** The identity as the log and the summary show it: each value cut short (server-text.ts). */
+function shownIdentity(identity) {
+    const userName = (0,server_text/* shownValue */.JJ)(identity.userName);
+    return { name: identity.displayName ?? userName, userName };
+}
+function scimMeUrl(host) {
+    return `${host.url}/api/2.0/preview/scim/v2/Me`;
+}
+/** Ask the workspace who the token is (SCIM Me), as any later step's first call would. */
+async function fetchIdentity(host, token, transport, signal, 
+/** On a unified host, the workspace to ask (the SDKs' X-Databricks-Workspace-Id header). */
+workspaceId) {
+    const what = 'Verifying the token (SCIM Me)';
+    const url = scimMeUrl(host);
+    const response = await (0,remote/* send */.tN)(what, transport, {
+        method: 'GET',
+        url,
+        headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(workspaceId !== undefined && { 'x-databricks-workspace-id': workspaceId })
+        },
+        ...(signal && { signal })
+    });
+    if (response.status >= 300 && response.status < 400)
+        throw (0,remote/* redirectRefused */.LK)(what, response.status, response.headers['location']);
+    if (response.status !== 200) {
+        const transient = (0,retry/* transientStatus */.fO)(response.status, response.headers['retry-after']);
+        throw new errors/* ActionError */.lZ('verify-failed', `${what} failed: HTTP ${response.status} from ${url}.`, {
+            context: [`Response: ${(0,server_text/* excerpt */.Kb)(response.body)}`],
+            cause: response.status === 401
+                ? 'The workspace does not accept the new token: the service principal is not assigned to this workspace, or the token is for another host.'
+                : response.status === 403
+                    ? 'The service principal may not use this workspace or its APIs (workspace access, IP access lists).'
+                    : 'The workspace API did not answer as expected.',
+            fix: 'Assign the service principal to the workspace (account console → Workspaces → Permissions) and grant it workspace access, or set verify: false.',
+            ...(transient && { transient })
+        });
+    }
+    const body = (0,remote/* asRecord */.qY)((0,remote/* parseJson */.qF)(response.body));
+    const userName = body?.['userName'];
+    // userName becomes an output: one line of printable text, no element of which could start a
+    // workflow command in a later step (isPlain), or nothing.
+    if (typeof userName !== 'string' || userName.length > 512 || !(0,safe_text/* isPlain */.$i)(userName)) {
+        throw new errors/* ActionError */.lZ('verify-failed', `${what} failed: the answer has no usable userName.`, {
+            cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
+            fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
+        });
+    }
+    const displayName = body?.['displayName'];
+    return {
+        userName,
+        ...(typeof displayName === 'string' &&
+            displayName !== '' && { displayName: (0,server_text/* shownValue */.JJ)(displayName) })
+    };
+}
+
+;// CONCATENATED MODULE: ./src/host-shape.ts
+
+
+
+/**
+ * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
+ * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
+ * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
+ */
+function resolveHostShape(host, given, metadata) {
+    const accountId = given.accountId ?? metadata?.accountId;
+    const workspaceId = given.workspaceId ?? metadata?.workspaceId;
+    const ids = {
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId })
+    };
+    const byName = (0,src_host/* isAccountHostname */.NO)(host.hostname);
+    const oidc = metadata?.oidcEndpoint;
+    if (oidc !== undefined) {
+        const type = metadata?.hostType ?? (byName ? 'account' : 'workspace');
+        const kind = type === 'account' || (type === 'unified' && workspaceId === undefined)
+            ? 'account'
+            : 'workspace';
+        const unified = type === 'unified' || (type === 'account' && !byName);
+        if (oidc.includes('{account_id}') && accountId === undefined) {
+            throw new errors/* InputError */.dz('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
+        }
+        // The account ID is known whenever the placeholder is there: checked just above.
+        const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId));
+        const endpoint = `${root}/v1/token`;
+        // Checked where it is used, after the substitution: the GitHub token goes only to the host.
+        if (!(0,src_host/* onHostOrigin */.qs)(endpoint, host))
+            throw offHost(host, oidc, endpoint);
+        return {
+            kind,
+            unified,
+            label: label(kind, unified, given),
+            source: `the host's metadata (${[
+                metadata?.hostType && `host_type ${metadata.hostType}`,
+                `oidc_endpoint ${oidc}`
+            ]
+                .filter(Boolean)
+                .join(', ')})`,
+            tokenEndpoint: endpoint,
+            ...ids
+        };
+    }
+    if (byName) {
+        return {
+            kind: 'account',
+            unified: false,
+            label: 'account console',
+            source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+            tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host, accountId),
+            ...ids
+        };
+    }
+    return {
+        kind: 'workspace',
+        unified: false,
+        label: workspaceLabel(given),
+        source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+        tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host),
+        ...ids
+    };
+}
+function label(kind, unified, ids) {
+    if (unified)
+        return kind === 'workspace'
+            ? 'SPOG workspace on a unified host'
+            : 'SPOG account on a unified host';
+    // An account that is not on a unified host is on an accounts.* host: its console.
+    return kind === 'account' ? 'account console' : workspaceLabel(ids);
+}
+function workspaceLabel(ids) {
+    return ids.accountId !== undefined && ids.workspaceId !== undefined
+        ? 'workspace, with its account and workspace IDs'
+        : 'workspace';
+}
+function offHost(host, oidc, endpoint) {
+    return new errors/* ActionError */.lZ('endpoint-off-host', `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`, {
+        cause: "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
+        fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
+    });
+}
+
+;// CONCATENATED MODULE: ./src/login.ts
+
+
+
+
+
+
+
+
+
+/** The longest single request; the step's deadline (timeout-seconds) shortens it. */
+const ATTEMPT_TIMEOUT_MS = 20_000;
+/** A subject token this close to expiry is replaced before it is sent again. */
+const JWT_MIN_LIFETIME_S = 60;
+/** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
+async function login(inputs, oidc, deps) {
+    const { transport, log, mask, clock } = deps;
+    const started = clock.now();
+    const deadline = started + inputs.timeoutSeconds * 1000;
+    const retrying = (what, attempt, until = deadline) => (0,retry/* withRetries */.LH)(what, attempt, {
+        maxAttempts: inputs.retryMaxAttempts,
+        deadline: until,
+        attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+        clock,
+        log: message => log.info(message)
+    });
+    if (inputs.subjectToken !== undefined)
+        (0,diagnose/* checkSubjectTokenTimes */._Q)((0,src_claims/* readClaims */.Ip)(inputs.subjectToken), clock.now());
+    // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
+    // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
+    let metadata;
+    try {
+        metadata = await retrying('Reading the host metadata', signal => (0,databricks/* fetchHostMetadata */._2)(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250);
+    }
+    catch (error) {
+        const [first, ...rest] = (0,errors/* errorLines */.S6)(error);
+        log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
+    }
+    for (const problem of metadata?.ignored ?? [])
+        log.warning(`The host's metadata is used without one field: ${problem}.`);
+    const shape = resolveHostShape(inputs.host, inputs, metadata);
+    const endpoint = shape.tokenEndpoint;
+    log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`);
+    let audience;
+    let requestJwt;
+    const given = inputs.subjectToken;
+    if (given !== undefined) {
+        // A token from elsewhere is exchanged as it is: no GitHub request, and none to refresh it.
+        const claims = (0,src_claims/* readClaims */.Ip)(given);
+        audience = {
+            audience: claims.aud ?? '(none)',
+            source: 'subject-token',
+            reason: "the 'aud' claim of the subject-token input"
+        };
+        requestJwt = async () => ({ jwt: given, claims });
+    }
+    else {
+        if (oidc === undefined)
+            throw new Error('login needs the runner OIDC variables or a subject token');
+        const published = metadata?.defaultAudience;
+        const usable = published !== undefined && (0,src_audience/* isOwnAudience */.zb)(published, shape);
+        if (published !== undefined && !usable && inputs.audience === undefined)
+            log.warning(`The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`);
+        audience = (0,src_audience/* resolveAudience */.rd)({
+            host: inputs.host,
+            shape,
+            audience: inputs.audience,
+            ...(usable && { published })
+        });
+        const chosen = audience.audience;
+        requestJwt = async () => {
+            const jwt = await retrying('Requesting the GitHub OIDC token', signal => (0,github_oidc/* requestIdToken */.gj)(oidc, chosen, transport, signal));
+            mask(jwt);
+            return { jwt, claims: (0,src_claims/* readClaims */.Ip)(jwt) };
+        };
+    }
+    log.info(`Audience: ${audience.audience} (${audience.reason}).`);
+    let subject = await requestJwt();
+    const claims = subject.claims;
+    log.info(`${given !== undefined ? 'Subject token' : 'GitHub OIDC token'} issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
+    log.info(`Exchanging it at ${endpoint} under the ${(0,diagnose/* policyDescription */.z)(inputs.clientId)} federation policy.`);
+    const context = {
+        endpoint,
+        shape,
+        audience,
+        claims,
+        clientId: inputs.clientId,
+        accountId: shape.accountId
+    };
+    const token = await retrying('Exchanging the token at Databricks', async (signal) => {
+        // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
+        // (A given subject-token has no source to refresh from: its requestJwt hands it back as it is.)
+        if (subject.claims.exp !== undefined &&
+            clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
+            subject = await requestJwt();
+        try {
+            return await (0,databricks/* exchangeToken */.r1)({
+                endpoint,
+                subjectToken: subject.jwt,
+                scopes: inputs.scopes,
+                ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
+            }, transport, mask, signal);
+        }
+        catch (error) {
+            throw error instanceof databricks/* ExchangeRejection */.V5
+                ? (0,diagnose/* explainExchangeFailure */.Rc)(error, { ...context, claims: subject.claims, now: clock.now() })
+                : error;
+        }
+    });
+    const now = clock.now();
+    // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing, kept
+    // between now and the longest lifetime an answer may claim.
+    const expiresAt = token.expiresIn !== undefined
+        ? now + token.expiresIn * 1000
+        : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + databricks/* MAX_EXPIRES_IN_S */.mf * 1000);
+    let identity;
+    if (inputs.verify && shape.kind === 'account') {
+        log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`);
+    }
+    else if (inputs.verify) {
+        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
+        const shown = shownIdentity(identity);
+        log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
+    }
+    return {
+        shape,
+        endpoint,
+        audience,
+        claims: subject.claims,
+        token,
+        expiresAt,
+        ...(identity && { identity })
+    };
+}
+
+// EXTERNAL MODULE: ./src/publish.ts
+var publish = __nccwpck_require__(1129);
+;// CONCATENATED MODULE: ./src/summary.ts
+
+
+
+
+const summary_EXPORT_MODES = {
+    token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
+    oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
+    service: 'service: a credential service on 127.0.0.1 keeps a token fresh for the job',
+    none: 'none: outputs only'
+};
+/**
+ * The job summary: what was logged in where, as whom, until when. Holds no secret. Values from a
+ * server or a JWT are shown as code spans, so no markdown or HTML in them is interpreted.
+ */
+function summaryMarkdown(inputs, result) {
+    const text = safe_text/* markdownText */.p7;
+    const code = safe_text/* markdownCode */.D9;
+    const identity = result.identity && shownIdentity(result.identity);
+    const rows = [
+        ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
+        ['Federation policy', text((0,diagnose/* policyDescription */.z)(inputs.clientId).replace(/ \(.*\)$/, ''))],
+        ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
+        [
+            'GitHub token subject',
+            result.claims.sub !== undefined ? code(result.claims.sub) : text('(none)')
+        ],
+        ['Token expires', text((0,publish/* isoSeconds */.nE)(result.expiresAt))],
+        ['Export', text(summary_EXPORT_MODES[inputs.exportEnv])],
+        ...(inputs.configProfile !== undefined
+            ? [['Config profile', code(inputs.configProfile)]]
+            : []),
+        [
+            'Identity',
+            identity
+                ? `${code(identity.name)} ${text('(')}${code(identity.userName)}${text('), verified with SCIM Me')}`
+                : text(inputs.verify && result.shape.kind === 'account'
+                    ? 'not verified: an account has no SCIM Me'
+                    : 'not verified (set verify: true)')
+        ]
+    ];
+    return [
+        '### Databricks login',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows.map(([name, value]) => `| ${name} | ${value} |`),
+        ''
+    ].join('\n');
+}
+
+// EXTERNAL MODULE: ./src/version.ts + 1 modules
+var version = __nccwpck_require__(5948);
+// EXTERNAL MODULE: ./src/credential-service.ts
+var credential_service = __nccwpck_require__(8619);
+// EXTERNAL MODULE: ./src/service-process.ts + 1 modules
+var service_process = __nccwpck_require__(5732);
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
+async function main() {
+    if (getState('isPost') === 'true')
+        return post();
+    saveState('isPost', 'true');
+    return run();
+}
+/** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
+async function run(env = process.env, platform = process.platform) {
+    const secrets = new safe_text/* Secrets */.Sb();
+    const mask = (secret) => {
+        secrets.add(secret);
+        core_setSecret(secret);
+    };
+    const log = logger(secrets);
+    try {
+        const raw = readRawInputs();
+        // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
+        if (raw.subjectToken !== '')
+            mask(raw.subjectToken);
+        const inputs = parseInputs(raw);
+        refuseProfileOn(platform, inputs);
+        for (const warning of inputWarnings(inputs))
+            log.warning(warning);
+        const oidc = inputs.subjectToken === undefined ? (0,github_oidc/* readOidcEnv */.lZ)(env) : undefined;
+        if (oidc)
+            mask(oidc.requestToken);
+        // Nothing may hold the step past its deadline: the lock wait included.
+        const deadline = retry/* realClock */.dQ.now() + inputs.timeoutSeconds * 1000;
+        const result = await login(inputs, oidc, {
+            transport: (0,http/* createTransport */.o)((0,version/* userAgent */.N)(env)),
+            log,
+            mask,
+            clock: retry/* realClock */.dQ
+        });
+        let serviceUrl;
+        let tokenBin;
+        // export-env: service: the service starts once the login has worked, before anything is
+        // written, since what is written names it.
+        if (inputs.exportEnv === 'service' && oidc) {
+            // The folder of the service's record and of the token command; the URL's path is a secret.
+            const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(env['RUNNER_TEMP'] || (0,external_node_os_namespaceObject.tmpdir)(), 'databricks-oidc-login-'));
+            const secret = (0,credential_service/* newSecret */.jr)();
+            mask(secret);
+            const bundle = (0,external_node_path_.resolve)(process.argv[1] ?? '');
+            const started = await (0,service_process/* startService */.iL)({
+                host: inputs.host.url,
+                endpoint: result.endpoint,
+                shape: result.shape,
+                audience: result.audience,
+                ...(inputs.clientId !== undefined && { clientId: inputs.clientId }),
+                scopes: inputs.scopes,
+                retryMaxAttempts: inputs.retryMaxAttempts,
+                timeoutSeconds: inputs.timeoutSeconds,
+                oidc,
+                secret,
+                token: { accessToken: result.token.accessToken, expiresAt: result.expiresAt }
+            }, dir, bundle, env);
+            // Saved at once: whatever fails from here on, the post step stops it.
+            saveState('service', JSON.stringify({ pid: started.pid, dir }));
+            serviceUrl = started.url;
+            if (inputs.configProfile === undefined)
+                tokenBin = (0,service_process/* writeTokenCommand */.k8)(dir, bundle);
+            log.info(`Started the credential service (PID ${started.pid}) on 127.0.0.1: it hands later steps a fresh Databricks token until the post step stops it.`);
+        }
+        // Everything to be written is composed and checked before the first write, so a step that
+        // fails has written nothing (but a service, which the post step stops).
+        const now = retry/* realClock */.dQ.now();
+        const { outputs, env: exported } = (0,publish/* publication */.LJ)(inputs, result, now, serviceUrl);
+        const profile = inputs.configProfile !== undefined
+            ? {
+                name: inputs.configProfile,
+                path: configFilePath(env),
+                fields: (0,publish/* profileFields */.TU)(inputs, result, serviceUrl)
+            }
+            : undefined;
+        // The profile first: if it can't be written, the step fails having exported nothing.
+        if (profile) {
+            const undo = await writeProfile(profile.path, profile.name, profile.fields, {
+                lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - retry/* realClock */.dQ.now()))
+            });
+            // The post step's instructions: paths, the fields written and hashes, never a secret.
+            // The service's URL is a secret: the state keeps only its hash, which the post step checks.
+            if (inputs.cleanup)
+                saveState('profile', JSON.stringify({ ...profile, fields: profile.fields.map(hideServiceUrl), ...undo }));
+            log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`);
+            // With cleanup: false, the copy of what the profile replaced stays: it must not go unseen.
+            if (!inputs.cleanup && undo.backup !== undefined)
+                log.warning(backupAdvice(profile.path, undo));
+        }
+        try {
+            for (const [name, value] of Object.entries(outputs))
+                setOutput(name, value);
+            for (const [name, value] of Object.entries(exported))
+                exportVariable(name, value);
+            if (tokenBin !== undefined)
+                addPath(tokenBin);
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ('runner-files-failed', `Writing the step's outputs failed: ${error instanceof Error ? error.message : String(error)}.`, {
+                cause: "The runner's GITHUB_OUTPUT or GITHUB_ENV file is missing or not writable.",
+                fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
+            });
+        }
+        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${(0,server_text/* shownValue */.JJ)(outputs['scope'] ?? '')}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
+        if (Object.keys(exported).length > 0)
+            log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
+        if (tokenBin !== undefined)
+            log.info(`Later steps can print a fresh token with ${service_process/* TOKEN_COMMAND */.ET} (on the PATH), for tools that take only a token.`);
+        const notice = (0,publish/* expiryNotice */.mD)(inputs, result, now);
+        if (notice)
+            log.notice(notice);
+        // With a profile the CLI checks the bundle's host against it; with the environment it does not.
+        if (inputs.exportEnv === 'token' || inputs.exportEnv === 'oidc') {
+            const hint = bundleHostHint(process.cwd(), inputs.host, inputs.exportEnv);
+            if (hint)
+                log.warning(hint);
+        }
+        // The summary shows what servers said (a display name, say): no secret they echoed may stay.
+        if (inputs.summary)
+            await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log);
+    }
+    catch (error) {
+        setFailed((0,safe_text/* logText */.kc)((0,errors/* errorLines */.S6)(error), secrets));
+    }
+}
+/**
+ * The post step: remove the profile the login wrote, or put back the one it replaced, so that a
+ * self-hosted runner keeps no trace. A failure is a warning: the job's own work is done.
+ */
+async function post() {
+    const log = logger(new safe_text/* Secrets */.Sb());
+    await stopTheService(log);
+    const saved = getState('profile');
+    if (saved === '')
+        return;
+    let state;
+    try {
+        state = JSON.parse(saved);
+        const fields = revealServiceUrl(state.path, state.name, state.fields);
+        const outcome = await restoreProfile(state.path, state.name, fields, state);
+        const where = `[${state.name}] in ${state.path}`;
+        const since = (done) => `The file was changed by another step since: ${done}, as best it could be, and the rest of the file left as it is now.`;
+        const said = {
+            removed: `Removed the profile this step wrote: ${where}.`,
+            restored: `Put back the profile this step had replaced: ${where}.`,
+            'removed-profile': [
+                `Removed the profile this step wrote: ${where}.`,
+                since('only the profile was taken out')
+            ],
+            'restored-profile': [
+                `Put back the profile this step had replaced: ${where}.`,
+                since('only the profile was put back')
+            ],
+            changed: `Left the profile as it is, since it was changed after this step wrote it: ${where}.`,
+            gone: `Nothing to clean up: no profile ${where}.`
+        };
+        const advice = outcome === 'changed' || outcome === 'gone' ? backupAdvice(state.path, state) : [];
+        if (advice.length > 0)
+            log.warning([...[said[outcome]].flat(), ...advice]);
+        else
+            log.info(said[outcome]);
+    }
+    catch (error) {
+        log.warning([
+            'The post step could not clean up the config file.',
+            ...(0,errors/* errorLines */.S6)(error),
+            ...(state ? backupAdvice(state.path, state) : [])
+        ]);
+    }
+}
+const URL_KEY = 'metadata_service_url';
+const HIDDEN = 'sha256:';
+/** The profile's service URL, a secret, as the state keeps it: its hash. */
+function hideServiceUrl([key, value]) {
+    return key === URL_KEY
+        ? [key, HIDDEN + (0,external_node_crypto_.createHash)('sha256').update(value).digest('hex')]
+        : [key, value];
+}
+/**
+ * The fields as written, the service URL taken from the file when its hash is the one saved; else
+ * the hash stays, the profile no longer matches, and the post step leaves it as it is.
+ */
+function revealServiceUrl(path, name, fields) {
+    const hidden = fields.find(([key]) => key === URL_KEY);
+    if (hidden === undefined)
+        return fields;
+    let value;
+    try {
+        const line = findProfile((0,external_node_fs_.readFileSync)(path, 'utf8'), name)?.find(l => l.startsWith(`${URL_KEY} = `));
+        value = line?.slice(`${URL_KEY} = `.length);
+    }
+    catch {
+        value = undefined;
+    }
+    if (value === undefined || hideServiceUrl([URL_KEY, value])[1] !== hidden[1])
+        return fields;
+    return fields.map(([key, v]) => [key, key === URL_KEY ? value : v]);
+}
+/** Stop the credential service of export-env: service, and say what it did. */
+async function stopTheService(log) {
+    const saved = getState('service');
+    if (saved === '')
+        return;
+    try {
+        const { pid, dir } = JSON.parse(saved);
+        const { record, stopped } = await (0,service_process/* stopService */.Sy)(pid, dir);
+        const lines = [
+            stopped
+                ? `Stopped the credential service (PID ${pid}).`
+                : `The credential service (PID ${pid}) had already stopped${record?.stopped !== undefined ? `: ${record.stopped}` : ''}.`
+        ];
+        if (record) {
+            lines.push(`It served ${record.tokensServed} token${record.tokensServed === 1 ? '' : 's'}, made ${record.exchanges} exchange${record.exchanges === 1 ? '' : 's'} after the login's, refused ${record.refused} request${record.refused === 1 ? '' : 's'}, and met ${record.failures.length} failure${record.failures.length === 1 ? '' : 's'}${record.failures.length > 0 ? ':' : '.'}`, ...record.failures.map(f => `  ${f.at}: ${f.cause}`));
+        }
+        log.info(lines);
+    }
+    catch (error) {
+        log.warning(['The post step could not stop the credential service.', ...(0,errors/* errorLines */.S6)(error)]);
+    }
+}
+/** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
+function logger(secrets) {
+    const say = (emit) => (text) => emit((0,safe_text/* logText */.kc)(text, secrets));
+    return {
+        info: say(info),
+        warning: say(warning),
+        debug: say(core_debug),
+        notice: say(notice)
+    };
+}
+/** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
+async function writeSummary(markdown, log) {
+    try {
+        await summary.addRaw(markdown).write();
+    }
+    catch (error) {
+        log.warning(`The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`);
+    }
+}
+function readRawInputs() {
+    return {
+        host: getInput('host'),
+        accountId: getInput('account-id'),
+        workspaceId: getInput('workspace-id'),
+        clientId: getInput('client-id'),
+        audience: getInput('audience'),
+        scope: getInput('scope'),
+        exportEnv: getInput('export-env'),
+        retryMaxAttempts: getInput('retry-max-attempts'),
+        timeoutSeconds: getInput('timeout-seconds'),
+        verify: getInput('verify'),
+        summary: getInput('summary'),
+        subjectToken: getInput('subject-token'),
+        configProfile: getInput('config-profile'),
+        cleanup: getInput('cleanup')
+    };
+}
+
+
+/***/ }),
+
+/***/ 1129:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LJ: () => (/* binding */ publication),
+/* harmony export */   TU: () => (/* binding */ profileFields),
+/* harmony export */   mD: () => (/* binding */ expiryNotice),
+/* harmony export */   nE: () => (/* binding */ isoSeconds)
+/* harmony export */ });
+/* unused harmony export SHORT_LIVED_MS */
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9417);
+
+/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
+const SHORT_LIVED_MS = 10 * 60 * 1000;
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/**
+ * What the step hands to later steps: outputs always, environment variables per export-env. A later
+ * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
+ * may hold an element that starts a workflow command: server values were refused for that where
+ * they were read (the scope, the user name), the claims of a JWT are written escaped.
+ */
+function publication(inputs, result, now, 
+/** The credential service's URL, with export-env: service. */
+serviceUrl) {
+    const { token } = result;
+    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    const outputs = {
+        token: token.accessToken,
+        'token-type': token.tokenType,
+        scope: token.scope ?? inputs.scopes.join(' '),
+        'expires-in': String(expiresIn),
+        'expires-at': isoSeconds(result.expiresAt),
+        host: inputs.host.url,
+        // From a JWT, and needed as they are for a policy: written escaped where they would not print
+        // as themselves, element by element, as the log shows them.
+        audience: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .inertText */ .UJ)(result.audience.audience),
+        subject: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .inertText */ .UJ)(result.claims.sub ?? '')
+    };
+    if (result.identity)
+        outputs['user-name'] = result.identity.userName;
+    const env = {};
+    const { shape } = result;
+    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
+    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
+    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
+    const ids = (configured) => ({
+        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
+            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
+        ...((shape.unified || (configured && inputs.workspaceId)) &&
+            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
+    });
+    if (inputs.exportEnv === 'token') {
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_TOKEN'] = token.accessToken;
+        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
+        // refuse with "more than one authorization method configured".
+        env['DATABRICKS_AUTH_TYPE'] = 'pat';
+        Object.assign(env, ids(false));
+    }
+    if (inputs.exportEnv === 'oidc') {
+        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
+        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
+        // The audience that worked, under each SDK's own name, so none derives another from the
+        // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
+        // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
+        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
+        env['TOKEN_AUDIENCE'] = result.audience.audience;
+        Object.assign(env, ids(true));
+    }
+    if (inputs.exportEnv === 'service' && inputs.configProfile === undefined) {
+        if (serviceUrl === undefined)
+            throw new Error('export-env: service needs the service URL');
+        // No token: the SDKs ask the service for one (databricks-sdk-go config/auth_metadata_service.go).
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'metadata-service';
+        env['DATABRICKS_METADATA_SERVICE_URL'] = serviceUrl;
+        Object.assign(env, ids(false));
+    }
+    assertInert('output', outputs, 'token');
+    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
+    return { outputs, env };
+}
+/**
+ * The last check before anything is written: every value from outside was checked or escaped where
+ * it was read, so a value that could still start a workflow command is a fault of this action.
+ */
+function assertInert(kind, entries, token) {
+    for (const [name, value] of Object.entries(entries)) {
+        if (name !== token && !(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .isInert */ .ND)(value))
+            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
+    }
+}
+/**
+ * The profile written by config-profile, in the keys every client reads: the audience under both
+ * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
+ * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
+ * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
+ * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
+ */
+function profileFields(inputs, result, serviceUrl) {
+    const { shape } = result;
+    const scopes = inputs.scopes.join(',');
+    const ids = [
+        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
+        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : [])
+    ];
+    // With the service, the profile names it; the service exchanges with the login's own inputs.
+    if (inputs.exportEnv === 'service') {
+        if (serviceUrl === undefined)
+            throw new Error('export-env: service needs the service URL');
+        return [
+            ['host', inputs.host.url],
+            ['auth_type', 'metadata-service'],
+            ['metadata_service_url', serviceUrl],
+            ...ids
+        ];
+    }
+    return [
+        ['host', inputs.host.url],
+        ['auth_type', 'github-oidc'],
+        ['client_id', inputs.clientId ?? ''],
+        ...ids,
+        ['audience', result.audience.audience],
+        ['token_audience', result.audience.audience],
+        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
+    ];
+}
+/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
+function expiryNotice(inputs, result, now) {
+    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
+        return undefined;
+    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.');
+}
+
+
+/***/ }),
+
+/***/ 9786:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LK: () => (/* binding */ redirectRefused),
+/* harmony export */   qF: () => (/* binding */ parseJson),
+/* harmony export */   qY: () => (/* binding */ asRecord),
+/* harmony export */   tN: () => (/* binding */ send)
+/* harmony export */ });
+/* unused harmony export describeTransportFailure */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4200);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8912);
+/* harmony import */ var _server_text_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6399);
+/* harmony import */ var _host_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(38);
+
+
+
+
+
+/** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
+function describeTransportFailure(what, origin, error) {
+    if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ)
+        return error;
+    const code = error instanceof _http_js__WEBPACK_IMPORTED_MODULE_1__/* .TransportError */ .w ? error.code : 'ENETWORK';
+    // Cut like an answer: a TLS error names the names a server's certificate holds.
+    const message = (0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(error instanceof Error ? error.message : String(error), _server_text_js__WEBPACK_IMPORTED_MODULE_3__/* .ANSWER_CHARS */ .Ny);
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
+        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
+        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
+        ...((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .transientNetworkCode */ .cJ)(code) && {
+            transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
+        })
+    });
+}
+const CAUSES = {
+    ENOTFOUND: 'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
+    EAI_AGAIN: 'DNS did not answer in time.',
+    ECONNREFUSED: 'Nothing listens at that address and port.',
+    ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
+    TIMEOUT: 'The server did not answer in time.',
+    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+    SELF_SIGNED_CERT_IN_CHAIN: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
+    ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
+};
+/**
+ * A redirect is refused: following it would send the subject token to another URL. Only the
+ * target's origin is shown: a path or query may hold anything, an echoed token included.
+ */
+function redirectRefused(what, status, location) {
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('redirect-refused', `${what} failed: HTTP ${status} redirect to ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_3__/* .redirectTarget */ .ET)(location)} was not followed.`, {
+        cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
+        fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
+    });
+}
+/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
+async function send(what, transport, request) {
+    try {
+        return await transport(request);
+    }
+    catch (error) {
+        throw describeTransportFailure(what, new URL(request.url).origin, error);
+    }
+}
+/** A body parsed as JSON, or undefined when it is not JSON. */
+function parseJson(body) {
+    try {
+        return JSON.parse(body);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The value when it is a JSON object: not an array, not null. */
+function asRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
+}
+
+
+/***/ }),
+
+/***/ 8912:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LH: () => (/* binding */ withRetries),
+/* harmony export */   cJ: () => (/* binding */ transientNetworkCode),
+/* harmony export */   dQ: () => (/* binding */ realClock),
+/* harmony export */   fO: () => (/* binding */ transientStatus)
+/* harmony export */ });
+/* unused harmony export retryAfterMs */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+
+/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
+function transientStatus(status, retryAfter, body = '') {
+    // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
+    const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body);
+    if (!TRANSIENT_STATUSES.has(status) && !pending)
+        return undefined;
+    return {
+        reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
+        ...(retryAfter !== undefined && { retryAfter })
+    };
+}
+/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
+function transientNetworkCode(code) {
+    return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID|ENOTLOOPBACK/.test(code);
+}
+/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
+function retryAfterMs(header, now) {
+    // A blank header parses as neither form below.
+    if (header === undefined)
+        return undefined;
+    const text = header.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
+    const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/**
+ * A 429's jitter window, in multiples of the wait asked (Retry-After, or the base delay without
+ * one). A rate limit refuses a whole herd in the same window; coming back spread over 8 such windows
+ * instead of 1, the refused see about an eighth of themselves per window, under the limit for a herd
+ * of up to about 8 times it (64 jobs at 10 req/s: 54 refused, about 7 per second).
+ */
+const RATE_LIMIT_SPREAD = 8;
+/** The widest 429 window: room for herds larger still, within the default 60 s timeout-seconds. */
+const RATE_LIMIT_MAX_WINDOW_MS = 32_000;
+/** A 429 (transientStatus names the status first): a limit shared with other clients, not a fault. */
+function rateLimited(transient) {
+    return /^HTTP 429\b/.test(transient.reason);
+}
+const realClock = {
+    now: () => Date.now(),
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
+    random: () => Math.random(),
+    timeout: ms => AbortSignal.timeout(ms)
+};
+/**
+ * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
+ * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks; after a
+ * 429 the jitter window is RATE_LIMIT_SPREAD times wider.
+ */
+async function withRetries(what, attempt, options) {
+    const { clock, deadline, maxAttempts } = options;
+    const base = options.baseDelayMs ?? 500;
+    const cap = options.maxDelayMs ?? 8000;
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        const remaining = deadline - clock.now();
+        if (remaining <= 0)
+            throw deadlineError(what);
+        try {
+            return await attempt(clock.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
+        }
+        catch (error) {
+            const transient = error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ ? error.transient : undefined;
+            if (!transient)
+                throw error;
+            const elapsed = ((clock.now() - started) / 1000).toFixed(1);
+            if (n >= maxAttempts)
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
+            const asked = retryAfterMs(transient.retryAfter, clock.now());
+            // Never earlier than the server asked. The jitter on top grows from the larger of the base and
+            // Retry-After, so that a herd refused in the same second does not come back in the same second;
+            // each further failure doubles it, a sign that the herd is larger than the window.
+            const unit = Math.max(base, asked ?? 0);
+            const limited = rateLimited(transient);
+            const window = limited
+                ? Math.min(RATE_LIMIT_MAX_WINDOW_MS, RATE_LIMIT_SPREAD * unit * 2 ** (n - 1))
+                : Math.min(cap, unit * 2 ** (n - 1));
+            const wait = Math.round((asked ?? 0) + clock.random() * window);
+            if (clock.now() + wait >= deadline) {
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
+            }
+            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}${limited ? `, plus up to ${(window / 1000).toFixed(1)} s of jitter for a rate limit` : ''}.`);
+            await clock.sleep(wait);
+        }
+    }
+}
+function annotate(error, line) {
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(error.code, error.message, {
+        ...error.details,
+        context: [...(error.details.context ?? []), line]
+    });
+}
+/**
+ * No time is left for a first attempt: the step's earlier requests used it up. (A retry that would
+ * pass the deadline is not made; that failure keeps its own code, annotated.)
+ */
+function deadlineError(what) {
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('deadline-exceeded', `${what} could not start: the step's requests before it used up timeout-seconds.`, {
+        cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
+        fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
+    });
+}
+
+
+/***/ }),
+
+/***/ 9417:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $i: () => (/* binding */ isPlain),
+/* harmony export */   BP: () => (/* binding */ logLine),
+/* harmony export */   D9: () => (/* binding */ markdownCode),
+/* harmony export */   ND: () => (/* binding */ isInert),
+/* harmony export */   Sb: () => (/* binding */ Secrets),
+/* harmony export */   UJ: () => (/* binding */ inertText),
+/* harmony export */   kc: () => (/* binding */ logText),
+/* harmony export */   p7: () => (/* binding */ markdownText)
+/* harmony export */ });
+/* unused harmony exports escapeControl, FRAGMENT_LENGTH */
 /**
  * What may be printed. Claims, metadata, token responses and error bodies come from outside the
  * workflow, and the runner reads every line a step prints as a possible workflow command:
@@ -31834,991 +34252,20 @@ function markdownText(text) {
     return escapeControl(text.replace(/[&<>|[\]`\\]/g, c => (c === '|' ? '\\|' : `&#${c.charCodeAt(0)};`)));
 }
 
-;// CONCATENATED MODULE: ./src/config-file.ts
 
+/***/ }),
 
+/***/ 6399:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-
-
-
-// Windows has none of these: config-profile is refused there (inputs.ts, refuseProfileOn).
-const { O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } = external_node_fs_namespaceObject.constants;
-const O_NOFOLLOW = external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0;
-const O_NONBLOCK = external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0;
-/** Where the Databricks CLI and SDKs read profiles from. */
-function configFilePath(env) {
-    const configured = env['DATABRICKS_CONFIG_FILE'];
-    return configured !== undefined && configured !== ''
-        ? configured
-        : (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.databrickscfg');
-}
-/**
- * Write profile `name` into the config file at `path`, safely on a shared runner: never through a
- * symbolic link (the file is opened with O_NOFOLLOW and checked on that descriptor), mode 0600 from
- * the first byte, the owner of the file it replaces kept, the new text renamed into place whole, and
- * an advisory lock (`path.lock`, created with O_EXCL) so that concurrent steps never lose a profile.
- * Every value is checked before anything is written. While the job runs, `[name]` is only this
- * profile (INI readers merge duplicates). The file as it was can always be put back: a profile
- * added at the end keeps it as a prefix; otherwise the whole file is copied first.
- */
-async function writeProfile(path, name, fields, options = {}) {
-    const fail = failure(`Writing profile [${name}] to ${path}`);
-    for (const [key, value] of fields) {
-        if (!/^[a-z_]+$/.test(key) || !isPlain(value))
-            throw fail(`the value of '${key}' is not one line of text`, 'A value for the profile came in a shape that would change the meaning of the file.', 'Report this with the log: the action should have refused the value earlier.');
-    }
-    let result;
-    let backup;
-    try {
-        await editFile(path, fail, options, (existing, owner) => {
-            const bytes = existing
-                ? next(existing.bytes, name, fields)
-                : Buffer.from(replaceProfile('', name, fields));
-            // A write that keeps every byte of the file as a prefix loses nothing: no copy is needed.
-            if (existing && !bytes.subarray(0, existing.bytes.length).equals(existing.bytes)) {
-                backup = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${name}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.bak`);
-                writePrivate(backup, existing.bytes, owner);
-            }
-            result = {
-                created: existing === undefined,
-                written: sha256(bytes),
-                ...(existing && { original: describe(existing) }),
-                ...(backup !== undefined && { backup })
-            };
-            return { bytes, owner };
-        });
-    }
-    catch (error) {
-        // The file was not replaced, so the original is still in place: a copy would be left unnamed.
-        if (backup !== undefined)
-            (0,external_node_fs_namespaceObject.rmSync)(backup, { force: true });
-        throw error;
-    }
-    return result;
-}
-/** The file with `[name]` set to these fields: appended when it has none, else replaced. */
-function next(bytes, name, fields) {
-    const text = bytes.toString('utf8');
-    const section = profileLines(name, fields);
-    return findProfiles(text, name).length === 0
-        ? Buffer.concat([bytes, Buffer.from(appendix(text, section))])
-        : Buffer.from(replaceProfile(text, name, fields));
-}
-function describe({ bytes, stats }) {
-    return {
-        sha256: sha256(bytes),
-        size: bytes.length,
-        mode: stats.mode & 0o7777,
-        uid: stats.uid,
-        gid: stats.gid
-    };
-}
-const sha256 = (bytes) => (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex');
-/**
- * Undo writeProfile. A file that holds exactly what was written gets the original's bytes, mode
- * and owner back (or is deleted, when the login created it). A file changed since, whose `[name]`
- * is still exactly the one written, gets the original's `[name]` sections back in its place (or
- * loses it), the rest kept as it is now. A changed `[name]` is left as it is. The copy of the
- * original is deleted only once the original is back in place; the caller names it otherwise.
- */
-async function restoreProfile(path, name, written, undo, options = {}) {
-    const fail = failure(`Removing profile [${name}] from ${path}`);
-    let outcome = 'gone';
-    await editFile(path, fail, options, (existing, owner) => {
-        if (existing === undefined)
-            return undefined;
-        if (sha256(existing.bytes) === undo.written) {
-            if (undo.original === undefined) {
-                outcome = 'removed';
-                return null;
-            }
-            outcome = undo.backup === undefined ? 'removed' : 'restored';
-            const bytes = originalBytes(path, undo, existing.bytes);
-            return { bytes, mode: undo.original.mode, owner: originalOwner(undo.original) };
-        }
-        const text = existing.bytes.toString('utf8');
-        const ours = findProfiles(text, name);
-        if (ours.length === 0)
-            return undefined;
-        if (ours.length > 1 || ours[0].join('\n') !== profileLines(name, written).join('\n')) {
-            outcome = 'changed';
-            return undefined;
-        }
-        const previous = undo.backup === undefined
-            ? undefined
-            : findProfiles(originalBytes(path, undo, existing.bytes).toString('utf8'), name);
-        outcome = previous === undefined ? 'removed-profile' : 'restored-profile';
-        const spliced = setProfile(text, name, previous && joined(previous));
-        return { bytes: Buffer.from(spliced), mode: existing.stats.mode & 0o7777, owner };
-    });
-    // Only now is the original back in place: its copy may go.
-    if (undo.backup !== undefined && (outcome === 'restored' || outcome === 'restored-profile'))
-        (0,external_node_fs_namespaceObject.rmSync)(undo.backup, { force: true });
-    return outcome;
-}
-/** Sections put back in place of one: one after the other, a blank line between. */
-const joined = (sections) => sections.flatMap((section, i) => (i === 0 ? section : ['', ...section]));
-/** The original's bytes, from its copy or as the prefix of what was written; checked by hash. */
-function originalBytes(path, undo, current) {
-    const original = undo.original;
-    if (undo.backup === undefined)
-        return current.subarray(0, original.size);
-    const fail = failure(`Reading ${undo.backup}, the copy of ${path} as it was before this step,`);
-    const copy = readExisting(undo.backup, fail);
-    if (copy === undefined || sha256(copy.bytes) !== original.sha256)
-        throw fail(copy === undefined ? 'it is gone' : 'it is not the file this step copied', 'It was deleted, changed or replaced after the login step wrote it.', `Compare what is left of it with ${path} and put back what you need by hand.`);
-    return copy.bytes;
-}
-/** The owner to give the file put back: the original's, when this user may give it. */
-function originalOwner(original) {
-    const me = process.geteuid?.();
-    if (me === undefined || (original.uid === me && original.gid === process.getegid?.()))
-        return undefined;
-    return { uid: original.uid, gid: original.gid };
-}
-/**
- * How to get the original back from its copy by hand, when the post step did not (or, with
- * cleanup: false, was not asked to): lines for the log, paths only.
- */
-function backupAdvice(path, undo) {
-    if (undo.backup === undefined)
-        return [];
-    const mode = undo.original?.mode ?? 0o600;
-    const chmod = mode === 0o600 ? '' : ` && chmod ${mode.toString(8)} -- ${quote(path)}`;
-    return [
-        `The config file as it was before this step is kept in ${undo.backup} (mode 0600: it may hold tokens). Putting it back replaces the file as it is now, with any change made since.`,
-        `To put it back: mv -f -- ${quote(undo.backup)} ${quote(path)}${chmod}`,
-        `Or delete ${undo.backup} once you no longer need it.`
-    ];
-}
-const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
-/**
- * Replace the file at `path` with `edit` of its bytes, under the lock: written to a temporary file
- * beside it and renamed into place, so a reader never sees half a file and a link put at `path`
- * meanwhile is replaced, never followed. `edit` returns undefined to leave the file as it is, null
- * to delete it.
- */
-async function editFile(path, fail, options, edit) {
-    const sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
-    const lockPath = `${path}.lock`;
-    let unlock;
-    try {
-        unlock = await lock(lockPath, options.lockTimeoutMs ?? 10_000, options.staleLockMs ?? 30_000, sleep, options.now ?? Date.now, options.afterStale);
-    }
-    catch (error) {
-        if (error instanceof LockTimeout)
-            throw fail(`another writer has held ${lockPath} for ${Math.round(error.waitedMs / 1000)} s`, 'Another step on this runner is writing the same config file, or one that died left its lock behind.', `Wait for the other step, or remove ${lockPath} if no step is writing the file.`);
-        throw fail(message(error), 'The directory is missing or not writable.');
-    }
-    try {
-        const existing = readExisting(path, fail);
-        options.afterRead?.();
-        const owner = ownerToKeep(path, existing?.stats, fail);
-        const replacement = edit(existing, owner);
-        if (replacement === undefined)
-            return;
-        if (replacement === null) {
-            (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-            return;
-        }
-        const temporary = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
-        try {
-            writePrivate(temporary, replacement.bytes, replacement.owner, replacement.mode);
-            (0,external_node_fs_namespaceObject.renameSync)(temporary, path);
-        }
-        catch (error) {
-            (0,external_node_fs_namespaceObject.rmSync)(temporary, { force: true });
-            throw error;
-        }
-    }
-    catch (error) {
-        if (error instanceof ActionError)
-            throw error;
-        throw fail(message(error), 'The directory is missing or not writable.');
-    }
-    finally {
-        unlock();
-    }
-}
-/**
- * A new file, never opened through a link, of mode 0600 from its first byte (then `mode`, once
- * written), with `owner` when given.
- */
-function writePrivate(path, bytes, owner, mode = 0o600) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-        (0,external_node_fs_namespaceObject.fchmodSync)(fd, 0o600);
-        if (owner)
-            (0,external_node_fs_namespaceObject.fchownSync)(fd, owner.uid, owner.gid);
-        (0,external_node_fs_namespaceObject.writeSync)(fd, bytes);
-        (0,external_node_fs_namespaceObject.fsyncSync)(fd);
-        if (mode !== 0o600)
-            (0,external_node_fs_namespaceObject.fchmodSync)(fd, mode);
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-function failure(what) {
-    return (problem, cause, fix = DEFAULT_FIX) => new ActionError('config-file-failed', `${what} failed: ${problem}.`, { cause, fix });
-}
-const DEFAULT_FIX = 'Point DATABRICKS_CONFIG_FILE at a regular file the runner user can write, or drop config-profile.';
-/**
- * The file's bytes, read through a descriptor that cannot be a link; undefined when there is none.
- * Opened without blocking, so that a FIFO or a device there is refused instead of hanging the step.
- */
-function readExisting(path, fail) {
-    let fd;
-    try {
-        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === 'ENOENT')
-            return undefined;
-        if (code === 'ELOOP')
-            throw fail('it is a symbolic link', 'A link there could redirect the profile into another file; the action refuses to follow it.');
-        throw fail(message(error), 'The file is not readable by the runner user.');
-    }
-    try {
-        const stats = (0,external_node_fs_namespaceObject.fstatSync)(fd);
-        if (!stats.isFile())
-            throw fail('it is not a regular file', 'Something other than a config file is at that path.');
-        return { bytes: (0,external_node_fs_namespaceObject.readFileSync)(fd), stats };
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-/**
- * Whose file the new one must be. A file keeps its owner: root (a container job, sudo) writes it
- * back under the same user, or, new, under the directory's owner; another user's file is refused.
- */
-function ownerToKeep(path, stats, fail) {
-    const me = process.geteuid?.();
-    if (me === undefined)
-        return undefined;
-    const model = stats ?? (me === 0 ? (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.dirname)(path)) : undefined);
-    if (model === undefined || model.uid === me)
-        return undefined;
-    if (me === 0)
-        return { uid: model.uid, gid: model.gid };
-    throw fail(`it belongs to another user (uid ${model.uid})`, 'Replacing it would take it from its owner.', "Point DATABRICKS_CONFIG_FILE at a file of the runner user's own, or drop config-profile.");
-}
-class LockTimeout extends Error {
-    waitedMs;
-    constructor(waitedMs) {
-        super();
-        this.waitedMs = waitedMs;
-    }
-}
-const same = (a, b) => a.ino === b.ino && a.mtimeMs === b.mtimeMs;
-/** An advisory lock: the file `lockPath` created with O_EXCL; returns its release. */
-async function lock(lockPath, timeoutMs, staleMs, sleep, now, afterStale) {
-    const started = now();
-    for (;;) {
-        const ours = create(lockPath);
-        if (ours)
-            return () => releaseIfOurs(lockPath, ours);
-        let seen;
-        try {
-            seen = (0,external_node_fs_namespaceObject.statSync)(lockPath);
-        }
-        catch {
-            seen = undefined; // released meanwhile: try again at once
-        }
-        // A writer holds the lock for milliseconds; one this old was left by a step that died.
-        if (seen !== undefined && now() - seen.mtimeMs > staleMs) {
-            afterStale?.();
-            if (takeOver(lockPath, seen, staleMs, now))
-                continue;
-        }
-        const waited = now() - started;
-        if (waited >= timeoutMs)
-            throw new LockTimeout(waited);
-        if (seen !== undefined)
-            await sleep(10 + Math.floor(Math.random() * 40));
-    }
-}
-/** The lock, created with O_EXCL and naming this process; undefined when another holds it. */
-function create(path) {
-    let fd;
-    try {
-        fd = (0,external_node_fs_namespaceObject.openSync)(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    }
-    catch (error) {
-        if (error.code === 'EEXIST')
-            return undefined;
-        throw error;
-    }
-    try {
-        (0,external_node_fs_namespaceObject.writeSync)(fd, `${process.pid}\n`);
-        return (0,external_node_fs_namespaceObject.fstatSync)(fd);
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-/** Only our own lock is removed: one taken over meanwhile belongs to another writer now. */
-function releaseIfOurs(path, ours) {
-    try {
-        if (same((0,external_node_fs_namespaceObject.statSync)(path), ours))
-            (0,external_node_fs_namespaceObject.rmSync)(path, { force: true });
-    }
-    catch {
-        // Gone already: nothing to release.
-    }
-}
-/**
- * Remove the stale lock `seen`, if it is still that very file, under a guard (`lockPath.takeover`,
- * O_EXCL): two writers that both judged it stale would otherwise both remove "it", the second one
- * the lock that the first had just taken. True when the lock was checked (and removed if still
- * stale); false when another writer holds the guard.
- */
-function takeOver(lockPath, seen, staleMs, now) {
-    const guardPath = `${lockPath}.takeover`;
-    const guard = create(guardPath);
-    if (guard === undefined) {
-        // A guard is held for microseconds; one this old was left by a writer that died holding it.
-        try {
-            if (now() - (0,external_node_fs_namespaceObject.statSync)(guardPath).mtimeMs > staleMs)
-                (0,external_node_fs_namespaceObject.rmSync)(guardPath, { force: true });
-        }
-        catch {
-            // Released meanwhile.
-        }
-        return false;
-    }
-    try {
-        if (same((0,external_node_fs_namespaceObject.statSync)(lockPath), seen))
-            (0,external_node_fs_namespaceObject.rmSync)(lockPath, { force: true });
-    }
-    catch {
-        // Released meanwhile: free to take.
-    }
-    finally {
-        releaseIfOurs(guardPath, guard);
-    }
-    return true;
-}
-function message(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/lib/buffer_utils.js
-const buffer_utils_encoder = new TextEncoder(), decoder = new TextDecoder(), buffer_utils_strictDecoder = new TextDecoder("utf-8", { fatal: !0 }), UINT32_RANGE = (/* unused pure expression or super */ null && (2 ** 32));
-function concat(...buffers) {
-  const size = buffers.reduce((acc, { length }) => acc + length, 0), buf = new Uint8Array(size);
-  let i = 0;
-  for (const buffer of buffers)
-    buf.set(buffer, i), i += buffer.length;
-  return buf;
-}
-function writeUInt32BE(buf, value, offset) {
-  if (value < 0 || value >= UINT32_RANGE)
-    throw new RangeError(`value must be >= 0 and <= ${UINT32_RANGE - 1}. Received ${value}`);
-  buf.set([value >>> 24, value >>> 16, value >>> 8, value & 255], offset);
-}
-function uint64be(value) {
-  const high = Math.floor(value / UINT32_RANGE), low = value % UINT32_RANGE, buf = new Uint8Array(8);
-  return writeUInt32BE(buf, high, 0), writeUInt32BE(buf, low, 4), buf;
-}
-function uint32be(value) {
-  const buf = new Uint8Array(4);
-  return writeUInt32BE(buf, value), buf;
-}
-const NON_ASCII = /[^\x00-\x7f]/;
-function buffer_utils_encode(string) {
-  if (typeof string == "string" && string.length >= 128) {
-    if (NON_ASCII.test(string))
-      throw new TypeError("non-ASCII string encountered in encode()");
-    return buffer_utils_encoder.encode(string);
-  }
-  const bytes = new Uint8Array(string.length);
-  for (let i = 0; i < string.length; i++) {
-    const code = string.charCodeAt(i);
-    if (code > 127)
-      throw new TypeError("non-ASCII string encountered in encode()");
-    bytes[i] = code;
-  }
-  return bytes;
-}
-function buffer_utils_encodeBase64(input, url = !1) {
-  if (Uint8Array.prototype.toBase64)
-    return input.toBase64({ alphabet: url ? "base64url" : "base64", omitPadding: url });
-  const CHUNK_SIZE = 32768, arr = [];
-  for (let i = 0; i < input.length; i += CHUNK_SIZE)
-    arr.push(String.fromCharCode.apply(null, input.subarray(i, i + CHUNK_SIZE)));
-  const encoded = btoa(arr.join(""));
-  return url ? encoded.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_") : encoded;
-}
-function decodeBase64(encoded, url = !1) {
-  if (Uint8Array.fromBase64)
-    return Uint8Array.fromBase64(encoded, { alphabet: url ? "base64url" : "base64" });
-  if (url) {
-    if (encoded.includes("+") || encoded.includes("/"))
-      throw new TypeError("Invalid base64url");
-    encoded = encoded.replace(/-/g, "+").replace(/_/g, "/");
-  }
-  const binary = atob(encoded), bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++)
-    bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-async function digest(algorithm, data) {
-  const subtleDigest = `SHA-${algorithm.slice(-3)}`;
-  return new Uint8Array(await crypto.subtle.digest(subtleDigest, data));
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/util/base64url.js
-
-const invalid = "The input to be decoded is not correctly encoded.";
-function base64url_decode(input) {
-  try {
-    return decodeBase64(typeof input == "string" ? input : decoder.decode(input), !0);
-  } catch (cause) {
-    throw new TypeError(invalid, { cause });
-  }
-}
-function base64url_encode(input) {
-  return encodeBase64(typeof input == "string" ? encoder.encode(input) : input, !0);
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/lib/validate.js
-
-
-
-function assertUint8Array(input, label) {
-  if (!(input instanceof Uint8Array))
-    throw new TypeError(`${label} must be an instance of Uint8Array`);
-}
-function isObject(input) {
-  if (typeof input != "object" || input === null || Object.prototype.toString.call(input) !== "[object Object]")
-    return !1;
-  const prototype = Object.getPrototypeOf(input);
-  return prototype === null || Object.getPrototypeOf(prototype) === null;
-}
-function isJwkSet(input) {
-  return isObject(input) && Array.isArray(input.keys) && Array.from(input.keys).every(isObject);
-}
-function isDisjoint(...headers) {
-  const parameters = /* @__PURE__ */ new Set();
-  for (const header of headers)
-    if (header)
-      for (const parameter of Object.keys(header)) {
-        if (parameters.has(parameter))
-          return !1;
-        parameters.add(parameter);
-      }
-  return !0;
-}
-function assertNotSet(value, name) {
-  if (value !== void 0)
-    throw new TypeError(`${name} can only be called once`);
-}
-function decodeBase64url(value, label, ErrorClass) {
-  try {
-    return decode(value);
-  } catch (cause) {
-    throw new ErrorClass(`Failed to base64url decode the ${label}`, { cause });
-  }
-}
-function encodeAsciiMember(value, label, ErrorClass) {
-  try {
-    return encode(value);
-  } catch (cause) {
-    throw new ErrorClass(`The ${label} is not a valid base64url string`, { cause });
-  }
-}
-function parseJoseHeader(encodedProtectedHeader, ErrorClass, message) {
-  let parsed;
-  try {
-    parsed = JSON.parse(strictDecoder.decode(decode(encodedProtectedHeader)));
-  } catch (cause) {
-    throw new ErrorClass(message, { cause });
-  }
-  if (!isObject(parsed))
-    throw new ErrorClass(message);
-  return parsed;
-}
-const JWS_RECOGNIZED = { __proto__: null, b64: !0 }, JWE_RECOGNIZED = { __proto__: null };
-function validateAlgorithms(option, algorithms) {
-  if (algorithms !== void 0 && (!Array.isArray(algorithms) || algorithms.some((s) => typeof s != "string")))
-    throw new TypeError(`"${option}" option must be an array of strings`);
-  return algorithms === void 0 ? void 0 : new Set(algorithms);
-}
-function validateCritDuplicates(Err, protectedHeader) {
-  const { crit } = protectedHeader ?? {};
-  if (Array.isArray(crit) && new Set(crit).size !== crit.length)
-    throw new Err('"crit" (Critical) Header Parameter MUST NOT contain duplicate values');
-}
-function validateCrit(Err, recognizedDefault, recognizedOption, protectedHeader, joseHeader) {
-  if (joseHeader.crit !== void 0 && protectedHeader?.crit === void 0)
-    throw new Err('"crit" (Critical) Header Parameter MUST be integrity protected');
-  if (!protectedHeader || protectedHeader.crit === void 0)
-    return [];
-  if (!Array.isArray(protectedHeader.crit) || protectedHeader.crit.length === 0 || protectedHeader.crit.some((input) => typeof input != "string" || input.length === 0))
-    throw new Err('"crit" (Critical) Header Parameter MUST be an array of non-empty strings when present');
-  const recognized = recognizedOption === void 0 ? recognizedDefault : { __proto__: null, ...recognizedOption, ...recognizedDefault };
-  for (const parameter of protectedHeader.crit) {
-    if (!(parameter in recognized))
-      throw new JOSENotSupported(`Extension Header Parameter "${parameter}" is not recognized`);
-    if (!Object.hasOwn(joseHeader, parameter) || joseHeader[parameter] === void 0)
-      throw new Err(`Extension Header Parameter "${parameter}" is missing`);
-    if (recognized[parameter] && (!Object.hasOwn(protectedHeader, parameter) || protectedHeader[parameter] === void 0))
-      throw new Err(`Extension Header Parameter "${parameter}" MUST be integrity protected`);
-  }
-  return protectedHeader.crit;
-}
-function validateB64(protectedHeader, extensions) {
-  if (extensions.includes("b64")) {
-    const b64 = protectedHeader.b64;
-    if (typeof b64 != "boolean")
-      throw new JWSInvalid('The "b64" (base64url-encode payload) Header Parameter must be a boolean');
-    return b64;
-  }
-  return !0;
-}
-function serializeJoseHeader(Err, header) {
-  let serialized, parsed;
-  try {
-    serialized = JSON.stringify(header), parsed = JSON.parse(serialized);
-  } catch (cause) {
-    throw new Err("JOSE Header is not valid JSON", { cause });
-  }
-  if (!isObject(parsed))
-    throw new Err("JOSE Header is not a JSON object");
-  return [parsed, serialized];
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/util/errors.js
-class JOSEError extends Error {
-  static code = "ERR_JOSE_GENERIC";
-  code = "ERR_JOSE_GENERIC";
-  constructor(message, options) {
-    super(message, options), this.name = this.constructor.name, Error.captureStackTrace?.(this, this.constructor);
-  }
-}
-class JWTClaimValidationFailed extends JOSEError {
-  static code = "ERR_JWT_CLAIM_VALIDATION_FAILED";
-  code = "ERR_JWT_CLAIM_VALIDATION_FAILED";
-  claim;
-  reason;
-  payload;
-  constructor(message, payload, claim = "unspecified", reason = "unspecified") {
-    super(message, { cause: { claim, reason, payload } }), this.claim = claim, this.reason = reason, this.payload = payload;
-  }
-}
-class JWTExpired extends JOSEError {
-  static code = "ERR_JWT_EXPIRED";
-  code = "ERR_JWT_EXPIRED";
-  claim;
-  reason;
-  payload;
-  constructor(message, payload, claim = "unspecified", reason = "unspecified") {
-    super(message, { cause: { claim, reason, payload } }), this.claim = claim, this.reason = reason, this.payload = payload;
-  }
-}
-class JOSEAlgNotAllowed extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JOSE_ALG_NOT_ALLOWED"));
-  code = "ERR_JOSE_ALG_NOT_ALLOWED";
-}
-class errors_JOSENotSupported extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JOSE_NOT_SUPPORTED"));
-  code = "ERR_JOSE_NOT_SUPPORTED";
-}
-class JWEDecryptionFailed extends JOSEError {
-  static code = "ERR_JWE_DECRYPTION_FAILED";
-  code = "ERR_JWE_DECRYPTION_FAILED";
-  constructor(message = "decryption operation failed", options) {
-    super(message, options);
-  }
-}
-class JWEInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JWE_INVALID"));
-  code = "ERR_JWE_INVALID";
-}
-class errors_JWSInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JWS_INVALID"));
-  code = "ERR_JWS_INVALID";
-}
-class JWTInvalid extends JOSEError {
-  static code = "ERR_JWT_INVALID";
-  code = "ERR_JWT_INVALID";
-}
-class JWKInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JWK_INVALID"));
-  code = "ERR_JWK_INVALID";
-}
-class JWKSInvalid extends (/* unused pure expression or super */ null && (JOSEError)) {
-  static code = (/* unused pure expression or super */ null && ("ERR_JWKS_INVALID"));
-  code = "ERR_JWKS_INVALID";
-}
-class JWKSNoMatchingKey extends JOSEError {
-  static code = "ERR_JWKS_NO_MATCHING_KEY";
-  code = "ERR_JWKS_NO_MATCHING_KEY";
-  constructor(message = "no applicable key found in the JSON Web Key Set", options) {
-    super(message, options);
-  }
-}
-class JWKSMultipleMatchingKeys extends JOSEError {
-  [Symbol.asyncIterator] = async function* () {
-  };
-  static code = "ERR_JWKS_MULTIPLE_MATCHING_KEYS";
-  code = "ERR_JWKS_MULTIPLE_MATCHING_KEYS";
-  constructor(message = "multiple matching keys found in the JSON Web Key Set", options) {
-    super(message, options);
-  }
-}
-class JWKSTimeout extends JOSEError {
-  static code = "ERR_JWKS_TIMEOUT";
-  code = "ERR_JWKS_TIMEOUT";
-  constructor(message = "request timed out", options) {
-    super(message, options);
-  }
-}
-class JWSSignatureVerificationFailed extends JOSEError {
-  static code = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
-  code = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
-  constructor(message = "signature verification failed", options) {
-    super(message, options);
-  }
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/jose/dist/webapi/util/decode_jwt.js
-
-
-
-
-function decodeJwt(jwt) {
-  if (typeof jwt != "string")
-    throw new JWTInvalid("JWTs must use Compact JWS serialization, JWT must be a string");
-  const { 1: encodedPayload, length } = jwt.split(".");
-  if (length === 5)
-    throw new JWTInvalid("Only JWTs using Compact JWS serialization can be decoded");
-  if (length !== 3)
-    throw new JWTInvalid("Invalid JWT");
-  if (!encodedPayload)
-    throw new JWTInvalid("JWTs must contain a payload");
-  let claimsSetBytes;
-  try {
-    claimsSetBytes = base64url_decode(encodedPayload);
-  } catch (cause) {
-    throw new JWTInvalid("Failed to base64url decode the payload", { cause });
-  }
-  let claimsSet;
-  try {
-    claimsSet = JSON.parse(buffer_utils_strictDecoder.decode(claimsSetBytes));
-  } catch (cause) {
-    throw new JWTInvalid("Failed to parse the decoded payload as JSON", { cause });
-  }
-  if (!isObject(claimsSet))
-    throw new JWTInvalid("Invalid JWT Claims Set");
-  return claimsSet;
-}
-
-
-;// CONCATENATED MODULE: ./src/claims.ts
-
-/**
- * The claims worth showing when a trust policy rejects a token. None of them is a secret. The IDs
- * are those an immutable subject is built from; `runner_environment` tells a self-hosted runner.
- */
-const DIAGNOSTIC_CLAIMS = [
-    'iss',
-    'sub',
-    'aud',
-    'job_workflow_ref',
-    'environment',
-    'ref',
-    'repository_id',
-    'repository_owner_id',
-    'runner_environment'
-];
-/** A compact JWS: three base64url parts. Nothing else can be in a token we send or mask. */
-const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-function isJwt(text) {
-    return JWT.test(text);
-}
-/** Latest time a JWT may name (9999-12-31T23:59:59Z): past it, no date can be shown. */
-const LAST_SECOND = 253_402_300_799;
-/** Decode (not verify) a JWT's payload for diagnostics; an undecodable token gives no claims. */
-function readClaims(jwt) {
-    let payload;
-    try {
-        payload = decodeJwt(jwt);
-    }
-    catch {
-        return { shown: [] };
-    }
-    const text = (value) => typeof value === 'string'
-        ? value
-        : Array.isArray(value)
-            ? value.filter(v => typeof v === 'string').join(', ')
-            : undefined;
-    const shown = [];
-    for (const name of DIAGNOSTIC_CLAIMS) {
-        // GitHub sends IDs as strings; a number is shown all the same.
-        const raw = payload[name];
-        const value = name.endsWith('_id') && typeof raw === 'number' && Number.isSafeInteger(raw)
-            ? String(raw)
-            : text(raw);
-        if (value !== undefined && value !== '')
-            shown.push([name, value]);
-    }
-    const iss = text(payload['iss']);
-    const sub = text(payload['sub']);
-    const aud = text(payload['aud']);
-    const [exp, iat, nbf] = [time(payload['exp']), time(payload['iat']), time(payload['nbf'])];
-    return {
-        ...(iss !== undefined && { iss }),
-        ...(sub !== undefined && { sub }),
-        ...(aud !== undefined && { aud }),
-        ...(exp !== undefined && { exp }),
-        ...(iat !== undefined && { iat }),
-        ...(nbf !== undefined && { nbf }),
-        shown
-    };
-}
-/** A NumericDate claim that names a real time, whole seconds; anything else is not shown or used. */
-function time(value) {
-    return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LAST_SECOND
-        ? Math.floor(value)
-        : undefined;
-}
-
-// EXTERNAL MODULE: external "node:dns"
-var external_node_dns_ = __nccwpck_require__(610);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-;// CONCATENATED MODULE: ./src/http.ts
-
-
-
-
-
-/** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
-class TransportError extends Error {
-    code;
-    name = 'TransportError';
-    constructor(message, 
-    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
-    code) {
-        super(message);
-        this.code = code;
-    }
-}
-const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * A transport over Node's http/https. The agent comes from @actions/http-client, so `https_proxy`,
- * `no_proxy` and `NODE_EXTRA_CA_CERTS` work as in every other action; the request itself is ours, so
- * redirects are never followed and an abort really closes the socket.
- */
-function createTransport(userAgent, 
-/** The resolver behind the loopback check; the system's by default. */
-resolve = external_node_dns_.lookup) {
-    const client = new lib_HttpClient(userAgent);
-    // Plain http carries tokens in clear, so it goes only to loopback: direct, never through a proxy,
-    // and only to addresses that were resolved and checked.
-    const loopbackAgent = new external_node_http_.Agent({ lookup: loopbackLookup(resolve) });
-    return request => new Promise((resolve, reject) => {
-        const url = new URL(request.url);
-        const secure = url.protocol === 'https:';
-        const module = secure ? external_node_https_namespaceObject : external_node_http_;
-        const headers = { 'user-agent': userAgent, ...request.headers };
-        if (request.body !== undefined)
-            headers['content-length'] = String(Buffer.byteLength(request.body));
-        const fail = (error) => reject(toTransportError(error, request.signal));
-        if (request.signal?.aborted)
-            return fail(request.signal.reason);
-        if (!secure && !isLoopback(url.hostname))
-            return fail(notLoopback(url.hostname));
-        const req = module.request(url, {
-            method: request.method,
-            headers,
-            agent: secure ? client.getAgent(url.href) : loopbackAgent,
-            signal: request.signal
-        }, res => {
-            const chunks = [];
-            let size = 0;
-            res.on('data', (chunk) => {
-                size += chunk.length;
-                // A token response is small; a huge body is a misrouted request, not an answer.
-                if (size > MAX_BODY_BYTES) {
-                    req.destroy(new TransportError(`response body larger than ${MAX_BODY_BYTES} bytes`, 'EBODYTOOLARGE'));
-                    return;
-                }
-                chunks.push(chunk);
-            });
-            res.on('error', fail);
-            res.on('aborted', () => fail(new Error('connection closed before the response ended')));
-            res.on('end', () => {
-                const flat = {};
-                for (const [key, value] of Object.entries(res.headers)) {
-                    flat[key] = Array.isArray(value) ? value.join(', ') : value;
-                }
-                resolve({
-                    status: res.statusCode ?? 0,
-                    headers: flat,
-                    body: Buffer.concat(chunks).toString('utf8')
-                });
-            });
-        });
-        req.on('error', fail);
-        req.end(request.body);
-    });
-}
-function toTransportError(error, signal) {
-    if (error instanceof TransportError)
-        return error;
-    if (signal?.aborted) {
-        const reason = signal.reason;
-        const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
-        return new TransportError(message, 'TIMEOUT');
-    }
-    // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
-    const { code, message } = error;
-    return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
-}
-function notLoopback(hostname, address) {
-    return new TransportError(`${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`, 'ENOTLOOPBACK');
-}
-/** A lookup that fails unless every address the name resolves to is a loopback address. */
-function loopbackLookup(resolve) {
-    return (hostname, options, callback) => {
-        // With an error, Node reads nothing else: its own lookup passes the error alone.
-        const refuse = callback;
-        resolve(hostname, { ...options, all: true }, (error, addresses) => {
-            if (error)
-                return refuse(error);
-            const outside = addresses.find(a => !host_isLoopbackAddress(a.address));
-            if (outside !== undefined || addresses.length === 0)
-                return refuse(notLoopback(hostname, outside?.address ?? 'nothing'));
-            if (options.all)
-                return callback(null, addresses);
-            const [first] = addresses;
-            callback(null, first.address, first.family);
-        });
-    };
-}
-
-;// CONCATENATED MODULE: ./src/retry.ts
-
-/** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
-const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-/** Transient details for an HTTP answer, or undefined when repeating the request can't help. */
-function transientStatus(status, retryAfter, body = '') {
-    // GitHub answers this while the job is still being scheduled (configure-aws-credentials#469).
-    const pending = /Can't issue ID_TOKEN for job in 'Pending' state/i.test(body);
-    if (!TRANSIENT_STATUSES.has(status) && !pending)
-        return undefined;
-    return {
-        reason: pending ? `HTTP ${status}, job still pending` : `HTTP ${status}`,
-        ...(retryAfter !== undefined && { retryAfter })
-    };
-}
-/** Network failures that a retry can cure; a certificate or protocol error won't cure itself. */
-function transientNetworkCode(code) {
-    return !/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO|EBODYTOOLARGE|ERR_INVALID|ENOTLOOPBACK/.test(code);
-}
-/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP date), if it parses. */
-function retryAfterMs(header, now) {
-    // A blank header parses as neither form below.
-    if (header === undefined)
-        return undefined;
-    const text = header.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    // An HTTP date names its day and month ("Sat, 28 Nov 2026 12:00:05 GMT"); Date.parse takes '-1' too.
-    const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-/**
- * A 429's jitter window, in multiples of the wait asked (Retry-After, or the base delay without
- * one). A rate limit refuses a whole herd in the same window; coming back spread over 8 such windows
- * instead of 1, the refused see about an eighth of themselves per window, under the limit for a herd
- * of up to about 8 times it (64 jobs at 10 req/s: 54 refused, about 7 per second).
- */
-const RATE_LIMIT_SPREAD = 8;
-/** The widest 429 window: room for herds larger still, within the default 60 s timeout-seconds. */
-const RATE_LIMIT_MAX_WINDOW_MS = 32_000;
-/** A 429 (transientStatus names the status first): a limit shared with other clients, not a fault. */
-function rateLimited(transient) {
-    return /^HTTP 429\b/.test(transient.reason);
-}
-const realClock = {
-    now: () => Date.now(),
-    sleep: ms => new Promise(resolve => setTimeout(resolve, ms)),
-    random: () => Math.random(),
-    timeout: ms => AbortSignal.timeout(ms)
-};
-/**
- * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
- * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks; after a
- * 429 the jitter window is RATE_LIMIT_SPREAD times wider.
- */
-async function withRetries(what, attempt, options) {
-    const { clock, deadline, maxAttempts } = options;
-    const base = options.baseDelayMs ?? 500;
-    const cap = options.maxDelayMs ?? 8000;
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        const remaining = deadline - clock.now();
-        if (remaining <= 0)
-            throw deadlineError(what);
-        try {
-            return await attempt(clock.timeout(Math.max(1, Math.min(remaining, options.attemptTimeoutMs))));
-        }
-        catch (error) {
-            const transient = error instanceof ActionError ? error.transient : undefined;
-            if (!transient)
-                throw error;
-            const elapsed = ((clock.now() - started) / 1000).toFixed(1);
-            if (n >= maxAttempts)
-                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s (retry-max-attempts: ${maxAttempts}).`);
-            const asked = retryAfterMs(transient.retryAfter, clock.now());
-            // Never earlier than the server asked. The jitter on top grows from the larger of the base and
-            // Retry-After, so that a herd refused in the same second does not come back in the same second;
-            // each further failure doubles it, a sign that the herd is larger than the window.
-            const unit = Math.max(base, asked ?? 0);
-            const limited = rateLimited(transient);
-            const window = limited
-                ? Math.min(RATE_LIMIT_MAX_WINDOW_MS, RATE_LIMIT_SPREAD * unit * 2 ** (n - 1))
-                : Math.min(cap, unit * 2 ** (n - 1));
-            const wait = Math.round((asked ?? 0) + clock.random() * window);
-            if (clock.now() + wait >= deadline) {
-                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
-            }
-            options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}${limited ? `, plus up to ${(window / 1000).toFixed(1)} s of jitter for a rate limit` : ''}.`);
-            await clock.sleep(wait);
-        }
-    }
-}
-function annotate(error, line) {
-    return new ActionError(error.code, error.message, {
-        ...error.details,
-        context: [...(error.details.context ?? []), line]
-    });
-}
-/**
- * No time is left for a first attempt: the step's earlier requests used it up. (A retry that would
- * pass the deadline is not made; that failure keeps its own code, annotated.)
- */
-function deadlineError(what) {
-    return new ActionError('deadline-exceeded', `${what} could not start: the step's requests before it used up timeout-seconds.`, {
-        cause: 'The server is slow or unreachable, or the earlier requests of this step used up the time.',
-        fix: 'Re-run the job; if the host is known to be slow, raise timeout-seconds.'
-    });
-}
-
-;// CONCATENATED MODULE: ./src/server-text.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   ET: () => (/* binding */ redirectTarget),
+/* harmony export */   JJ: () => (/* binding */ shownValue),
+/* harmony export */   Kb: () => (/* binding */ excerpt),
+/* harmony export */   Ny: () => (/* binding */ ANSWER_CHARS)
+/* harmony export */ });
+/* unused harmony exports VALUE_CHARS, ORIGIN_CHARS */
+/* harmony import */ var _host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(38);
 
 /**
  * How much of what a server sends back may reach the log. A server that was sent a secret (the
@@ -32844,7 +34291,7 @@ function excerpt(body, max = ANSWER_CHARS) {
         .trim();
     if (text === '')
         return '(empty body)';
-    return JSON.stringify(printable(text, max));
+    return JSON.stringify((0,_host_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(text, max));
 }
 /** A server's value as the log shows it: cut to VALUE_CHARS, the cut marked; escaped where shown. */
 function shownValue(value) {
@@ -32866,1406 +34313,312 @@ function redirectTarget(location) {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
         return 'a location that is not an http(s) URL';
-    return printable(url.origin, ORIGIN_CHARS);
+    return (0,_host_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(url.origin, ORIGIN_CHARS);
 }
 
-;// CONCATENATED MODULE: ./src/remote.ts
+
+/***/ }),
+
+/***/ 5732:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  vQ: () => (/* binding */ SERVICE_FLAG),
+  ET: () => (/* binding */ TOKEN_COMMAND),
+  TL: () => (/* binding */ TOKEN_FLAG),
+  Pp: () => (/* binding */ runService),
+  iL: () => (/* binding */ startService),
+  Sy: () => (/* binding */ stopService),
+  xJ: () => (/* binding */ tokenCommand),
+  k8: () => (/* binding */ writeTokenCommand)
+});
 
+// UNUSED EXPORTS: SERVICE_ENV, isServiceProcess, serviceEnv
 
-
-/** Turn a request that got no HTTP answer into an error that names the step and the likely cause. */
-function describeTransportFailure(what, origin, error) {
-    if (error instanceof ActionError)
-        return error;
-    const code = error instanceof TransportError ? error.code : 'ENETWORK';
-    // Cut like an answer: a TLS error names the names a server's certificate holds.
-    const message = printable(error instanceof Error ? error.message : String(error), ANSWER_CHARS);
-    return new ActionError('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
-        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
-        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
-        ...(transientNetworkCode(code) && {
-            transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
-        })
-    });
-}
-const CAUSES = {
-    ENOTFOUND: 'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
-    EAI_AGAIN: 'DNS did not answer in time.',
-    ECONNREFUSED: 'Nothing listens at that address and port.',
-    ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
-    TIMEOUT: 'The server did not answer in time.',
-    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    SELF_SIGNED_CERT_IN_CHAIN: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
-    ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
-};
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/credential-service.ts
+var credential_service = __nccwpck_require__(8619);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3919);
+// EXTERNAL MODULE: ./src/http.ts + 1 modules
+var http = __nccwpck_require__(4200);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(8912);
+// EXTERNAL MODULE: ./src/version.ts + 1 modules
+var version = __nccwpck_require__(5948);
+;// CONCATENATED MODULE: ./src/service-process.ts
 /**
- * A redirect is refused: following it would send the subject token to another URL. Only the
- * target's origin is shown: a path or query may hold anything, an echoed token included.
+ * The credential service as a process: started by the login in the background, stopped by the post
+ * step (or, at the job's end, by the runner's orphan-process cleanup, which finds it by
+ * RUNNER_TRACKING_ID), and the `databricks-oidc-token` command that asks it for a token. The same
+ * bundle runs all three, chosen by its first argument (index.ts).
  */
-function redirectRefused(what, status, location) {
-    return new ActionError('redirect-refused', `${what} failed: HTTP ${status} redirect to ${redirectTarget(location)} was not followed.`, {
-        cause: 'The host is not the Databricks URL itself (a vanity domain, a login page, or a proxy redirecting).',
-        fix: 'Set host to the workspace URL exactly as Databricks shows it (for example https://dbc-1234.cloud.databricks.com), or the account console URL.'
+
+
+
+
+
+
+
+
+
+const SERVICE_FLAG = '--credential-service';
+const TOKEN_FLAG = '--token-command';
+const TOKEN_COMMAND = 'databricks-oidc-token';
+const RECORD = 'record.json';
+/** The service must be listening within this long, or the login fails. */
+const READY_TIMEOUT_MS = 10_000;
+/** How often an idle service renews a token past half its life. */
+const PROBE_MS = 15 * 60 * 1000;
+/**
+ * What the service keeps of the step's environment: the proxy and CA settings its requests need,
+ * RUNNER_TRACKING_ID (the runner ends it at the job's end through it), and what the User-Agent names.
+ * Secrets come through stdin instead.
+ */
+const SERVICE_ENV = [
+    'https_proxy',
+    'HTTPS_PROXY',
+    'http_proxy',
+    'HTTP_PROXY',
+    'no_proxy',
+    'NO_PROXY',
+    'NODE_EXTRA_CA_CERTS',
+    'RUNNER_TRACKING_ID',
+    'GITHUB_ACTIONS',
+    'GITHUB_RUN_ID',
+    'GITHUB_RUN_ATTEMPT'
+];
+function serviceEnv(env) {
+    const kept = {};
+    for (const name of SERVICE_ENV) {
+        const value = env[name];
+        if (value !== undefined)
+            kept[name] = value;
+    }
+    return kept;
+}
+function serviceFailed(problem) {
+    return new errors/* ActionError */.lZ('service-failed', `The credential service of export-env: service did not start: ${problem}.`, {
+        cause: 'The runner could not start a background Node.js process, or it could not listen on 127.0.0.1.',
+        fix: 'Re-run the job; if it keeps failing, use export-env: oidc or export-env: token instead.'
     });
 }
-/** Send one request of a step; getting no answer at all becomes a network-failed ActionError. */
-async function send(what, transport, request) {
+/**
+ * Start the service detached, with stdout and stderr ignored: a child that inherited them would
+ * keep the step running until it ends (actions/toolkit #715). The config, secrets and all, goes
+ * through stdin; the service answers on a pipe of its own (fd 3) with its port once it listens,
+ * and both pipes are closed before the step goes on.
+ */
+async function startService(config, dir, bundle, env) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [bundle, SERVICE_FLAG, dir], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+        env: serviceEnv(env),
+        cwd: dir
+    });
+    const ready = child.stdio[3];
     try {
-        return await transport(request);
+        const port = await new Promise((resolve, reject) => {
+            let text = '';
+            const timer = setTimeout(() => reject(serviceFailed(`it was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+            child.once('error', error => {
+                clearTimeout(timer);
+                reject(serviceFailed(error.message));
+            });
+            child.once('exit', code => {
+                clearTimeout(timer);
+                reject(serviceFailed(`it exited with code ${code}`));
+            });
+            ready.on('data', (chunk) => {
+                text += chunk.toString();
+                const match = /^ready (\d+)\n/.exec(text);
+                if (match) {
+                    clearTimeout(timer);
+                    resolve(Number(match[1]));
+                }
+            });
+            child.stdin?.end(JSON.stringify(config));
+        });
+        return { pid: child.pid ?? 0, url: `http://127.0.0.1:${port}/${config.secret}` };
     }
     catch (error) {
-        throw describeTransportFailure(what, new URL(request.url).origin, error);
+        child.kill('SIGKILL');
+        throw error;
+    }
+    finally {
+        child.removeAllListeners();
+        ready.destroy();
+        child.stdin?.destroy();
+        child.unref();
     }
 }
-/** A body parsed as JSON, or undefined when it is not JSON. */
-function parseJson(body) {
+/** The service itself: read the config from stdin, listen, say the port on fd 3, serve. */
+async function runService(dir) {
+    const chunks = [];
+    for await (const chunk of process.stdin)
+        chunks.push(chunk);
+    const config = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const keeper = new credential_service/* TokenKeeper */.ik(config, { transport: (0,http/* createTransport */.o)((0,version/* userAgent */.N)(process.env)), clock: retry/* realClock */.dQ }, why => {
+        // The request that found out gets its answer (503, naming why) before the service ends.
+        server.close();
+        setTimeout(() => stop(why), 500);
+    });
+    const server = await (0,credential_service/* listen */.KT)(keeper);
+    // The record is written once, as the service ends: counts and causes, no secret.
+    const stop = (why) => {
+        keeper.record.stopped = why;
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, RECORD), JSON.stringify(keeper.record), { mode: 0o600 });
+        server.close();
+        server.closeAllConnections();
+        process.exit(0);
+    };
+    // Without clients it would never learn that GitHub no longer issues tokens to the job (a runner
+    // that lost the job and its post step): a stale token is renewed now and then, which finds out.
+    setInterval(() => keeper.probe(), PROBE_MS).unref();
+    process.on('SIGTERM', () => stop('stopped by the post step'));
+    const port = new URL((0,credential_service/* serviceUrl */.Rs)(server, config.secret)).port;
+    (0,external_node_fs_.writeFileSync)(3, `ready ${port}\n`);
+    (0,external_node_fs_.closeSync)(3);
+}
+/** Whether the process is the service started for this folder (a PID can be reused). */
+function isServiceProcess(pid, dir) {
+    let command = '';
     try {
-        return JSON.parse(body);
+        command =
+            process.platform === 'linux'
+                ? (0,external_node_fs_.readFileSync)(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+                : (0,external_node_child_process_namespaceObject.execFileSync)('ps', ['-ww', '-o', 'command=', '-p', String(pid)], {
+                    encoding: 'utf8'
+                });
     }
     catch {
-        return undefined;
-    }
-}
-/** The value when it is a JSON object: not an array, not null. */
-function asRecord(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? value
-        : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/github-oidc.ts
-
-
-
-
-
-/**
- * Read the runner's OIDC request variables. Missing variables are a workflow setting, not a fault:
- * say exactly what to add.
- */
-function readOidcEnv(env) {
-    const requestUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'] ?? '';
-    const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'] ?? '';
-    if (requestUrl === '' || requestToken === '') {
-        const missing = [
-            requestUrl === '' && 'ACTIONS_ID_TOKEN_REQUEST_URL',
-            requestToken === '' && 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'
-        ].filter(Boolean);
-        throw new ActionError('id-token-permission-missing', `GitHub did not give this job an OIDC token request (${missing.join(' and ')} not set).`, {
-            cause: "The job lacks 'permissions: id-token: write', or it runs for a pull request from a fork (GitHub gives those no OIDC token).",
-            fix: [
-                'Add to the job (or workflow):',
-                '  permissions:',
-                '    id-token: write',
-                '    contents: read',
-                'Pull requests from forks never get an OIDC token: run deployments on push or on pull requests from branches of the same repository.'
-            ]
-        });
-    }
-    try {
-        new URL(requestUrl);
-    }
-    catch {
-        throw new ActionError('id-token-permission-missing', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL.', {
-            cause: 'The variable was overwritten in the workflow or runner environment.',
-            fix: 'Do not set ACTIONS_ID_TOKEN_REQUEST_URL yourself; the runner provides it.'
-        });
-    }
-    return { requestUrl, requestToken };
-}
-/** The URL of the OIDC request for one audience; the runner's URL already has a query string. */
-function idTokenUrl(requestUrl, audience) {
-    // Appended, not rebuilt: the runner's own query is passed on byte for byte.
-    const separator = requestUrl.includes('?') ? '&' : '?';
-    return `${requestUrl}${separator}audience=${encodeURIComponent(audience)}`;
-}
-/**
- * The lengths a GitHub token has, with room to spare: about a thousand characters (an RS256
- * signature alone is 342). Shorter, and masking it would hide common text in the job's log; longer,
- * and it is no token of GitHub's.
- */
-const JWT_LENGTH = { min: 64, max: 16 * 1024 };
-/** The shape of GitHub's token: a signed compact JWS (three base64url parts) of a plausible length. */
-function isIdToken(value) {
-    return (typeof value === 'string' &&
-        value.length >= JWT_LENGTH.min &&
-        value.length <= JWT_LENGTH.max &&
-        isJwt(value) &&
-        !value.endsWith('.'));
-}
-/**
- * Ask GitHub for the job's OIDC token (a JWT) with the given audience. Its shape is checked before
- * anything else, printing nothing of it: a value that fails is never printed, sent or masked. The
- * caller masks the token it returns at once.
- */
-async function requestIdToken(env, audience, transport, signal) {
-    const url = idTokenUrl(env.requestUrl, audience);
-    const what = 'Requesting the GitHub OIDC token';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${env.requestToken}`, accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after'], response.body);
-        throw new ActionError('github-oidc-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            cause: transient
-                ? 'A passing fault in GitHub’s token service, or the job was not yet running.'
-                : response.status === 401 || response.status === 403
-                    ? 'The runner refused the request token; it may have expired (it lasts about as long as the job) or the job is not allowed an OIDC token.'
-                    : 'An unexpected answer from GitHub’s token service.',
-            fix: "Re-run the job; if it keeps failing, check 'permissions: id-token: write' and https://www.githubstatus.com.",
-            ...(transient && { transient })
-        });
-    }
-    const value = asRecord(parseJson(response.body))?.['value'];
-    if (!isIdToken(value)) {
-        throw new ActionError('github-oidc-invalid-response', `${what} returned no token (HTTP 200 without a signed JWT of ${JWT_LENGTH.min} to ${JWT_LENGTH.max} characters in 'value').`, {
-            cause: 'A proxy or a changed runner answered instead of GitHub’s token service.',
-            fix: 'Check https_proxy/no_proxy for the runner, then re-run the job.'
-        });
-    }
-    return value;
-}
-
-;// CONCATENATED MODULE: ./src/audience.ts
-
-/** One plain value without white space, as a policy's audience is. */
-function isAudience(value) {
-    return value.length <= 1024 && !/\s/.test(value) && isPlain(value);
-}
-/**
- * Whether a host's published default audience may be requested: only when it is one of the two
- * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
- * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
- * GitHub make the token out to a service the host then replays it at.
- */
-function isOwnAudience(published, shape) {
-    return published === shape.accountId || published === shape.tokenEndpoint;
-}
-/**
- * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
- * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
- * the input, the host's published default, the account ID for anything but a workspace host, the
- * token endpoint URL.
- */
-function resolveAudience(query) {
-    if (query.audience !== undefined) {
-        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
-    }
-    if (query.published !== undefined) {
-        return {
-            audience: query.published,
-            source: 'host-metadata',
-            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-        };
-    }
-    const { shape } = query;
-    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
-        return {
-            audience: shape.accountId,
-            source: 'account-id',
-            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
-        };
-    }
-    return {
-        audience: shape.tokenEndpoint,
-        source: 'token-endpoint',
-        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
-    };
-}
-
-;// CONCATENATED MODULE: ./src/databricks.ts
-
-
-
-
-
-
-
-const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
-/**
- * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
- * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
- */
-function tokenEndpoint(host, accountId) {
-    if (host.kind === 'account') {
-        if (accountId === undefined)
-            throw new Error('an account host needs an account ID');
-        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
-    }
-    return `${host.url}/oidc/v1/token`;
-}
-function hostMetadataUrl(host) {
-    return `${host.url}/.well-known/databricks-config`;
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
-const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/**
- * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
- * (HTTP 404, older deployments); rejects with an ActionError on failure.
- */
-async function fetchHostMetadata(host, transport, signal) {
-    const url = hostMetadataUrl(host);
-    const what = 'Reading the host metadata';
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: { accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status === 404)
-        return undefined;
-    if (response.status >= 300 && response.status < 400)
-        throw redirectRefused(what, response.status, response.headers['location']);
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after']);
-        throw new ActionError('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            ...(transient && { transient })
-        });
-    }
-    const metadata = asRecord(parseJson(response.body));
-    if (metadata === undefined) {
-        throw new ActionError('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${excerpt(response.body)}`] });
-    }
-    return parseHostMetadata(metadata, host);
-}
-/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
-function parseHostMetadata(metadata, host) {
-    const ignored = [];
-    const field = (name, check, why) => {
-        const value = metadata[name];
-        if (value === undefined || value === null || value === '')
-            return undefined;
-        const parsed = typeof value === 'string' ? check(value.trim()) : undefined;
-        if (parsed === undefined)
-            ignored.push(`its ${name} ${why}`);
-        return parsed;
-    };
-    const oidcEndpoint = field('oidc_endpoint', value => sameOrigin(value, host), `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`);
-    const accountId = field('account_id', value => (UUID.test(value) ? value : undefined), 'is not a UUID');
-    const workspaceId = field('workspace_id', value => (WORKSPACE_ID.test(value) ? value : undefined), 'is not a workspace ID');
-    // Go maps these three case-insensitively and treats anything else as unknown.
-    const hostType = field('host_type', value => ['workspace', 'account', 'unified'].find(t => t === value.toLowerCase()), 'is not workspace, account or unified');
-    const cloud = field('cloud', value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined), 'is not a cloud name');
-    const audiences = metadata['token_federation_default_oidc_audiences'];
-    const first = Array.isArray(audiences) ? audiences[0] : undefined;
-    let defaultAudience;
-    if (typeof first === 'string' && first.trim() !== '') {
-        // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
-        if (isAudience(first.trim()))
-            defaultAudience = first.trim();
-        else
-            ignored.push('its default audience is not one printable value without spaces');
-    }
-    return {
-        ...(oidcEndpoint !== undefined && { oidcEndpoint }),
-        ...(accountId !== undefined && { accountId }),
-        ...(workspaceId !== undefined && { workspaceId }),
-        ...(hostType !== undefined && { hostType }),
-        ...(cloud !== undefined && { cloud }),
-        ...(defaultAudience !== undefined && { defaultAudience }),
-        ignored
-    };
-}
-/**
- * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
- * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
- * placeholder empty and with an ID in it, so a placeholder in the host name
- * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
- * where it is used (host-shape.ts).
- */
-function sameOrigin(value, host) {
-    if (!isPlain(value))
-        return undefined;
-    const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id => value.replaceAll('{account_id}', id));
-    for (const candidate of filled) {
-        let url;
-        try {
-            url = new URL(candidate);
-        }
-        catch {
-            return undefined;
-        }
-        if (url.origin !== host.url || url.search !== '' || url.hash !== '')
-            return undefined;
-    }
-    return value.replace(/\/+$/, '');
-}
-/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
-function exchangeForm(request) {
-    const form = new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE_GRANT,
-        subject_token: request.subjectToken,
-        subject_token_type: JWT_TOKEN_TYPE,
-        scope: request.scopes.join(' ')
-    });
-    if (request.clientId !== undefined)
-        form.set('client_id', request.clientId);
-    return form.toString();
-}
-/** Databricks answered the exchange with something other than a token. */
-class ExchangeRejection extends Error {
-    status;
-    error;
-    location;
-    retryAfter;
-    name = 'ExchangeRejection';
-    constructor(status, error, location, retryAfter) {
-        super(`HTTP ${status}`);
-        this.status = status;
-        this.error = error;
-        this.location = location;
-        this.retryAfter = retryAfter;
-    }
-}
-/**
- * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
- * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
- * with ActionError otherwise.
- */
-async function exchangeToken(request, transport, mask, signal) {
-    const response = await send('Exchanging the token at Databricks', transport, {
-        method: 'POST',
-        url: request.endpoint,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: exchangeForm(request),
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
-    }
-    return parseTokenResponse(response.body, mask);
-}
-/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-/**
- * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
- * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
- * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
- * 128 KiB per environment string, E2BIG).
- */
-const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
-/** RFC 6749 §3.3 scope tokens, space-separated. */
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
-/** A scope list this long is no answer of Databricks'. */
-const MAX_SCOPE_CHARS = 1024;
-/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
-const MAX_EXPIRES_IN_S = 86_400;
-/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
-function isAccessToken(value) {
-    return (typeof value === 'string' &&
-        value.length >= TOKEN_LENGTH.min &&
-        value.length <= TOKEN_LENGTH.max &&
-        B64TOKEN.test(value));
-}
-/**
- * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
- * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
- * that passes is masked at once, before any other field is looked at; then every field is
- * validated before anything can be written: the type, the scope and the lifetime.
- */
-function parseTokenResponse(body, mask) {
-    const json = parseJson(body);
-    const record = asRecord(json);
-    const invalid = (problem) => new ActionError('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
-        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
-        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
-    });
-    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
-    if (json === undefined)
-        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
-    if (record === undefined)
-        throw invalid('the body is not a JSON object');
-    const accessToken = record['access_token'];
-    if (!isAccessToken(accessToken))
-        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
-    mask(accessToken);
-    const rawType = record['token_type'];
-    const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
-    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
-        throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
-    const scope = record['scope'];
-    if (scope !== undefined &&
-        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
-        throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
-    // The scope becomes an output, which a later step may echo whole or scope by scope.
-    if (scope !== undefined && !isInert(scope))
-        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
-    const expiresIn = lifetime(record['expires_in']);
-    if (expiresIn === null)
-        throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
-    return {
-        accessToken,
-        tokenType,
-        ...(scope !== undefined && { scope }),
-        ...(expiresIn !== undefined && { expiresIn })
-    };
-}
-/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
-function lifetime(value) {
-    if (value === undefined || value === null)
-        return undefined;
-    const seconds = typeof value === 'number'
-        ? Math.floor(value)
-        : typeof value === 'string' && /^\d{1,10}$/.test(value)
-            ? Number(value)
-            : NaN;
-    return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
-}
-/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
-const ERROR_CODE_CHARS = 40;
-/**
- * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
- * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
- */
-function parseErrorBody(body) {
-    const record = asRecord(parseJson(body));
-    if (record !== undefined) {
-        for (const [codeKey, textKey] of [
-            ['error', 'error_description'],
-            ['errorCode', 'errorSummary'],
-            ['error_code', 'message']
-        ]) {
-            const code = stringish(record[codeKey]);
-            const text = stringish(record[textKey]);
-            if (code !== undefined || text !== undefined) {
-                const error = code !== undefined ? printable(code, ERROR_CODE_CHARS) : undefined;
-                return {
-                    ...(error !== undefined && { error }),
-                    ...(text !== undefined && {
-                        description: printable(text, ANSWER_CHARS - (error?.length ?? 0))
-                    })
-                };
-            }
-        }
-    }
-    return { excerpt: excerpt(body) };
-}
-function stringish(value) {
-    if (typeof value === 'string' && value !== '')
-        return value;
-    if (typeof value === 'number')
-        return String(value);
-    return undefined;
-}
-function describeError(error) {
-    if (error.error !== undefined || error.description !== undefined) {
-        return [error.error, error.description].filter(Boolean).join(': ');
-    }
-    return `body ${error.excerpt ?? '(empty body)'}`;
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-
-
-
-
-const inputs_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EXPORT_MODES = ['token', 'oidc', 'none'];
-const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
-const ZONES = DATABRICKS_ZONES.map(zone => `*${zone}`).join(', ');
-function parseInputs(raw) {
-    const host = parseHost(raw.host);
-    const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
-    const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
-    const workspaceId = raw.workspaceId.trim();
-    if (workspaceId !== '' && !WORKSPACE_ID.test(workspaceId)) {
-        throw new InputError('workspace-id', `is '${printable(workspaceId)}', expected a workspace ID such as 1234567890123456.`, 'Set it to the numeric ID of the workspace (the o= or w= part of its URL), or leave it empty.');
-    }
-    if (host.kind === 'account' && accountId === undefined) {
-        throw new InputError('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
-    }
-    const audience = raw.audience.trim();
-    if (audience !== '' && !isAudience(audience)) {
-        throw new InputError('audience', `must be a single printable value without spaces, at most 1024 characters: '${printable(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
-    }
-    // Off Databricks' own domains, the host's metadata would choose what the GitHub token is valid
-    // for: the token is for the audience the policy names, or it is not requested.
-    if (audience === '' && raw.subjectToken.trim() === '' && !isDatabricksHost(host)) {
-        throw new InputError('audience', `is required with the host '${host.hostname}': it is not on one of Databricks' own domains (${ZONES}), so the action does not let it choose what the GitHub token is valid for.`, 'Add one line to the step, audience: <the audience your federation policy names> (your Databricks account ID if the policy lists no audiences), or set host to the URL Databricks shows for the workspace.');
-    }
-    // An empty value (say, an unset repository variable) means the default, as for export-env.
-    const scopes = raw.scope.trim() === '' ? ['all-apis'] : raw.scope.trim().split(/\s+/);
-    // The scope output falls back to these: none may start a workflow command in a later step.
-    const badScope = scopes.find(s => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || !isInert(s));
-    if (badScope !== undefined) {
-        throw new InputError('scope', `has an invalid scope '${printable(badScope)}'.`, "Use space-separated OAuth scopes such as 'all-apis' (RFC 6749 §3.3), none of them starting with '::' or holding '##['.");
-    }
-    const configProfile = raw.configProfile.trim();
-    // Unset: the token, or nothing when a profile is written (the environment would override it).
-    const exportEnvGiven = raw.exportEnv.trim() !== '';
-    const exportEnv = exportEnvGiven ? raw.exportEnv.trim() : configProfile !== '' ? 'none' : 'token';
-    if (!EXPORT_MODES.includes(exportEnv)) {
-        throw new InputError('export-env', `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`, "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing.");
-    }
-    const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true);
-    const timeoutSeconds = boundedNumber('timeout-seconds', raw.timeoutSeconds, 60, 1, 3600, false);
-    const verify = booleanInput('verify', raw.verify, false);
-    const summary = booleanInput('summary', raw.summary, true);
-    const cleanup = booleanInput('cleanup', raw.cleanup, true);
-    // The token itself is never echoed: it is a secret even when malformed.
-    const subjectToken = raw.subjectToken.trim();
-    if (subjectToken !== '' && !isJwt(subjectToken)) {
-        throw new InputError('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
-    }
-    if (configProfile !== '' && !PROFILE.test(configProfile)) {
-        throw new InputError('config-profile', `is '${printable(configProfile)}', expected a profile name of letters, digits, '.', '_', '-' or '@'.`, 'Use a simple name such as prod or workspace-eu.');
-    }
-    // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
-    for (const [input, wanted, purpose] of [
-        ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
-        ['config-profile', configProfile !== '', 'config-profile']
-    ]) {
-        if (!wanted)
-            continue;
-        if (clientId === undefined) {
-            throw new InputError('client-id', `is required with ${purpose}: the Databricks CLI and SDKs re-exchange with a service principal's federation policy.`, `Set client-id to the service principal's application ID, or use export-env: token.`);
-        }
-        if (subjectToken !== '') {
-            throw new InputError(input, `can't be combined with subject-token: later steps re-exchange GitHub's own OIDC token, not the one given.`, `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`);
-        }
-    }
-    return {
-        host,
-        ...(accountId !== undefined && { accountId }),
-        ...(workspaceId !== '' && { workspaceId }),
-        ...(clientId !== undefined && { clientId }),
-        ...(audience !== '' && { audience }),
-        scopes,
-        exportEnv: exportEnv,
-        exportEnvGiven,
-        retryMaxAttempts,
-        timeoutSeconds,
-        verify,
-        summary,
-        ...(subjectToken !== '' && { subjectToken }),
-        ...(configProfile !== '' && { configProfile }),
-        cleanup
-    };
-}
-/**
- * config-profile where the config file can't be written safely: Windows has no O_NOFOLLOW, so a
- * link put at the file's path would be followed. Refused before any network call.
- */
-function refuseProfileOn(platform, inputs) {
-    if (platform !== 'win32' || inputs.configProfile === undefined)
-        return;
-    throw new InputError('config-profile', "is not supported on Windows: the config file can't be protected there from a symbolic link that would redirect the profile into another file.", 'Use export-env: oidc (the Databricks CLI and SDKs then re-exchange by themselves) or export-env: token instead, or run the job on Linux or macOS.');
-}
-function optionalUuid(input, raw, what) {
-    const value = raw.trim();
-    if (value === '')
-        return undefined;
-    if (!inputs_UUID.test(value)) {
-        throw new InputError(input, `is '${printable(value)}', expected a UUID such as 01234567-89ab-cdef-0123-456789abcdef.`, `Set it to ${what}.`);
-    }
-    return value;
-}
-function boundedNumber(input, raw, fallback, min, max, integer) {
-    const text = raw.trim();
-    if (text === '')
-        return fallback;
-    const value = Number(text);
-    const kind = integer ? 'a whole number' : 'a number';
-    if (!/^\d+(\.\d+)?$/.test(text) ||
-        !Number.isFinite(value) ||
-        (integer && !Number.isInteger(value)) ||
-        value < min ||
-        value > max) {
-        throw new InputError(input, `is '${printable(text)}', expected ${kind} from ${min} to ${max}.`, `Set ${input} to ${kind} from ${min} to ${max}, or leave it unset for ${fallback}.`);
-    }
-    return value;
-}
-/** YAML 1.2 core booleans, as @actions/core's getBooleanInput reads them. */
-function booleanInput(input, raw, fallback) {
-    const text = raw.trim();
-    if (text === '')
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(text))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(text))
         return false;
-    throw new InputError(input, `is '${printable(text)}', expected true or false.`, `Set ${input} to true or false, or leave it unset for ${fallback}.`);
+    }
+    return command.includes(` ${SERVICE_FLAG} ${dir}`);
 }
 /**
- * Combinations that work, but not as a user may think: said once, as warnings, before any request.
- * The Databricks CLI and SDKs read environment variables before a profile, and scopes only from a
- * profile (databricks-sdk-go config/config.go, databricks-sdk-py databricks/sdk/config.py).
+ * Stop the service and collect its record. Resolves to the record, or to undefined when there was
+ * no service left to stop and no record (it was ended from outside).
  */
-function inputWarnings(inputs) {
-    const warnings = [];
-    const scope = inputs.scopes.join(' ');
-    if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
-        warnings.push(`export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`);
+async function stopService(pid, dir) {
+    let stopped = false;
+    if (isServiceProcess(pid, dir)) {
+        process.kill(pid, 'SIGTERM');
+        stopped = true;
+        for (let i = 0; i < 50 && isServiceProcess(pid, dir); i++)
+            await new Promise(resolve => setTimeout(resolve, 100));
+        if (isServiceProcess(pid, dir))
+            process.kill(pid, 'SIGKILL');
     }
-    const reexchange = [
-        inputs.exportEnv === 'oidc' && 'export-env: oidc',
-        inputs.configProfile !== undefined && 'config-profile'
-    ].filter(Boolean);
-    if (reexchange.length > 0 && !isDatabricksHost(inputs.host)) {
-        // Allowed, since the audience is the user's own; but the SDKs follow the host's word for where
-        // to send each fresh GitHub token (databricks-sdk-go config/auth_oidc.go, databricks-sdk-py
-        // databricks/sdk/credentials_provider.py github_oidc), which this action cannot check for them.
-        warnings.push(`${reexchange.join(' and ')} with the host '${inputs.host.hostname}', which is not on one of Databricks' own domains: in later steps the Databricks CLI and SDKs read its metadata and discovery document themselves and send each fresh GitHub token (audience ${inputs.audience ?? ''}) to the token endpoint it names, which this action checks only for its own exchange. Use these modes only with a host you control; export-env: token keeps every exchange in this step.`);
-    }
-    if (inputs.exportEnv === 'oidc' && scope !== 'all-apis') {
-        warnings.push(`scope '${scope}' holds for this step's token only: with export-env: oidc the Databricks CLI and SDKs re-exchange with all-apis, since no environment variable carries scopes. Use config-profile instead: the profile carries scopes = ${inputs.scopes.join(',')}.`);
-    }
-    return warnings;
-}
-
-;// CONCATENATED MODULE: ./src/policy.ts
-/** The Databricks CLI's placeholder for the service principal's numeric ID. */
-const SP_ID_PLACEHOLDER = 'SERVICE_PRINCIPAL_ID';
-/**
- * The Databricks CLI commands that create a federation policy accepting exactly this token: its
- * issuer, the audience requested, its subject. `--json` is the policy body itself
- * (databricks/cli cmd/account/service-principal-federation-policy and cmd/account/federation-policy,
- * `createJson.Unmarshal(&createReq.Policy)`); a service principal's policy takes its numeric ID
- * (`create SERVICE_PRINCIPAL_ID`, parsed as int64), not the application ID the action's client-id
- * is. Undefined when the token lacks an issuer or subject.
- */
-function policyCommand(claims, audience, clientId) {
-    if (claims.iss === undefined || claims.sub === undefined)
-        return undefined;
-    const policy = { oidc_policy: { issuer: claims.iss, audiences: [audience], subject: claims.sub } };
-    const json = shellQuote(JSON.stringify(policy));
-    if (clientId === undefined) {
-        return [
-            'Or create an account-wide policy that accepts exactly this job (this subject, nothing broader):',
-            `  databricks account federation-policy create --json ${json}`
-        ];
-    }
-    return [
-        'Or create a policy for the service principal that accepts exactly this job (this subject, nothing broader):',
-        `  databricks account service-principal-federation-policy create ${SP_ID_PLACEHOLDER} --json ${json}`,
-        `${SP_ID_PLACEHOLDER} is the service principal's numeric ID, not its application ID (client-id); find it with:`,
-        `  databricks account service-principals list --filter ${shellQuote(`applicationId eq "${clientId}"`)}`
-    ];
-}
-/** One POSIX shell word: single quotes, with each single quote inside closed, escaped, reopened. */
-function shellQuote(text) {
-    return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-;// CONCATENATED MODULE: ./src/publish.ts
-
-/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
-const SHORT_LIVED_MS = 10 * 60 * 1000;
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-/**
- * What the step hands to later steps: outputs always, environment variables per export-env. A later
- * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
- * may hold an element that starts a workflow command: server values were refused for that where
- * they were read (the scope, the user name), the claims of a JWT are written escaped.
- */
-function publication(inputs, result, now) {
-    const { token } = result;
-    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    const outputs = {
-        token: token.accessToken,
-        'token-type': token.tokenType,
-        scope: token.scope ?? inputs.scopes.join(' '),
-        'expires-in': String(expiresIn),
-        'expires-at': isoSeconds(result.expiresAt),
-        host: inputs.host.url,
-        // From a JWT, and needed as they are for a policy: written escaped where they would not print
-        // as themselves, element by element, as the log shows them.
-        audience: inertText(result.audience.audience),
-        subject: inertText(result.claims.sub ?? '')
-    };
-    if (result.identity)
-        outputs['user-name'] = result.identity.userName;
-    const env = {};
-    const { shape } = result;
-    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
-    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
-    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
-    const ids = (configured) => ({
-        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
-            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
-        ...((shape.unified || (configured && inputs.workspaceId)) &&
-            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
-    });
-    if (inputs.exportEnv === 'token') {
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_TOKEN'] = token.accessToken;
-        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
-        // refuse with "more than one authorization method configured".
-        env['DATABRICKS_AUTH_TYPE'] = 'pat';
-        Object.assign(env, ids(false));
-    }
-    if (inputs.exportEnv === 'oidc') {
-        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
-        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
-        // The audience that worked, under each SDK's own name, so none derives another from the
-        // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
-        // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
-        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
-        env['TOKEN_AUDIENCE'] = result.audience.audience;
-        Object.assign(env, ids(true));
-    }
-    assertInert('output', outputs, 'token');
-    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
-    return { outputs, env };
-}
-/**
- * The last check before anything is written: every value from outside was checked or escaped where
- * it was read, so a value that could still start a workflow command is a fault of this action.
- */
-function assertInert(kind, entries, token) {
-    for (const [name, value] of Object.entries(entries)) {
-        if (name !== token && !isInert(value))
-            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
-    }
-}
-/**
- * The profile written by config-profile, in the keys every client reads: the audience under both
- * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
- * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
- * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
- * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
- */
-function profileFields(inputs, result) {
-    const { shape } = result;
-    const scopes = inputs.scopes.join(',');
-    return [
-        ['host', inputs.host.url],
-        ['auth_type', 'github-oidc'],
-        ['client_id', inputs.clientId ?? ''],
-        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
-        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : []),
-        ['audience', result.audience.audience],
-        ['token_audience', result.audience.audience],
-        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
-    ];
-}
-/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
-function expiryNotice(inputs, result, now) {
-    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
-        return undefined;
-    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
-        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.');
-}
-
-;// CONCATENATED MODULE: ./src/subject.ts
-/** The claim keys a custom template may use (GitHub's token claims, and `repo_property_*`). */
-const TEMPLATE_KEYS = new Set([
-    'repo',
-    'context',
-    'actor',
-    'actor_id',
-    'base_ref',
-    'check_run_id',
-    'enterprise',
-    'enterprise_id',
-    'environment',
-    'event_name',
-    'head_ref',
-    'job_workflow_ref',
-    'job_workflow_sha',
-    'ref',
-    'ref_protected',
-    'ref_type',
-    'repository',
-    'repository_id',
-    'repository_owner',
-    'repository_owner_id',
-    'repository_visibility',
-    'run_attempt',
-    'run_id',
-    'run_number',
-    'runner_environment',
-    'sha',
-    'workflow',
-    'workflow_ref',
-    'workflow_sha'
-]);
-const isTemplateKey = (key) => TEMPLATE_KEYS.has(key) || /^repo_property_[A-Za-z0-9_-]+$/.test(key);
-/**
- * The context part of a default subject: the ref, the environment, or a pull request. Neither a
- * git ref nor an environment name holds a colon, so more parts after it make a custom template.
- */
-const CONTEXT = /^(ref:refs\/[^:]+|environment:[^:]+|pull_request)$/;
-function subjectForm(sub) {
-    if (sub === undefined)
-        return { kind: 'unknown' };
-    const immutable = /^repo:[^/:@]+@\d+\/[^/:@]+@\d+:(.+)$/.exec(sub);
-    if (immutable?.[1] !== undefined && CONTEXT.test(immutable[1]))
-        return { kind: 'immutable', context: immutable[1] };
-    const classic = /^repo:[^/:@]+\/[^/:@]+:(.+)$/.exec(sub);
-    if (classic?.[1] !== undefined && CONTEXT.test(classic[1]))
-        return { kind: 'classic', context: classic[1] };
-    // A template: `key:value` pairs, the first part a key. A value may hold colons of its own, so a
-    // part after a value is a key only when it is one of the claim keys.
-    const parts = sub.split(':');
-    if (parts.length < 2 || !isTemplateKey(parts[0] ?? ''))
-        return { kind: 'unknown' };
-    const keys = [];
-    let afterKey = false;
-    for (const part of parts) {
-        if (!afterKey && isTemplateKey(part)) {
-            keys.push(part);
-            afterKey = true;
-        }
-        else
-            afterKey = false;
-    }
-    return { kind: 'custom', keys };
-}
-/** One line on a refusal: the form, and what the policy's subject must therefore be. */
-function describeSubject(sub) {
-    const form = subjectForm(sub);
-    switch (form.kind) {
-        case 'classic':
-            return "Subject form: classic (repo:ORG/REPO:…), by name; the policy's subject must be exactly this string, names and all.";
-        case 'immutable':
-            return 'Subject form: immutable (repo:OWNER@OWNER_ID/REPO@REPO_ID:…): this repository uses immutable subject IDs; a policy written as repo:ORG/REPO:… will not match. Use the subject with both IDs, as above.';
-        case 'custom':
-            return `Subject form: a custom template of the claims ${form.keys.join(', ')} (set for the organization or repository); the policy's subject must be built by the same template, as above.`;
-        case 'unknown':
-            return sub === undefined
-                ? 'Subject form: the token has no sub claim; no policy on sub can match it.'
-                : "Subject form: not one of GitHub's (a token from another identity provider?); the policy's subject must be exactly this string.";
-    }
-}
-
-;// CONCATENATED MODULE: ./src/diagnose.ts
-
-
-
-
-
-
-
-function policyDescription(clientId) {
-    return clientId === undefined
-        ? 'account-wide (no client_id sent)'
-        : `service principal ${clientId} (client_id sent)`;
-}
-/** Turn Databricks' refusal into one message: what it said, what was sent, and what to change. */
-function explainExchangeFailure(rejection, ctx) {
-    const { status } = rejection;
-    const what = 'Exchanging the GitHub token at Databricks';
-    if (status >= 300 && status < 400)
-        return redirectRefused(what, status, rejection.location);
-    const context = [
-        `Databricks said: HTTP ${status} ${describeError(rejection.error)}`,
-        `Endpoint: ${ctx.endpoint}`,
-        `Federation policy: ${policyDescription(ctx.clientId)}`,
-        `Audience requested: ${ctx.audience.audience} (${ctx.audience.reason})`,
-        ...claimLines(ctx.claims)
-    ];
-    if (status === 404) {
-        return new ActionError('exchange-not-supported', `${what} failed: the token endpoint does not exist on this host (HTTP 404).`, {
-            context,
-            cause: `OAuth token federation is not available at ${ctx.endpoint}: the host is not a Databricks ${ctx.shape.label}${ctx.shape.kind === 'account' ? ', or the account ID is wrong' : ''}.`,
-            fix: 'Set host to the workspace URL (https://dbc-….cloud.databricks.com, https://adb-….azuredatabricks.net) or the account console URL with account-id.'
-        });
-    }
-    if (status === 400 || status === 401 || status === 403) {
-        const hint = rejectionHint(rejection, ctx);
-        const policy = hint.expiry
-            ? undefined
-            : policyCommand(ctx.claims, ctx.audience.audience, ctx.clientId);
-        return new ActionError('exchange-rejected', `${what} was refused (HTTP ${status}): the token does not match a federation policy.`, {
-            context: [
-                ...context,
-                describeSubject(ctx.claims.sub),
-                ...issuerLines(ctx.claims.iss),
-                ...(hint.expiry ? timeLines(ctx.claims, ctx.now) : [])
-            ],
-            cause: hint.cause,
-            fix: [hint.fix, ...(policy ?? [])]
-        });
-    }
-    const transient = transientStatus(status, rejection.retryAfter);
-    return new ActionError('exchange-failed', `${what} failed: HTTP ${status}.`, {
-        context,
-        cause: transient
-            ? 'A passing fault or a rate limit at Databricks.'
-            : 'An unexpected answer from the token endpoint.',
-        fix: 'Re-run the job; if it persists, check https://status.databricks.com.',
-        ...(transient && { transient })
-    });
-}
-function claimLines(claims) {
-    if (claims.shown.length === 0)
-        return ['GitHub token claims: (not decodable)'];
-    return ['GitHub token claims:', ...claims.shown.map(([name, value]) => `  ${name}: ${value}`)];
-}
-/** Pick the likeliest mismatch from Databricks' words, else list every check with the values sent. */
-function rejectionHint(rejection, ctx) {
-    const { error, description, excerpt } = rejection.error;
-    // join() writes an absent part as ''.
-    const said = [error, description, excerpt].join(' ').toLowerCase();
-    const audience = ctx.audience.audience;
-    const audienceFix = `Make the policy's audiences include '${audience}', or set the audience input to a value the policy lists. A policy with no audiences expects the Databricks account ID${ctx.accountId ? ` (${ctx.accountId})` : ''}.`;
-    const subjectFix = `Set the policy's subject to exactly '${ctx.claims.sub ?? '(sub)'}'. Forms: repo:ORG/REPO:ref:refs/heads/BRANCH, repo:ORG/REPO:ref:refs/tags/TAG, repo:ORG/REPO:environment:NAME (any job with an environment), repo:ORG/REPO:pull_request; with immutable IDs repo:ORG@ORG_ID/REPO@REPO_ID:…; or a custom template's.`;
-    const issuerFix = `Set the policy's issuer to '${ctx.claims.iss ?? 'https://token.actions.githubusercontent.com'}' (GitHub Enterprise Server: https://HOST/_services/token).`;
-    // Expiry first: its messages often name the subject_token too.
-    if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(said)) {
-        return {
-            ...clockVerdict(ctx.claims, ctx.now, /not yet valid|\bnbf\b/.test(said)),
-            expiry: true
-        };
-    }
-    if (/audience|\baud\b/.test(said)) {
-        return {
-            cause: `The token's audience '${audience}' is not among the policy's audiences.`,
-            fix: audienceFix
-        };
-    }
-    if (/issuer|\biss\b/.test(said)) {
-        return {
-            cause: `The token's issuer '${ctx.claims.iss ?? '?'}' does not match the policy's issuer.`,
-            fix: issuerFix
-        };
-    }
-    if (/\bsubject\b|\bsub\b/.test(said)) {
-        return {
-            cause: `The token's subject '${ctx.claims.sub ?? '?'}' does not match the policy's subject.`,
-            fix: subjectFix
-        };
-    }
-    if (/invalid_client|client/.test(said) && ctx.clientId !== undefined) {
-        return {
-            cause: `The service principal ${ctx.clientId} is unknown here or has no federation policy.`,
-            fix: "Check client-id is the service principal's application ID in this account, and that it has a federation policy; or clear client-id to use an account-wide policy."
-        };
-    }
-    const policyFix = ctx.clientId === undefined
-        ? ' No client-id was given, so only account-wide policies were tried: if your policy belongs to a service principal, set client-id to its application ID.'
-        : '';
-    return {
-        cause: 'The token matched no federation policy: its issuer, audience or subject differs from the policy.',
-        fix: `Compare the claims above with the policy. ${issuerFix} ${audienceFix} ${subjectFix}${policyFix}`
-    };
-}
-/** The token's times beside the runner's clock, for a refusal over expiry. */
-function timeLines(claims, now) {
-    const at = (seconds) => seconds === undefined ? '(none)' : isoSeconds(seconds * 1000);
-    return [
-        `Token times: iat ${at(claims.iat)}, nbf ${at(claims.nbf)}, exp ${at(claims.exp)}; the runner's clock: ${isoSeconds(now)}${claims.exp !== undefined ? ` (exp ${signed(claims.exp - now / 1000)} from it)` : ''}.`
-    ];
-}
-function signed(seconds) {
-    const whole = Math.round(seconds);
-    return `${whole >= 0 ? '+' : '−'}${Math.abs(whole)} s`;
-}
-/** Which side is off when Databricks refuses a token as expired or not yet valid, in numbers. */
-function clockVerdict(claims, now, notYetValid) {
-    const clockFix = "Check the clock of the runner (on a self-hosted runner: timedatectl, an NTP service); GitHub's and Databricks' clocks are kept by them.";
-    const runner = now / 1000;
-    if (notYetValid) {
-        if (claims.nbf === undefined)
-            return {
-                cause: 'Databricks says the token is not yet valid, and it has no nbf claim to compare.',
-                fix: clockFix
-            };
-        const ahead = Math.round(claims.nbf - runner);
-        return ahead > 0
-            ? {
-                cause: `By the runner's clock too the token is not yet valid: its nbf is ${ahead} s ahead. The issuer's clock is ahead of the runner's, or the runner's is behind.`,
-                fix: clockFix
-            }
-            : {
-                cause: `By the runner's clock the token has been valid for ${-ahead} s, yet Databricks says not yet: Databricks' clock is behind the issuer's by more than that, or the runner's and the issuer's are both ahead.`,
-                fix: clockFix
-            };
-    }
-    if (claims.exp === undefined)
-        return {
-            cause: 'Databricks says the token expired, and it has no exp claim to compare.',
-            fix: clockFix
-        };
-    const left = Math.round(claims.exp - runner);
-    return left <= 0
-        ? {
-            cause: `By the runner's clock too the token expired ${-left} s before it was sent: GitHub's tokens live 5 minutes, and this one was used too late.`,
-            fix: 'Re-run the job; do not pass a token minted in an earlier step that ran long, and keep retries within timeout-seconds.'
-        }
-        : {
-            cause: `By the runner's clock the token was still valid for ${left} s, yet Databricks says it expired: Databricks' clock is ahead of the runner's by more than that, or the runner's clock is behind.`,
-            fix: clockFix
-        };
-}
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-/** A line for an issuer other than github.com's: which form, and what Databricks must reach. */
-function issuerLines(iss) {
-    if (iss === undefined || iss === GITHUB_ISSUER)
-        return [];
-    const jwks = 'Databricks fetches its keys (/.well-known/openid-configuration, then jwks_uri) from the internet: it must reach them.';
-    if (iss.startsWith(`${GITHUB_ISSUER}/`))
-        return [
-            `Issuer: an organization's own GitHub issuer (${GITHUB_ISSUER}/ORG, set for its enterprise or organization); the policy's issuer must be exactly it. ${jwks}`
-        ];
-    if (/^https:\/\/[^/]+\/_services\/token$/.test(iss))
-        return [
-            `Issuer: GitHub Enterprise Server (https://HOST/_services/token); the policy's issuer must be exactly it. ${jwks}`
-        ];
-    return [
-        `Issuer: not GitHub's (a token from another identity provider?); the policy's issuer must be exactly it. ${jwks}`
-    ];
-}
-/** A subject-token already past its exp is refused before any request, with the times. */
-function checkSubjectTokenTimes(claims, now) {
-    if (claims.exp === undefined || claims.exp * 1000 > now)
-        return;
-    throw new InputError('subject-token', `expired at ${isoSeconds(claims.exp * 1000)}, ${Math.round(now / 1000 - claims.exp)} s before the runner's clock (${isoSeconds(now)}); it was not sent.`, "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP).");
-}
-
-;// CONCATENATED MODULE: ./src/identity.ts
-
-
-
-
-
-/** The identity as the log and the summary show it: each value cut short (server-text.ts). */
-function shownIdentity(identity) {
-    const userName = shownValue(identity.userName);
-    return { name: identity.displayName ?? userName, userName };
-}
-function scimMeUrl(host) {
-    return `${host.url}/api/2.0/preview/scim/v2/Me`;
-}
-/** Ask the workspace who the token is (SCIM Me), as any later step's first call would. */
-async function fetchIdentity(host, token, transport, signal, 
-/** On a unified host, the workspace to ask (the SDKs' X-Databricks-Workspace-Id header). */
-workspaceId) {
-    const what = 'Verifying the token (SCIM Me)';
-    const url = scimMeUrl(host);
-    const response = await send(what, transport, {
-        method: 'GET',
-        url,
-        headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(workspaceId !== undefined && { 'x-databricks-workspace-id': workspaceId })
-        },
-        ...(signal && { signal })
-    });
-    if (response.status >= 300 && response.status < 400)
-        throw redirectRefused(what, response.status, response.headers['location']);
-    if (response.status !== 200) {
-        const transient = transientStatus(response.status, response.headers['retry-after']);
-        throw new ActionError('verify-failed', `${what} failed: HTTP ${response.status} from ${url}.`, {
-            context: [`Response: ${excerpt(response.body)}`],
-            cause: response.status === 401
-                ? 'The workspace does not accept the new token: the service principal is not assigned to this workspace, or the token is for another host.'
-                : response.status === 403
-                    ? 'The service principal may not use this workspace or its APIs (workspace access, IP access lists).'
-                    : 'The workspace API did not answer as expected.',
-            fix: 'Assign the service principal to the workspace (account console → Workspaces → Permissions) and grant it workspace access, or set verify: false.',
-            ...(transient && { transient })
-        });
-    }
-    const body = asRecord(parseJson(response.body));
-    const userName = body?.['userName'];
-    // userName becomes an output: one line of printable text, no element of which could start a
-    // workflow command in a later step (isPlain), or nothing.
-    if (typeof userName !== 'string' || userName.length > 512 || !isPlain(userName)) {
-        throw new ActionError('verify-failed', `${what} failed: the answer has no usable userName.`, {
-            cause: 'Something other than the Databricks workspace API answered (a proxy or a wrong host).',
-            fix: 'Check the host input and the runner’s proxy settings, or set verify: false.'
-        });
-    }
-    const displayName = body?.['displayName'];
-    return {
-        userName,
-        ...(typeof displayName === 'string' &&
-            displayName !== '' && { displayName: shownValue(displayName) })
-    };
-}
-
-;// CONCATENATED MODULE: ./src/host-shape.ts
-
-
-
-/**
- * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
- * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
- * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
- */
-function resolveHostShape(host, given, metadata) {
-    const accountId = given.accountId ?? metadata?.accountId;
-    const workspaceId = given.workspaceId ?? metadata?.workspaceId;
-    const ids = {
-        ...(accountId !== undefined && { accountId }),
-        ...(workspaceId !== undefined && { workspaceId })
-    };
-    const byName = isAccountHostname(host.hostname);
-    const oidc = metadata?.oidcEndpoint;
-    if (oidc !== undefined) {
-        const type = metadata?.hostType ?? (byName ? 'account' : 'workspace');
-        const kind = type === 'account' || (type === 'unified' && workspaceId === undefined)
-            ? 'account'
-            : 'workspace';
-        const unified = type === 'unified' || (type === 'account' && !byName);
-        if (oidc.includes('{account_id}') && accountId === undefined) {
-            throw new InputError('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
-        }
-        // The account ID is known whenever the placeholder is there: checked just above.
-        const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId));
-        const endpoint = `${root}/v1/token`;
-        // Checked where it is used, after the substitution: the GitHub token goes only to the host.
-        if (!onHostOrigin(endpoint, host))
-            throw offHost(host, oidc, endpoint);
-        return {
-            kind,
-            unified,
-            label: label(kind, unified, given),
-            source: `the host's metadata (${[
-                metadata?.hostType && `host_type ${metadata.hostType}`,
-                `oidc_endpoint ${oidc}`
-            ]
-                .filter(Boolean)
-                .join(', ')})`,
-            tokenEndpoint: endpoint,
-            ...ids
-        };
-    }
-    if (byName) {
-        return {
-            kind: 'account',
-            unified: false,
-            label: 'account console',
-            source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
-            tokenEndpoint: tokenEndpoint(host, accountId),
-            ...ids
-        };
-    }
-    return {
-        kind: 'workspace',
-        unified: false,
-        label: workspaceLabel(given),
-        source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
-        tokenEndpoint: tokenEndpoint(host),
-        ...ids
-    };
-}
-function label(kind, unified, ids) {
-    if (unified)
-        return kind === 'workspace'
-            ? 'SPOG workspace on a unified host'
-            : 'SPOG account on a unified host';
-    // An account that is not on a unified host is on an accounts.* host: its console.
-    return kind === 'account' ? 'account console' : workspaceLabel(ids);
-}
-function workspaceLabel(ids) {
-    return ids.accountId !== undefined && ids.workspaceId !== undefined
-        ? 'workspace, with its account and workspace IDs'
-        : 'workspace';
-}
-function offHost(host, oidc, endpoint) {
-    return new ActionError('endpoint-off-host', `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`, {
-        cause: "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
-        fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
-    });
-}
-
-;// CONCATENATED MODULE: ./src/login.ts
-
-
-
-
-
-
-
-
-
-/** The longest single request; the step's deadline (timeout-seconds) shortens it. */
-const ATTEMPT_TIMEOUT_MS = 20_000;
-/** A subject token this close to expiry is replaced before it is sent again. */
-const JWT_MIN_LIFETIME_S = 60;
-/** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
-async function login(inputs, oidc, deps) {
-    const { transport, log, mask, clock } = deps;
-    const started = clock.now();
-    const deadline = started + inputs.timeoutSeconds * 1000;
-    const retrying = (what, attempt, until = deadline) => withRetries(what, attempt, {
-        maxAttempts: inputs.retryMaxAttempts,
-        deadline: until,
-        attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-        clock,
-        log: message => log.info(message)
-    });
-    if (inputs.subjectToken !== undefined)
-        checkSubjectTokenTimes(readClaims(inputs.subjectToken), clock.now());
-    // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
-    // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
-    let metadata;
+    let record;
     try {
-        metadata = await retrying('Reading the host metadata', signal => fetchHostMetadata(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250);
+        record = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, RECORD), 'utf8'));
     }
-    catch (error) {
-        const [first, ...rest] = errorLines(error);
-        log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
+    catch {
+        record = undefined;
     }
-    for (const problem of metadata?.ignored ?? [])
-        log.warning(`The host's metadata is used without one field: ${problem}.`);
-    const shape = resolveHostShape(inputs.host, inputs, metadata);
-    const endpoint = shape.tokenEndpoint;
-    log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`);
-    let audience;
-    let requestJwt;
-    const given = inputs.subjectToken;
-    if (given !== undefined) {
-        // A token from elsewhere is exchanged as it is: no GitHub request, and none to refresh it.
-        const claims = readClaims(given);
-        audience = {
-            audience: claims.aud ?? '(none)',
-            source: 'subject-token',
-            reason: "the 'aud' claim of the subject-token input"
-        };
-        requestJwt = async () => ({ jwt: given, claims });
-    }
-    else {
-        if (oidc === undefined)
-            throw new Error('login needs the runner OIDC variables or a subject token');
-        const published = metadata?.defaultAudience;
-        const usable = published !== undefined && isOwnAudience(published, shape);
-        if (published !== undefined && !usable && inputs.audience === undefined)
-            log.warning(`The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`);
-        audience = resolveAudience({
-            host: inputs.host,
-            shape,
-            audience: inputs.audience,
-            ...(usable && { published })
-        });
-        const chosen = audience.audience;
-        requestJwt = async () => {
-            const jwt = await retrying('Requesting the GitHub OIDC token', signal => requestIdToken(oidc, chosen, transport, signal));
-            mask(jwt);
-            return { jwt, claims: readClaims(jwt) };
-        };
-    }
-    log.info(`Audience: ${audience.audience} (${audience.reason}).`);
-    let subject = await requestJwt();
-    const claims = subject.claims;
-    log.info(`${given !== undefined ? 'Subject token' : 'GitHub OIDC token'} issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
-    log.info(`Exchanging it at ${endpoint} under the ${policyDescription(inputs.clientId)} federation policy.`);
-    const context = {
-        endpoint,
-        shape,
-        audience,
-        claims,
-        clientId: inputs.clientId,
-        accountId: shape.accountId
-    };
-    const token = await retrying('Exchanging the token at Databricks', async (signal) => {
-        // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
-        // (A given subject-token has no source to refresh from: its requestJwt hands it back as it is.)
-        if (subject.claims.exp !== undefined &&
-            clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
-            subject = await requestJwt();
-        try {
-            return await exchangeToken({
-                endpoint,
-                subjectToken: subject.jwt,
-                scopes: inputs.scopes,
-                ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
-            }, transport, mask, signal);
-        }
-        catch (error) {
-            throw error instanceof ExchangeRejection
-                ? explainExchangeFailure(error, { ...context, claims: subject.claims, now: clock.now() })
-                : error;
-        }
-    });
-    const now = clock.now();
-    // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing, kept
-    // between now and the longest lifetime an answer may claim.
-    const expiresAt = token.expiresIn !== undefined
-        ? now + token.expiresIn * 1000
-        : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000);
-    let identity;
-    if (inputs.verify && shape.kind === 'account') {
-        log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`);
-    }
-    else if (inputs.verify) {
-        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
-        const shown = shownIdentity(identity);
-        log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
-    }
-    return {
-        shape,
-        endpoint,
-        audience,
-        claims: subject.claims,
-        token,
-        expiresAt,
-        ...(identity && { identity })
-    };
+    // The token command stays, so that a later call says the service was stopped rather than
+    // "command not found"; the runner empties RUNNER_TEMP at the job's end.
+    (0,external_node_fs_.rmSync)((0,external_node_path_.join)(dir, RECORD), { force: true });
+    return { ...(record && { record }), stopped };
 }
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-
-
-
-const summary_EXPORT_MODES = {
-    token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
-    oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
-    none: 'none: outputs only'
-};
+/** Write the `databricks-oidc-token` command into dir/bin, which the login adds to the PATH. */
+function writeTokenCommand(dir, bundle) {
+    const bin = (0,external_node_path_.join)(dir, 'bin');
+    (0,external_node_fs_.mkdirSync)(bin, { mode: 0o700 });
+    const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const file = (0,external_node_path_.join)(bin, TOKEN_COMMAND);
+    (0,external_node_fs_.writeFileSync)(file, `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(bundle)} ${TOKEN_FLAG} "$@"\n`);
+    (0,external_node_fs_.chmodSync)(file, 0o700);
+    return bin;
+}
 /**
- * The job summary: what was logged in where, as whom, until when. Holds no secret. Values from a
- * server or a JWT are shown as code spans, so no markdown or HTML in them is interpreted.
+ * `databricks-oidc-token`: print a fresh token from the service on stdout. The runner reads a
+ * step's stderr for workflow commands as well as its stdout (actions/runner
+ * src/Runner.Worker/Handlers/ScriptHandler.cs: `StepHost.ErrorDataReceived += OnDataReceived`),
+ * so the token's `::add-mask::` goes to stderr, before the token, and `$(databricks-oidc-token)`
+ * captures the token alone.
  */
-function summaryMarkdown(inputs, result) {
-    const text = markdownText;
-    const code = markdownCode;
-    const identity = result.identity && shownIdentity(result.identity);
-    const rows = [
-        ['Host', `${code(inputs.host.url)} ${text(`(${result.shape.label})`)}`],
-        ['Federation policy', text(policyDescription(inputs.clientId).replace(/ \(.*\)$/, ''))],
-        ['Audience', `${code(result.audience.audience)} ${text(`(${result.audience.reason})`)}`],
-        [
-            'GitHub token subject',
-            result.claims.sub !== undefined ? code(result.claims.sub) : text('(none)')
-        ],
-        ['Token expires', text(isoSeconds(result.expiresAt))],
-        ['Export', text(summary_EXPORT_MODES[inputs.exportEnv])],
-        ...(inputs.configProfile !== undefined
-            ? [['Config profile', code(inputs.configProfile)]]
-            : []),
-        [
-            'Identity',
-            identity
-                ? `${code(identity.name)} ${text('(')}${code(identity.userName)}${text('), verified with SCIM Me')}`
-                : text(inputs.verify && result.shape.kind === 'account'
-                    ? 'not verified: an account has no SCIM Me'
-                    : 'not verified (set verify: true)')
-        ]
-    ];
-    return [
-        '### Databricks login',
-        '',
-        '| | |',
-        '|---|---|',
-        ...rows.map(([name, value]) => `| ${name} | ${value} |`),
-        ''
-    ].join('\n');
+async function tokenCommand(env = process.env, out = text => process.stdout.write(text), err = text => process.stderr.write(text)) {
+    const url = env['DATABRICKS_METADATA_SERVICE_URL'] ?? '';
+    const host = env['DATABRICKS_HOST'] ?? '';
+    const name = 'the credential service of databricks-oidc-login';
+    if (url === '' || host === '') {
+        err(`${TOKEN_COMMAND}: DATABRICKS_METADATA_SERVICE_URL and DATABRICKS_HOST are not set: run it in a later step of a job whose login step has export-env: service.\n`);
+        return 2;
+    }
+    let where = 'on 127.0.0.1';
+    try {
+        where = `on 127.0.0.1:${new URL(url).port}`;
+    }
+    catch {
+        // said below as a failure to connect
+    }
+    const said = await new Promise(resolve => {
+        const req = external_node_http_.get(url, {
+            headers: { 'x-databricks-metadata-version': '1', 'x-databricks-host': host },
+            timeout: 10_000
+        }, res => {
+            let body = '';
+            res.on('data', (c) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            res.on('error', resolve);
+        });
+        req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+        req.on('error', resolve);
+    });
+    if (said instanceof Error) {
+        const refused = said.code === 'ECONNREFUSED';
+        err(refused
+            ? `${TOKEN_COMMAND}: ${name} ${where} is not running: the action's post step or the end of the job stopped it, or GitHub no longer issues tokens to this job. Call it only in steps of the same job, before the post step.\n`
+            : `${TOKEN_COMMAND}: ${name} ${where} did not answer: ${said.message}.\n`);
+        return 1;
+    }
+    let parsed = {};
+    try {
+        parsed = JSON.parse(said.body);
+    }
+    catch {
+        // said below
+    }
+    if (said.status !== 200 || typeof parsed.access_token !== 'string') {
+        const error = typeof parsed.error === 'string' ? parsed.error.replace(/[^\x20-\x7e]/g, '?') : '';
+        err(`${TOKEN_COMMAND}: ${name} ${where} answered HTTP ${said.status}${error ? `: ${error}` : ''}.\n`);
+        return 1;
+    }
+    const token = parsed.access_token;
+    // An RFC 6750 token cannot hold a line break: nothing after the mask can be read as a command.
+    if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+        err(`${TOKEN_COMMAND}: ${name} ${where} answered with no valid token.\n`);
+        return 1;
+    }
+    err(`::add-mask::${token}\n`);
+    out(`${token}\n`);
+    return 0;
 }
+
+
+/***/ }),
+
+/***/ 5948:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  N: () => (/* binding */ userAgent)
+});
+
+// UNUSED EXPORTS: VERSION
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"1.0.0"};
@@ -34296,193 +34649,6 @@ function userAgent(env) {
             parts.push(`${key}/${value}`);
     }
     return parts.join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The step's entry: the login, or, in the post step the runner runs at the job's end, its cleanup. */
-async function main() {
-    if (getState('isPost') === 'true')
-        return post();
-    saveState('isPost', 'true');
-    return run();
-}
-/** The only module that talks to the runner: inputs in, outputs, env, files and log out. */
-async function run(env = process.env, platform = process.platform) {
-    const secrets = new Secrets();
-    const mask = (secret) => {
-        secrets.add(secret);
-        core_setSecret(secret);
-    };
-    const log = logger(secrets);
-    try {
-        const raw = readRawInputs();
-        // A subject token is a secret from the moment it is read, valid or not (getInput trims it).
-        if (raw.subjectToken !== '')
-            mask(raw.subjectToken);
-        const inputs = parseInputs(raw);
-        refuseProfileOn(platform, inputs);
-        for (const warning of inputWarnings(inputs))
-            log.warning(warning);
-        const oidc = inputs.subjectToken === undefined ? readOidcEnv(env) : undefined;
-        if (oidc)
-            mask(oidc.requestToken);
-        // Nothing may hold the step past its deadline: the lock wait included.
-        const deadline = realClock.now() + inputs.timeoutSeconds * 1000;
-        const result = await login(inputs, oidc, {
-            transport: createTransport(userAgent(env)),
-            log,
-            mask,
-            clock: realClock
-        });
-        // Everything to be written is composed and checked before the first write, so a step that
-        // fails has written nothing.
-        const now = realClock.now();
-        const { outputs, env: exported } = publication(inputs, result, now);
-        const profile = inputs.configProfile !== undefined
-            ? {
-                name: inputs.configProfile,
-                path: configFilePath(env),
-                fields: profileFields(inputs, result)
-            }
-            : undefined;
-        // The profile first: if it can't be written, the step fails having exported nothing.
-        if (profile) {
-            const undo = await writeProfile(profile.path, profile.name, profile.fields, {
-                lockTimeoutMs: Math.max(0, Math.min(10_000, deadline - realClock.now()))
-            });
-            // The post step's instructions: paths, the fields written and hashes, never a secret.
-            if (inputs.cleanup)
-                saveState('profile', JSON.stringify({ ...profile, ...undo }));
-            log.info(`Wrote profile [${profile.name}] to ${profile.path}: use it with databricks --profile ${profile.name}${inputs.cleanup ? '; the post step removes it' : ''}.`);
-            // With cleanup: false, the copy of what the profile replaced stays: it must not go unseen.
-            if (!inputs.cleanup && undo.backup !== undefined)
-                log.warning(backupAdvice(profile.path, undo));
-        }
-        try {
-            for (const [name, value] of Object.entries(outputs))
-                setOutput(name, value);
-            for (const [name, value] of Object.entries(exported))
-                exportVariable(name, value);
-        }
-        catch (error) {
-            throw new ActionError('runner-files-failed', `Writing the step's outputs failed: ${error instanceof Error ? error.message : String(error)}.`, {
-                cause: "The runner's GITHUB_OUTPUT or GITHUB_ENV file is missing or not writable.",
-                fix: 'Run the action as a step on a GitHub Actions runner; outside one, point GITHUB_OUTPUT and GITHUB_ENV at writable files.'
-            });
-        }
-        log.info(`Databricks token issued: ${outputs['token-type']}, scope ${shownValue(outputs['scope'] ?? '')}, expires ${outputs['expires-at']} (in ${outputs['expires-in']} s).`);
-        if (Object.keys(exported).length > 0)
-            log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
-        const notice = expiryNotice(inputs, result, now);
-        if (notice)
-            log.notice(notice);
-        // With a profile the CLI checks the bundle's host against it; with the environment it does not.
-        if (inputs.exportEnv === 'token' || inputs.exportEnv === 'oidc') {
-            const hint = bundleHostHint(process.cwd(), inputs.host, inputs.exportEnv);
-            if (hint)
-                log.warning(hint);
-        }
-        // The summary shows what servers said (a display name, say): no secret they echoed may stay.
-        if (inputs.summary)
-            await writeSummary(secrets.redact(summaryMarkdown(inputs, result)), log);
-    }
-    catch (error) {
-        setFailed(logText(errorLines(error), secrets));
-    }
-}
-/**
- * The post step: remove the profile the login wrote, or put back the one it replaced, so that a
- * self-hosted runner keeps no trace. A failure is a warning: the job's own work is done.
- */
-async function post() {
-    const log = logger(new Secrets());
-    const saved = getState('profile');
-    if (saved === '')
-        return;
-    let state;
-    try {
-        state = JSON.parse(saved);
-        const outcome = await restoreProfile(state.path, state.name, state.fields, state);
-        const where = `[${state.name}] in ${state.path}`;
-        const since = (done) => `The file was changed by another step since: ${done}, as best it could be, and the rest of the file left as it is now.`;
-        const said = {
-            removed: `Removed the profile this step wrote: ${where}.`,
-            restored: `Put back the profile this step had replaced: ${where}.`,
-            'removed-profile': [
-                `Removed the profile this step wrote: ${where}.`,
-                since('only the profile was taken out')
-            ],
-            'restored-profile': [
-                `Put back the profile this step had replaced: ${where}.`,
-                since('only the profile was put back')
-            ],
-            changed: `Left the profile as it is, since it was changed after this step wrote it: ${where}.`,
-            gone: `Nothing to clean up: no profile ${where}.`
-        };
-        const advice = outcome === 'changed' || outcome === 'gone' ? backupAdvice(state.path, state) : [];
-        if (advice.length > 0)
-            log.warning([...[said[outcome]].flat(), ...advice]);
-        else
-            log.info(said[outcome]);
-    }
-    catch (error) {
-        log.warning([
-            'The post step could not clean up the config file.',
-            ...errorLines(error),
-            ...(state ? backupAdvice(state.path, state) : [])
-        ]);
-    }
-}
-/** Every line the step prints goes through logText: secrets out, nothing that steers the runner. */
-function logger(secrets) {
-    const say = (emit) => (text) => emit(logText(text, secrets));
-    return {
-        info: say(info),
-        warning: say(warning),
-        debug: say(core_debug),
-        notice: say(notice)
-    };
-}
-/** The summary is a courtesy: a runner without one gets a warning, not a failed step. */
-async function writeSummary(markdown, log) {
-    try {
-        await summary.addRaw(markdown).write();
-    }
-    catch (error) {
-        log.warning(`The job summary was not written: ${error instanceof Error ? error.message : String(error)}. Set summary: false to skip it.`);
-    }
-}
-function readRawInputs() {
-    return {
-        host: getInput('host'),
-        accountId: getInput('account-id'),
-        workspaceId: getInput('workspace-id'),
-        clientId: getInput('client-id'),
-        audience: getInput('audience'),
-        scope: getInput('scope'),
-        exportEnv: getInput('export-env'),
-        retryMaxAttempts: getInput('retry-max-attempts'),
-        timeoutSeconds: getInput('timeout-seconds'),
-        verify: getInput('verify'),
-        summary: getInput('summary'),
-        subjectToken: getInput('subject-token'),
-        configProfile: getInput('config-profile'),
-        cleanup: getInput('cleanup')
-    };
 }
 
 
@@ -34579,6 +34745,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -34597,6 +34770,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -34681,6 +34861,818 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 5078:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qq: () => (/* binding */ HttpClient)
+});
+
+// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, HttpCodes, MediaTypes, getProxyUrl, isHttps
+
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ../../work/main/node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(8258);
+// EXTERNAL MODULE: ../../work/main/node_modules/undici/index.js
+var undici = __nccwpck_require__(576);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
 
 /***/ })
 
@@ -34789,6 +35781,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/create fake namespace object */
 /******/ (() => {
 /******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
@@ -34852,6 +35856,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9407);
+/******/ var __webpack_exports__ = __nccwpck_require__(7890);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

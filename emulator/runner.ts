@@ -48,6 +48,8 @@ export interface ActionRun {
   readonly env: Record<string, string>
   /** What the step saved for its post step (GITHUB_STATE). */
   readonly state: Record<string, string>
+  /** The folders the step added to the PATH of later steps (GITHUB_PATH). */
+  readonly paths: string[]
   readonly summary: string
   /** Raw file contents, for leak checks; `config` is the Databricks config file, '' when none. */
   readonly files: {
@@ -55,6 +57,8 @@ export interface ActionRun {
     readonly env: string
     readonly summary: string
     readonly state: string
+    /** GITHUB_PATH; absent where a test runs the step in-process. */
+    readonly path?: string
     readonly config: string
   }
   /** The `::error::` text, unescaped. */
@@ -81,7 +85,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     output: join(dir, 'output'),
     env: join(dir, 'env'),
     summary: join(dir, 'summary'),
-    state: join(dir, 'state')
+    state: join(dir, 'state'),
+    path: join(dir, 'path')
   }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const env: Record<string, string> = {
@@ -92,6 +97,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     GITHUB_ENV: files.env,
     GITHUB_STEP_SUMMARY: files.summary,
     GITHUB_STATE: files.state,
+    GITHUB_PATH: files.path,
     RUNNER_TEMP: dir,
     ...(options.debug !== false && { RUNNER_DEBUG: '1' }),
     ...inputEnv(options.inputs),
@@ -126,6 +132,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       env: readFileSync(files.env, 'utf8'),
       summary: readFileSync(files.summary, 'utf8'),
       state: readFileSync(files.state, 'utf8'),
+      path: readFileSync(files.path, 'utf8'),
       config: readIfThere(env['DATABRICKS_CONFIG_FILE'] ?? join(dir, '.databrickscfg'))
     }
     const errorLine = stdout.split('\n').find(l => l.startsWith('::error::')) ?? ''
@@ -136,6 +143,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       outputs: parseCommandFile(raw.output),
       env: parseCommandFile(raw.env),
       state: parseCommandFile(raw.state),
+      paths: raw.path.split('\n').filter(Boolean),
       summary: raw.summary,
       files: raw,
       error: unescapeCommand(errorLine.slice('::error::'.length)),

@@ -19,7 +19,8 @@ export const ERROR_CODES = [
   'exchange-invalid-response',
   'verify-failed',
   'config-file-failed',
-  'runner-files-failed'
+  'runner-files-failed',
+  'service-failed'
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]

@@ -23,7 +23,7 @@ export interface RawInputs {
   readonly cleanup: string
 }
 
-export type ExportMode = 'token' | 'oidc' | 'none'
+export type ExportMode = 'token' | 'oidc' | 'service' | 'none'
 
 /** The inputs, validated once. */
 export interface Inputs {
@@ -54,7 +54,7 @@ export interface Inputs {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'none']
+const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'service', 'none']
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/
 const ZONES = DATABRICKS_ZONES.map(zone => `*${zone}`).join(', ')
 
@@ -117,7 +117,7 @@ export function parseInputs(raw: RawInputs): Inputs {
     throw new InputError(
       'export-env',
       `is '${printable(exportEnv)}', expected one of: ${EXPORT_MODES.join(', ')}.`,
-      "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, or 'none' to export nothing."
+      "Use 'token' to export DATABRICKS_HOST and DATABRICKS_TOKEN, 'oidc' to let the Databricks CLI and SDKs re-exchange by themselves, 'service' for a credential service that keeps a token fresh for the whole job, or 'none' to export nothing."
     )
   }
   const retryMaxAttempts = boundedNumber('retry-max-attempts', raw.retryMaxAttempts, 5, 1, 20, true)
@@ -144,7 +144,8 @@ export function parseInputs(raw: RawInputs): Inputs {
   // Later steps re-exchange GitHub's token with the service principal's policy: both are needed.
   for (const [input, wanted, purpose] of [
     ['export-env', exportEnv === 'oidc', 'export-env: oidc'],
-    ['config-profile', configProfile !== '', 'config-profile']
+    // With the service, the action itself exchanges again, with the login's own inputs.
+    ['config-profile', configProfile !== '' && exportEnv !== 'service', 'config-profile']
   ] as const) {
     if (!wanted) continue
     if (clientId === undefined) {
@@ -161,6 +162,13 @@ export function parseInputs(raw: RawInputs): Inputs {
         `Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token too.`
       )
     }
+  }
+  if (exportEnv === 'service' && subjectToken !== '') {
+    throw new InputError(
+      'export-env',
+      "is 'service', which can't be combined with subject-token: the service mints fresh GitHub tokens, and a given token can't be renewed.",
+      "Use export-env: token with subject-token, or drop subject-token so that the action uses GitHub's token."
+    )
   }
   return {
     host,
@@ -186,6 +194,13 @@ export function parseInputs(raw: RawInputs): Inputs {
  * link put at the file's path would be followed. Refused before any network call.
  */
 export function refuseProfileOn(platform: NodeJS.Platform, inputs: Inputs): void {
+  if (platform === 'win32' && inputs.exportEnv === 'service') {
+    throw new InputError(
+      'export-env',
+      "is 'service', which is not supported on Windows runners: its token command is a shell script and the post step finds the service by its process.",
+      'Use export-env: oidc or export-env: token on Windows, or run the job on Linux or macOS.'
+    )
+  }
   if (platform !== 'win32' || inputs.configProfile === undefined) return
   throw new InputError(
     'config-profile',
@@ -256,14 +271,20 @@ function booleanInput(input: string, raw: string, fallback: boolean): boolean {
 export function inputWarnings(inputs: Inputs): string[] {
   const warnings: string[] = []
   const scope = inputs.scopes.join(' ')
-  if (inputs.configProfile !== undefined && inputs.exportEnvGiven && inputs.exportEnv !== 'none') {
+  if (
+    inputs.configProfile !== undefined &&
+    inputs.exportEnvGiven &&
+    inputs.exportEnv !== 'none' &&
+    // With a profile, the service is named in the profile and nothing is exported.
+    inputs.exportEnv !== 'service'
+  ) {
     warnings.push(
       `export-env: ${inputs.exportEnv} together with config-profile: the Databricks CLI and SDKs read the exported DATABRICKS_* variables before any profile, so 'databricks --profile ${inputs.configProfile}' in later steps uses this login's environment, not the profile. Leave export-env unset (it then exports nothing) to let --profile choose.`
     )
   }
   const reexchange = [
     inputs.exportEnv === 'oidc' && 'export-env: oidc',
-    inputs.configProfile !== undefined && 'config-profile'
+    inputs.configProfile !== undefined && inputs.exportEnv !== 'service' && 'config-profile'
   ].filter(Boolean)
   if (reexchange.length > 0 && !isDatabricksHost(inputs.host)) {
     // Allowed, since the audience is the user's own; but the SDKs follow the host's word for where

@@ -21,7 +21,13 @@ export function isoSeconds(ms: number): string {
  * may hold an element that starts a workflow command: server values were refused for that where
  * they were read (the scope, the user name), the claims of a JWT are written escaped.
  */
-export function publication(inputs: Inputs, result: LoginResult, now: number): Publication {
+export function publication(
+  inputs: Inputs,
+  result: LoginResult,
+  now: number,
+  /** The credential service's URL, with export-env: service. */
+  serviceUrl?: string
+): Publication {
   const { token } = result
   const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000))
   const outputs: Record<string, string> = {
@@ -68,6 +74,14 @@ export function publication(inputs: Inputs, result: LoginResult, now: number): P
     env['TOKEN_AUDIENCE'] = result.audience.audience
     Object.assign(env, ids(true))
   }
+  if (inputs.exportEnv === 'service' && inputs.configProfile === undefined) {
+    if (serviceUrl === undefined) throw new Error('export-env: service needs the service URL')
+    // No token: the SDKs ask the service for one (databricks-sdk-go config/auth_metadata_service.go).
+    env['DATABRICKS_HOST'] = inputs.host.url
+    env['DATABRICKS_AUTH_TYPE'] = 'metadata-service'
+    env['DATABRICKS_METADATA_SERVICE_URL'] = serviceUrl
+    Object.assign(env, ids(false))
+  }
   assertInert('output', outputs, 'token')
   assertInert('environment variable', env, 'DATABRICKS_TOKEN')
   return { outputs, env }
@@ -93,15 +107,28 @@ function assertInert(kind: string, entries: Record<string, string>, token: strin
  * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
  * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
  */
-export function profileFields(inputs: Inputs, result: LoginResult): Fields {
+export function profileFields(inputs: Inputs, result: LoginResult, serviceUrl?: string): Fields {
   const { shape } = result
   const scopes = inputs.scopes.join(',')
+  const ids: Fields = [
+    ...(shape.accountId !== undefined ? [['account_id', shape.accountId] as const] : []),
+    ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId] as const] : [])
+  ]
+  // With the service, the profile names it; the service exchanges with the login's own inputs.
+  if (inputs.exportEnv === 'service') {
+    if (serviceUrl === undefined) throw new Error('export-env: service needs the service URL')
+    return [
+      ['host', inputs.host.url],
+      ['auth_type', 'metadata-service'],
+      ['metadata_service_url', serviceUrl],
+      ...ids
+    ]
+  }
   return [
     ['host', inputs.host.url],
     ['auth_type', 'github-oidc'],
     ['client_id', inputs.clientId ?? ''],
-    ...(shape.accountId !== undefined ? [['account_id', shape.accountId] as const] : []),
-    ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId] as const] : []),
+    ...ids,
     ['audience', result.audience.audience],
     ['token_audience', result.audience.audience],
     ...(scopes !== 'all-apis' ? [['scopes', scopes] as const] : [])

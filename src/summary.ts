@@ -8,6 +8,7 @@ import { markdownCode, markdownText } from './safe-text.js'
 const EXPORT_MODES: Record<Inputs['exportEnv'], string> = {
   token: 'token: DATABRICKS_HOST, DATABRICKS_TOKEN',
   oidc: 'oidc: the Databricks CLI and SDKs re-exchange by themselves',
+  service: 'service: a credential service on 127.0.0.1 keeps a token fresh for the job',
   none: 'none: outputs only'
 }
 

@@ -441,7 +441,7 @@ describe('before any network call', () => {
     ],
     [
       { host: 'dbc-1234.cloud.databricks.com', 'export-env': 'all' },
-      "Input 'export-env' is 'all', expected one of: token, oidc, none."
+      "Input 'export-env' is 'all', expected one of: token, oidc, service, none."
     ],
     [{ host: '' }, "Input 'host' is required."],
     [

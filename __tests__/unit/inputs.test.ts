@@ -227,6 +227,7 @@ describe('parseInputs export-env', () => {
     ['token', 'token'],
     ['none', 'none'],
     ['oidc', 'oidc'],
+    ['service', 'service'],
     [' token ', 'token']
   ])('%j -> %s', (exportEnv, mode) => {
     expect(parseInputs(raw({ exportEnv, clientId: CLIENT_ID })).exportEnv).toBe(mode)
@@ -235,7 +236,22 @@ describe('parseInputs export-env', () => {
   test.each(['env', 'true', 'github-oidc', 'token none'])('%j is refused', exportEnv => {
     const error = inputError({ exportEnv })
     expect(error.input).toBe('export-env')
-    expect(error.message).toContain('expected one of: token, oidc, none')
+    expect(error.message).toContain('expected one of: token, oidc, service, none')
+  })
+
+  it('service needs no client-id, also with a profile, and warns of nothing', () => {
+    const inputs = parseInputs(raw({ exportEnv: 'service', configProfile: 'ci' }))
+    expect(inputs).toMatchObject({ exportEnv: 'service', configProfile: 'ci' })
+    expect(inputWarnings(inputs)).toEqual([])
+  })
+
+  it('service is refused with subject-token, naming export-env', () => {
+    const error = inputError({
+      exportEnv: 'service',
+      subjectToken: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'
+    })
+    expect(error.input).toBe('export-env')
+    expect(error.message).toContain("can't be combined with subject-token")
   })
 })
 

@@ -204,8 +204,11 @@ describe('parseInputs, for any strings', () => {
             parsed.retryMaxAttempts <= 20
         ).toBe(true)
         expect(parsed.timeoutSeconds >= 1 && parsed.timeoutSeconds <= 3600).toBe(true)
-        expect(['token', 'oidc', 'none']).toContain(parsed.exportEnv)
-        if (parsed.exportEnv === 'oidc' || parsed.configProfile !== undefined)
+        expect(['token', 'oidc', 'service', 'none']).toContain(parsed.exportEnv)
+        if (
+          parsed.exportEnv === 'oidc' ||
+          (parsed.configProfile !== undefined && parsed.exportEnv !== 'service')
+        )
           expect(parsed.clientId).toBeDefined()
         expect(parsed.scopes.length).toBeGreaterThan(0)
         for (const scope of parsed.scopes) expect(scope).toMatch(/^[\x21\x23-\x5b\x5d-\x7e]+$/)

@@ -237,6 +237,39 @@ describe('publication user-name output', () => {
   })
 })
 
+describe('export-env: service', () => {
+  const URL = 'http://127.0.0.1:4321/' + 'ab'.repeat(32)
+
+  it('exports the host, the auth type and the service URL, no token; outputs the first token', () => {
+    const i = inputs({ exportEnv: 'service' })
+    const got = publish.publication(i, withShape(i, result()), NOW, URL)
+    expect(got.env).toEqual({
+      DATABRICKS_HOST: WORKSPACE,
+      DATABRICKS_AUTH_TYPE: 'metadata-service',
+      DATABRICKS_METADATA_SERVICE_URL: URL
+    })
+    expect(got.outputs['token']).toBe('dapi-access')
+  })
+
+  it('exports DATABRICKS_ACCOUNT_ID on an account host', () => {
+    const i = inputs({ exportEnv: 'service', host: ACCOUNT_HOST, accountId: ACCOUNT_ID })
+    expect(publish.publication(i, withShape(i, result()), NOW, URL).env).toMatchObject({
+      DATABRICKS_HOST: ACCOUNT_HOST,
+      DATABRICKS_ACCOUNT_ID: ACCOUNT_ID
+    })
+  })
+
+  it('with a profile: exports nothing, and the profile names the service', () => {
+    const i = inputs({ exportEnv: 'service', configProfile: 'ci' })
+    expect(publish.publication(i, withShape(i, result()), NOW, URL).env).toEqual({})
+    expect(publish.profileFields(i, withShape(i, result()), URL)).toEqual([
+      ['host', WORKSPACE],
+      ['auth_type', 'metadata-service'],
+      ['metadata_service_url', URL]
+    ])
+  })
+})
+
 describe('profileFields', () => {
   it('gives host, auth type, client ID and the audience under both its names, in that order', () => {
     expect(profileFields(inputs({ clientId: CLIENT_ID, configProfile: 'prod' }), result())).toEqual(

@@ -166,7 +166,7 @@ describe('summaryMarkdown', () => {
       expect(markdown).not.toContain(ACCESS_TOKEN)
     })
 
-    test.each(['token', 'oidc', 'none'])('with export-env %s', exportEnv => {
+    test.each(['token', 'oidc', 'service', 'none'])('with export-env %s', exportEnv => {
       const markdown = summaryMarkdown(
         inputs({ clientId: CLIENT_ID, exportEnv, configProfile: 'prod' }),
         result()
