@@ -11,7 +11,7 @@ import {
   type ServiceConfig
 } from '../../src/credential-service.js'
 import { resolveHostShape } from '../../src/host-shape.js'
-import { serviceEnv } from '../../src/service-process.js'
+import { serviceEnv, tokenCommand } from '../../src/service-process.js'
 import { fakeClock, inputsFor, fakeTransport, makeJwt, response } from './support.js'
 
 const HOST = 'https://dbc-1234.cloud.databricks.com'
@@ -239,5 +239,50 @@ describe('serviceEnv', () => {
       NODE_EXTRA_CA_CERTS: '/ca.pem',
       RUNNER_TRACKING_ID: 'github_1'
     })
+  })
+})
+
+describe('databricks-oidc-token', () => {
+  const capture = async (env: Record<string, string>) => {
+    let out = ''
+    let err = ''
+    const code = await tokenCommand(
+      env,
+      text => (out += text),
+      text => (err += text)
+    )
+    return { code, out, err }
+  }
+
+  it('says what is missing when the login exported nothing', async () => {
+    const got = await capture({})
+    expect(got).toMatchObject({ code: 2, out: '' })
+    expect(got.err).toContain('DATABRICKS_METADATA_SERVICE_URL and DATABRICKS_HOST are not set')
+  })
+
+  it('prints the mask on stderr before the token on stdout, and refuses a token that is no bearer token', async () => {
+    let token = 'dose-token-cccccccccccccccccccc'
+    const server = http.createServer((req, res) => {
+      res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_on: 2e9 }))
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as { port: number }
+      const env = {
+        DATABRICKS_METADATA_SERVICE_URL: `http://127.0.0.1:${port}/x`,
+        DATABRICKS_HOST: HOST
+      }
+      expect(await capture(env)).toEqual({
+        code: 0,
+        out: `${token}\n`,
+        err: `::add-mask::${token}\n`
+      })
+      token = 'a\n::stop-commands::x'
+      const bad = await capture(env)
+      expect(bad).toMatchObject({ code: 1, out: '' })
+      expect(bad.err).not.toContain('::stop-commands')
+    } finally {
+      server.close()
+    }
   })
 })

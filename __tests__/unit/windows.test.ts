@@ -32,6 +32,16 @@ describe('refuseProfileOn', () => {
     )
   })
 
+  it('refuses export-env: service on Windows, naming export-env, before any network call', () => {
+    const inputs = parseInputs(
+      rawInputs({ host: 'https://dbc-1234.cloud.databricks.com', exportEnv: 'service' })
+    )
+    const error = thrown(() => refuseProfileOn('win32', inputs))
+    expect((error as InputError).input).toBe('export-env')
+    expect((error as InputError).message).toContain('not supported on Windows runners')
+    expect(() => refuseProfileOn('linux', inputs)).not.toThrow()
+  })
+
   test.each(['linux', 'darwin'] as const)('accepts config-profile on %s', platform => {
     expect(() => refuseProfileOn(platform, withProfile())).not.toThrow()
   })
