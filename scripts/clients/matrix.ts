@@ -35,13 +35,14 @@ const CHILD_TIMEOUT_MS = 60_000
 const PARALLEL = 2
 const SECOND_WORKSPACE_ID = '2222222222222222'
 
-export type Mode = 'token' | 'oidc' | 'profile' | 'two-workspaces'
+export type Mode = 'token' | 'oidc' | 'service' | 'profile' | 'two-workspaces'
 /** The operations of the matrix: the clients' own, and the CLI's bundle against another host. */
 export type Row = Operation | 'bundle-other-host'
 
 export const MODES: ReadonlyArray<{ readonly id: Mode; readonly title: string }> = [
   { id: 'token', title: '`export-env: token`' },
   { id: 'oidc', title: '`export-env: oidc`' },
+  { id: 'service', title: '`export-env: service`' },
   { id: 'profile', title: '`config-profile`' },
   { id: 'two-workspaces', title: 'two workspaces, two profiles in one file' }
 ]
@@ -64,6 +65,7 @@ const ROWS: ReadonlyArray<{ readonly id: Row; readonly title: string }> = [
 const IN_MODE: Readonly<Record<Mode, readonly Row[]>> = {
   token: ['me', 'account', 'bundle-validate', 'bundle-other-host'],
   oidc: ['me', 'account', 'bundle-validate', 'bundle-other-host'],
+  service: ['me', 'account'],
   profile: ['me', 'account', 'bundle-validate'],
   'two-workspaces': ['me']
 }
@@ -77,6 +79,12 @@ interface Expected {
 const NO_GITHUB_OIDC: Expected = {
   why: 'the JavaScript SDK has no `github-oidc`: use `export-env: token`',
   error: /default credentials/i
+}
+
+/** databricks-sdk-java's DefaultCredentialsProvider lists no metadata-service provider. */
+const NO_METADATA_SERVICE: Expected = {
+  why: 'the Java SDK has no metadata service (its default credentials know no `metadata-service`): use `export-env: oidc` or `config-profile`',
+  error: /cannot configure default credentials/
 }
 
 /** The JavaScript SDK's AccountClient: only `https://accounts.*` (dist/config/Config.js `isAccountClient`). */
@@ -95,8 +103,14 @@ const EXPECTED_FAILURES: Partial<
       }
     }
   },
+  java: {
+    service: { me: NO_METADATA_SERVICE, account: NO_METADATA_SERVICE }
+  },
   js: {
     token: { account: { why: ACCOUNT_BY_NAME, error: /invalid Databricks Account configuration/ } },
+    service: {
+      account: { why: ACCOUNT_BY_NAME, error: /invalid Databricks Account configuration/ }
+    },
     oidc: {
       me: NO_GITHUB_OIDC,
       account: {
@@ -232,7 +246,8 @@ async function login(
   world: World,
   home: string,
   host: DatabricksEmulator,
-  inputs: Record<string, string>
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
 ): Promise<ActionRun> {
   const run = await runAction({
     inputs: {
@@ -241,16 +256,67 @@ async function login(
       ...(host === world.account ? { 'account-id': ACCOUNT_ID } : { audience: ACCOUNT_ID }),
       ...inputs
     },
-    env: { ...world.emulator.env, HOME: home },
+    env: { ...world.emulator.env, HOME: home, ...env },
     debug: false
   })
   if (run.code !== 0) throw new Error(`the login to ${host.url} failed: ${run.error}`)
   return run
 }
 
+/** The post steps of the logins that started a credential service: each stops its service. */
+async function stopServices(runs: readonly ActionRun[]): Promise<string[]> {
+  const problems: string[] = []
+  for (const run of runs) {
+    const post = await runAction({
+      inputs: {},
+      post: { isPost: 'true', ...run.state },
+      debug: false
+    })
+    if (post.code !== 0) problems.push(`a post step failed: ${post.error}`)
+    const saved = run.state['service']
+    const pid = saved ? (JSON.parse(saved) as { pid?: number }).pid : undefined
+    if (pid !== undefined && alive(pid)) {
+      process.kill(pid, 'SIGKILL')
+      problems.push(`the post step left the credential service (pid ${pid}) running`)
+    }
+  }
+  return problems
+}
+
+/** A process that runs (a zombie, ended but not yet reaped, does not count). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true
+  }
+}
+
 /** Log in as each mode's login steps do, once per mode; each operation gets the job it needs. */
-async function jobs(world: World, temp: string): Promise<Record<Mode, Record<string, Job>>> {
+async function jobs(
+  world: World,
+  temp: string,
+  services: ActionRun[]
+): Promise<Record<Mode, Record<string, Job>>> {
   const home = (name: string): string => mkdtempSync(join(temp, `${name}-`))
+  // A login that leaves a credential service running, for the post step to stop.
+  const served = async (host: DatabricksEmulator): Promise<Job> => {
+    const dir = home('service-env')
+    const run = await login(
+      world,
+      dir,
+      host,
+      { 'export-env': 'service' },
+      { RUNNER_TEMP: home('runner-temp'), RUNNER_TRACKING_ID: 'client-matrix' }
+    )
+    services.push(run)
+    return { env: run.env, home: dir }
+  }
   const exported = async (exportEnv: string, host: DatabricksEmulator): Promise<Job> => {
     const dir = home(`${exportEnv}-env`)
     const run = await login(world, dir, host, { 'export-env': exportEnv })
@@ -276,6 +342,7 @@ async function jobs(world: World, temp: string): Promise<Record<Mode, Record<str
       ws1: await exported('oidc', world.ws1),
       account: await exported('oidc', world.account)
     },
+    service: { ws1: await served(world.ws1), account: await served(world.account) },
     profile: { ws1: profile, account: profile },
     'two-workspaces': { ws1: await profiles('two', { ws1: world.ws1, ws2: world.ws2 }) }
   }
@@ -413,7 +480,8 @@ async function runStep(
     const out = await runChild(command.command, args, command.cwd ?? bundleDir ?? home, env)
     const result = resultOf(step.client, operation, out)
     const exchanges = exchangesOf(world, tag)
-    const reexchange = step.mode !== 'token'
+    // With a token, or a credential service that exchanges for it, a client makes no exchange.
+    const reexchange = step.mode !== 'token' && step.mode !== 'service'
     // Where it must have gone: the bundle's host for a bundle, else the host of the login.
     const expectedHost = operation === 'bundle-validate' ? bundleHost : target.host
     const problems: string[] = []
@@ -472,6 +540,7 @@ export async function runMatrix(
   const temp = mkdtempSync(join(tmpdir(), 'client-matrix-'))
   const emulator = await Emulator.start({ tls: false })
   const failures: string[] = []
+  const services: ActionRun[] = []
   try {
     const ws2 = await emulator.addHost({ workspaceId: SECOND_WORKSPACE_ID })
     const account = await emulator.addHost({ account: true })
@@ -491,7 +560,7 @@ export async function runMatrix(
     ]
     const redact = (text: string): string =>
       secrets().reduce((t, s) => t.split(s).join('***'), text)
-    const all = await jobs(world, temp)
+    const all = await jobs(world, temp, services)
 
     const steps: Step[] = []
     const cells = new Map<string, Cell>()
@@ -579,6 +648,7 @@ export async function runMatrix(
     }
     return { matrix, failures }
   } finally {
+    failures.push(...(await stopServices(services)))
     await emulator.stop()
     rmSync(temp, { recursive: true, force: true })
   }
