@@ -2,6 +2,7 @@
 ~/.databrickscfg, as a later workflow step would be. Prints one JSON line; exits 1 on failure.
 
     python client.py me|account|version
+    python client.py long SECONDS INTERVAL   (one client calling "me" again and again, as a long job)
 """
 
 import json
@@ -38,7 +39,33 @@ def run(operation):
         from databricks.sdk import AccountClient
 
         return {"ok": True, "count": len(list(AccountClient().workspaces.list()))}
-    raise ValueError(f"unknown operation {operation!r}: expected me, account or version")
+    if operation == "long":
+        return long_job(float(sys.argv[2]), float(sys.argv[3]))
+    raise ValueError(f"unknown operation {operation!r}: expected me, account, long or version")
+
+
+def long_job(seconds, interval):
+    """One WorkspaceClient, as one long-running process holds it, asking who it is every
+    `interval` seconds for `seconds`: every call must succeed, across token lifetimes."""
+    import time
+
+    from databricks.sdk import WorkspaceClient
+
+    client = WorkspaceClient()
+    calls, failures, first_error = 0, 0, None
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        calls += 1
+        try:
+            client.current_user.me()
+        except Exception as error:  # counted; the first one is reported
+            failures += 1
+            first_error = first_error or describe(error)
+        time.sleep(interval)
+    result = {"ok": failures == 0, "calls": calls, "failures": failures}
+    if first_error:
+        result["error"] = first_error
+    return result
 
 
 def describe(error):

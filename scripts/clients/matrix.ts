@@ -22,6 +22,7 @@ import { format, resolveConfig } from 'prettier'
 import { ACCOUNT_ID, Emulator, SP_ID, type DatabricksEmulator } from '../../emulator/index.js'
 import { runAction, type ActionRun } from '../../emulator/runner.js'
 import { installClients, writeBundle } from './install.js'
+import { runLongJob } from './long-job.js'
 import type { ClientName, ClientResult, Installed, Operation } from './types.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -714,11 +715,18 @@ async function main(): Promise<void> {
   console.log(
     `matrix: ${seconds} s; ${failures.length} failure(s)${write ? '' : `, ${changed.length} difference(s) from clients/matrix.json`}`
   )
-  if (failures.length > 0 || (!write && changed.length > 0)) process.exitCode = 1
+  // Then one client over several token lifetimes, through the credential service.
+  const long = await runLongJob(installed)
+  for (const line of long) console.error(`FAIL long job: ${line}`)
+  // Two checks, the matrix and the long job, in the plain closing line CI reads.
+  const passed = [failures.length === 0 && (write || changed.length === 0), long.length === 0]
+  const ok = passed.filter(Boolean).length
+  console.log(`${ok} passed, ${passed.length - ok} failed`)
+  if (ok < passed.length) process.exitCode = 1
 }
 
 export const MATRIX_PREAMBLE =
-  'Written by `npm run test:clients -- --write` (scripts/clients/matrix.ts): each client, at the version named, run as a later workflow step against the emulator after the committed action logged in. **works**: it answered correctly, and in the modes other than `export-env: token` it made its own token exchange at the right host; **no**: it fails, for the reason given, and the matrix checks that it still does; –: not asked (the client has no such operation, or the mode does not apply).'
+  'Written by `npm run test:clients -- --write` (scripts/clients/matrix.ts): each client, at the version named, run as a later workflow step against the emulator after the committed action logged in. **works**: it answered correctly, and it made its own token exchange at the right host in `export-env: oidc` and the profile modes, and none in `export-env: token` and `export-env: service` (where the credential service exchanges); **no**: it fails, for the reason given, and the matrix checks that it still does; –: not asked (the client has no such operation, or the mode does not apply).'
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename))
   await main()
