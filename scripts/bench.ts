@@ -1,10 +1,10 @@
 // `npm run bench`: timings of the committed dist/index.js against the emulator, on loopback only.
 // Prints a table, writes bench/results.json (the committed reference run) and a timestamped copy in
 // bench/results/ (gitignored). Exits non-zero when a scenario that should succeed does not.
-// `BENCH_ONLY=herd npm run bench` runs the herd alone and writes only the timestamped copy: a partial run
+// `BENCH_ONLY=herd npm run bench` (or `service`) runs that scenario alone and writes only the timestamped copy: a partial run
 // must not replace the reference.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { format, resolveConfig } from 'prettier'
@@ -14,14 +14,17 @@ import { BUNDLE, runAction, type ActionRun } from '../emulator/runner.js'
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT_DIR = join(ROOT, 'bench')
 /** Runs per side for the cold-start and happy-path comparisons, per permanent-error and recovery case. */
-const RUNS = { cold: 15, happy: 15, permanent: 12, recovery: 7 } as const
+const RUNS = { cold: 15, happy: 15, permanent: 12, recovery: 7, service: 5 } as const
+const SERVICE = { clients: 50, requestsPerClient: 20 } as const
 const HERD = { processes: 64, perSecond: 10 } as const
 /** No child may outlive this; the action's own deadline (timeout-seconds) is 60 s. */
 const CHILD_TIMEOUT_MS = 90_000
 /** The whole benchmark stops by itself after this, writing what it measured so far. */
 const BENCH_DEADLINE_MS = 8 * 60_000
 const TOKEN_ROUTE = '/oidc/v1/token'
-const HERD_ONLY = process.env['BENCH_ONLY'] === 'herd'
+/** `herd` or `service`: run that scenario alone (a partial run keeps the reference results). */
+const ONLY = process.env['BENCH_ONLY']
+const PARTIAL = ONLY !== undefined && ONLY !== ''
 
 interface Stats {
   n: number
@@ -55,7 +58,7 @@ const results: Results = {
   transport:
     'plain HTTP on 127.0.0.1 (Emulator.start({ tls: false })) for every scenario, action and baseline alike',
   startedAt: new Date().toISOString(),
-  ...(HERD_ONLY && { only: 'herd' }),
+  ...(PARTIAL && { only: ONLY }),
   scenarios: {},
   checks: [],
   complete: false
@@ -175,7 +178,7 @@ async function writeResults(): Promise<void> {
     ...(await resolveConfig(file)),
     parser: 'json'
   })
-  if (!HERD_ONLY) writeFileSync(file, text)
+  if (!PARTIAL) writeFileSync(file, text)
   writeFileSync(join(OUT_DIR, 'results', `${results.startedAt.replace(/[:.]/g, '-')}.json`), text)
 }
 
@@ -188,7 +191,7 @@ async function finish(): Promise<void> {
   for (const c of failed) console.log(`FAILED: ${c.name}: ${c.detail}`)
   await writeResults()
   console.log(
-    `Wrote ${HERD_ONLY ? `bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json` : 'bench/results.json'}${failed.length ? ` (${failed.length} check(s) failed)` : ''}.`
+    `Wrote ${PARTIAL ? `bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json` : 'bench/results.json'}${failed.length ? ` (${failed.length} check(s) failed)` : ''}.`
   )
   process.exitCode = failed.length > 0 || !results.complete ? 1 : 0
 }
@@ -220,7 +223,7 @@ try {
     run.code === 0 && (run.outputs['token'] ?? '').startsWith('dkea')
 
   // 1. Cold start: the bundle failing on a missing input, against a bare `node -e 0`.
-  if (!HERD_ONLY) {
+  if (!PARTIAL) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'))
     const output = join(dir, 'output')
     const envFile = join(dir, 'env')
@@ -271,7 +274,7 @@ try {
 
   // 2. Happy path: the action against a minimal fetch script, both child processes.
   let happyMedian = NaN
-  if (!HERD_ONLY) {
+  if (!PARTIAL) {
     const baselineEnv = {
       PATH: process.env['PATH'] ?? '',
       ...emulator.github.env,
@@ -332,7 +335,7 @@ try {
   }
 
   // 3. Permanent error: 400 invalid_grant must fail at once, with one token request.
-  if (!HERD_ONLY) {
+  if (!PARTIAL) {
     const times: number[] = []
     const requests: number[] = []
     let refused = 0
@@ -379,7 +382,7 @@ try {
   }
 
   // 4. Recovery from transient faults on the token endpoint.
-  if (!HERD_ONLY) {
+  if (!PARTIAL) {
     const cases = [
       {
         key: 'twoUnavailable',
@@ -442,7 +445,7 @@ try {
   }
 
   // 5. A herd: many jobs at once against a rate-limited token endpoint; GitHub unlimited.
-  {
+  if (!PARTIAL || ONLY === 'herd') {
     emulator.reset()
     server.faults.rateLimit(TOKEN_ROUTE, HERD.perSecond)
     const exchangesBefore = tokenRequests()
@@ -512,6 +515,104 @@ try {
       Math.round((exchanges.length / HERD.processes) * 100) / 100,
       `${exchanges.length} token requests, ${limited}× 429, ${lastAttempt} on 5th attempt`
     )
+  }
+  // 6. The credential service (export-env: service): what it adds to the step, its memory, and how
+  // fast it answers a cached token to 50 clients at once.
+  if (!PARTIAL || ONLY === 'service') {
+    emulator.reset()
+    const runnerTemp = mkdtempSync(join(tmpdir(), 'bench-service-'))
+    const serviceEnv = { ...emulator.env, RUNNER_TEMP: runnerTemp, RUNNER_TRACKING_ID: 'bench' }
+    const started: ActionRun[] = []
+    const tokenStep: number[] = []
+    const serviceStep: number[] = []
+    try {
+      for (let i = 0; i <= RUNS.service; i++) {
+        const token = await action()
+        const service = await runAction({
+          inputs: { ...inputs, 'export-env': 'service' },
+          env: serviceEnv,
+          debug: false,
+          timeoutMs: CHILD_TIMEOUT_MS
+        })
+        started.push(service)
+        if (!succeeded(token) || !succeeded(service)) throw new Error('a login failed')
+        if (i === 0) continue // warm-up
+        tokenStep.push(token.ms)
+        serviceStep.push(service.ms)
+      }
+      const last = started.at(-1) as ActionRun
+      const pid = (JSON.parse(last.state['service'] ?? '{}') as { pid?: number }).pid ?? 0
+      const rssMb = Math.round(
+        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) /
+          1024
+      )
+      const url = last.env['DATABRICKS_METADATA_SERVICE_URL'] ?? ''
+      assertLoopback(url)
+      const headers = { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': inputs.host }
+      const ask = async (): Promise<number> => {
+        const t = performance.now()
+        const response = await fetch(url, { headers })
+        await response.arrayBuffer()
+        if (response.status !== 200) throw new Error(`the service answered ${response.status}`)
+        return performance.now() - t
+      }
+      await ask() // the token is cached from here on
+      const latencies = (
+        await Promise.all(
+          Array.from({ length: SERVICE.clients }, async () => {
+            const mine: number[] = []
+            for (let r = 0; r < SERVICE.requestsPerClient; r++) mine.push(await ask())
+            return mine
+          })
+        )
+      ).flat()
+      const sorted = [...latencies].sort((a, b) => a - b)
+      const at = (p: number): number =>
+        Math.round(
+          (sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN) * 100
+        ) / 100
+      const st = stats(tokenStep)
+      const ss = stats(serviceStep)
+      const added = ss.median - st.median
+      results.scenarios['service'] = {
+        stepMs: { token: st, service: ss, addedMedian: added },
+        serviceRssMb: rssMb,
+        cachedTokenMs: {
+          clients: SERVICE.clients,
+          requests: latencies.length,
+          p50: at(0.5),
+          p99: at(0.99),
+          max: at(1)
+        }
+      }
+      check('service: adds under 150 ms to the step', added < 150, `${added} ms (median)`)
+      check('service: under 80 MB resident', rssMb < 80, `${rssMb} MB`)
+      check('service: a cached token under 2 ms at p99', at(0.99) < 2, `${at(0.99)} ms`)
+      row(
+        'service: login step, token → service',
+        ss.n,
+        ss.median,
+        ss.p95,
+        `${ss.min}–${ss.max}`,
+        `${ss.n}/${ss.n}`,
+        1,
+        `+${added} ms over export-env: token (median ${st.median} ms); service ${rssMb} MB resident`
+      )
+      row(
+        `service: cached token, ${SERVICE.clients} clients at once`,
+        latencies.length,
+        at(0.5),
+        at(0.99),
+        `–${at(1)}`,
+        `${latencies.length}/${latencies.length}`,
+        0,
+        'p99 in the p95 column'
+      )
+    } finally {
+      for (const run of started)
+        await runAction({ inputs: {}, post: { isPost: 'true', ...run.state }, debug: false })
+      rmSync(runnerTemp, { recursive: true, force: true })
+    }
   }
   results.complete = true
 } catch (error) {
