@@ -268,3 +268,44 @@ export function maskValues(
     ])
   )
 }
+
+/** A process that runs: a zombie (ended, not yet reaped by whoever adopted it) does not count. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true // no /proc to tell a zombie by: it exists
+  }
+}
+
+/** The PID of the credential service a login started (its saved state), if it started one. */
+export function servicePid(state: Readonly<Record<string, string>>): number | undefined {
+  const saved = state['service']
+  return saved ? (JSON.parse(saved) as { pid?: number }).pid : undefined
+}
+
+/**
+ * Run the post step of a login that started a credential service, as the runner would at the
+ * job's end; a service the post step left running is killed. The problems found: none when the
+ * post step stopped it.
+ */
+export async function stopService(login: Pick<ActionRun, 'state'>): Promise<string[]> {
+  const problems: string[] = []
+  const post = await runAction({
+    inputs: {},
+    post: { isPost: 'true', ...login.state },
+    debug: false
+  })
+  if (post.code !== 0) problems.push(`a post step failed: ${post.error}`)
+  const pid = servicePid(login.state)
+  if (pid !== undefined && isRunning(pid)) {
+    process.kill(pid, 'SIGKILL')
+    problems.push(`the post step left the credential service (pid ${pid}) running`)
+  }
+  return problems
+}

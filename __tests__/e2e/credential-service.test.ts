@@ -5,7 +5,7 @@ import * as http from 'node:http'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { parse } from 'ini'
-import type { ActionRun } from '../../emulator/runner.js'
+import { isRunning, servicePid, type ActionRun } from '../../emulator/runner.js'
 import { runScript } from '../support/child.js'
 import { ACCOUNT_ID, REAL_HOSTS, SP_ID, World } from '../support/world.js'
 
@@ -20,27 +20,13 @@ function temporaryDir(prefix: string): string {
   made.push(dir)
   return dir
 }
-/** A process that runs: a zombie (ended, not yet reaped by whoever adopted it) does not count. */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return process.platform !== 'linux'
-  }
-}
-
 beforeAll(async () => {
   world = await World.start({ github: { lifetimeSeconds: 20 } })
   world.trust({ audiences: [ACCOUNT_ID] })
 })
 afterAll(async () => {
   // No service outlives the suite: any the tests did not stop is killed here, and that is a failure.
-  const left = pids.filter(alive)
+  const left = pids.filter(isRunning)
   for (const pid of left) process.kill(pid, 'SIGKILL')
   await world.stop()
   for (const dir of made) rmSync(dir, { recursive: true, force: true })
@@ -64,8 +50,7 @@ async function login(
   const run = await world.run(inputs, {
     env: { RUNNER_TEMP: temp, RUNNER_TRACKING_ID: 'github_test_tracking', ...env }
   })
-  const saved = run.state['service']
-  const pid = saved ? (JSON.parse(saved) as { pid: number }).pid : 0
+  const pid = servicePid(run.state) ?? 0
   if (pid) pids.push(pid)
   return Object.assign(run, { pid, temp })
 }
@@ -136,7 +121,7 @@ describe('export-env: service', () => {
     expect(run.files.summary).not.toContain(secret)
     expect(run.stdout).toContain('Started the credential service')
     expect(world.leaks(run)).toEqual([])
-    expect(alive(run.pid)).toBe(true)
+    expect(isRunning(run.pid)).toBe(true)
     expect(run.paths).toHaveLength(1)
     expect(existsSync(join(run.paths[0]!, 'databricks-oidc-token'))).toBe(true)
     // The service holds neither stdout nor stderr of the step: it ended while the service runs.
@@ -234,7 +219,7 @@ describe('export-env: service', () => {
     expect(stopped.stdout).toMatch(/It served \d+ tokens?, made \d+ exchanges?/)
     expect(stopped.stdout).toContain('HTTP 503')
     for (const secret of world.secrets) expect(stopped.stdout).not.toContain(secret)
-    expect(alive(run.pid)).toBe(false)
+    expect(isRunning(run.pid)).toBe(false)
     const got = await shell('databricks-oidc-token', run)
     expect(got.code).toBe(1)
     expect(got.stdout).toBe('')
@@ -262,7 +247,7 @@ describe('export-env: service when GitHub stops issuing tokens', () => {
     expect(got.code).toBe(1)
     expect(got.stderr).toContain('HTTP 503: no Databricks token: GitHub no longer issues tokens')
     await sleep(1_500)
-    expect(alive(run.pid)).toBe(false)
+    expect(isRunning(run.pid)).toBe(false)
     const after = await post(run)
     expect(after.stdout).toContain(
       `The credential service (PID ${run.pid}) had already stopped: GitHub no longer issues tokens to this job`
@@ -300,7 +285,7 @@ describe('export-env: service on an account console', () => {
     expect(world.databricks.issued).toContain(fresh.stdout.trim())
     const stopped = await post(run)
     expect(stopped.stdout).toContain('Stopped the credential service')
-    expect(alive(run.pid)).toBe(false)
+    expect(isRunning(run.pid)).toBe(false)
   }, 30_000)
 })
 
@@ -338,7 +323,7 @@ describe('export-env: service with config-profile', () => {
     expect(stopped.stdout).toContain('Stopped the credential service')
     expect(stopped.stdout).toContain('Removed the profile this step wrote: [ci]')
     expect(readFileSync(file, 'utf8')).toBe('[other]\nhost = https://other.cloud.databricks.com\n')
-    expect(alive(run.pid)).toBe(false)
+    expect(isRunning(run.pid)).toBe(false)
   })
 })
 

@@ -10,11 +10,11 @@
  * the token's lifetime is left, and refreshes otherwise.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ACCOUNT_ID, Emulator, SP_ID } from '../../emulator/index.js'
-import { runAction } from '../../emulator/runner.js'
+import { runAction, stopService } from '../../emulator/runner.js'
 import { installClients } from './install.js'
 import type { Installed } from './types.js'
 
@@ -81,15 +81,7 @@ export async function runLongJob(
       problems.push(`only ${exchanges} exchanges: no refresh`)
     if (exchanges > most) problems.push(`${exchanges} exchanges, more than ${most}`)
   } finally {
-    if (state['service'] !== undefined) {
-      const post = await runAction({ inputs: {}, post: { isPost: 'true', ...state }, debug: false })
-      if (post.code !== 0) problems.push(`the post step failed: ${post.error}`)
-      const pid = (JSON.parse(state['service']) as { pid?: number }).pid
-      if (pid !== undefined && running(pid)) {
-        process.kill(pid, 'SIGKILL')
-        problems.push('the post step left the credential service running')
-      }
-    }
+    if (state['service'] !== undefined) problems.push(...(await stopService({ state })))
     await emulator.stop()
     rmSync(temp, { recursive: true, force: true })
   }
@@ -119,20 +111,6 @@ function child(
       done(stdout)
     })
   })
-}
-
-/** A process that runs (a zombie, ended but not yet reaped, does not count). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return true
-  }
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename))

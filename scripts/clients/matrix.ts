@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { format, resolveConfig } from 'prettier'
 import { ACCOUNT_ID, Emulator, SP_ID, type DatabricksEmulator } from '../../emulator/index.js'
-import { runAction, type ActionRun } from '../../emulator/runner.js'
+import { runAction, stopService, type ActionRun } from '../../emulator/runner.js'
 import { installClients, writeBundle } from './install.js'
 import { runLongJob } from './long-job.js'
 import type { ClientName, ClientResult, Installed, Operation } from './types.js'
@@ -262,40 +262,6 @@ async function login(
   })
   if (run.code !== 0) throw new Error(`the login to ${host.url} failed: ${run.error}`)
   return run
-}
-
-/** The post steps of the logins that started a credential service: each stops its service. */
-async function stopServices(runs: readonly ActionRun[]): Promise<string[]> {
-  const problems: string[] = []
-  for (const run of runs) {
-    const post = await runAction({
-      inputs: {},
-      post: { isPost: 'true', ...run.state },
-      debug: false
-    })
-    if (post.code !== 0) problems.push(`a post step failed: ${post.error}`)
-    const saved = run.state['service']
-    const pid = saved ? (JSON.parse(saved) as { pid?: number }).pid : undefined
-    if (pid !== undefined && alive(pid)) {
-      process.kill(pid, 'SIGKILL')
-      problems.push(`the post step left the credential service (pid ${pid}) running`)
-    }
-  }
-  return problems
-}
-
-/** A process that runs (a zombie, ended but not yet reaped, does not count). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return true
-  }
 }
 
 /** Log in as each mode's login steps do, once per mode; each operation gets the job it needs. */
@@ -649,7 +615,7 @@ export async function runMatrix(
     }
     return { matrix, failures }
   } finally {
-    failures.push(...(await stopServices(services)))
+    for (const run of services) failures.push(...(await stopService(run)))
     await emulator.stop()
     rmSync(temp, { recursive: true, force: true })
   }
