@@ -28907,6 +28907,10 @@ class TokenKeeper {
     #dead;
     record;
     secrets = new _safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .Secrets */ .Sb();
+    /** The one path that serves the token, kept as bytes for a constant-time comparison. */
+    path;
+    /** The last X-Databricks-Host that named this host: the SDKs send the same string every time. */
+    #hostSeen;
     constructor(config, deps, 
     /** Called once when the service can no longer work, with why. */
     onDead = () => undefined) {
@@ -28914,6 +28918,7 @@ class TokenKeeper {
         this.deps = deps;
         this.onDead = onDead;
         const now = deps.clock.now();
+        this.path = Buffer.from(`/${config.secret}`);
         this.#token = { ...config.token, issuedAt: now };
         for (const secret of [config.token.accessToken, config.oidc.requestToken, config.secret])
             this.secrets.add(secret);
@@ -28924,6 +28929,15 @@ class TokenKeeper {
             refused: 0,
             failures: []
         };
+    }
+    /** Whether a client's X-Databricks-Host names this service's host. */
+    serves(host) {
+        if (host === this.#hostSeen)
+            return true;
+        const same = sameHost(host, this.config.host);
+        if (same)
+            this.#hostSeen = host;
+        return same;
     }
     get refreshing() {
         return this.#refresh !== undefined;
@@ -29052,10 +29066,9 @@ async function answer(keeper, request) {
         keeper.record.refused++;
         return { status, body: { error } };
     };
-    const path = (request.url ?? '').split('?')[0] ?? '';
-    const expected = `/${keeper.config.secret}`;
+    const path = Buffer.from((request.url ?? '').split('?')[0] ?? '');
     // Compared in constant time: the path is the capability.
-    const pathOk = path.length === expected.length && (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(Buffer.from(path), Buffer.from(expected));
+    const pathOk = path.length === keeper.path.length && (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(path, keeper.path);
     if (!pathOk)
         return refuse(404, 'not found');
     if (request.method !== 'GET')
@@ -29063,7 +29076,7 @@ async function answer(keeper, request) {
     if (request.headers['x-databricks-metadata-version'] !== METADATA_VERSION)
         return refuse(400, `X-Databricks-Metadata-Version must be ${METADATA_VERSION}`);
     const host = request.headers['x-databricks-host'];
-    if (typeof host !== 'string' || !sameHost(host, keeper.config.host))
+    if (typeof host !== 'string' || !keeper.serves(host))
         return refuse(403, `this service serves tokens for ${keeper.config.host} only`);
     const got = await keeper.get();
     if (got.kind === 'unavailable')
@@ -29085,11 +29098,14 @@ async function answer(keeper, request) {
 async function listen(keeper) {
     const server = node_http__WEBPACK_IMPORTED_MODULE_1__.createServer((req, res) => {
         answer(keeper, req).then(({ status, body }) => {
+            const text = Buffer.from(JSON.stringify(body));
+            // With its length given, the answer leaves in one write, not as chunks.
             res.writeHead(status, {
                 'content-type': 'application/json',
+                'content-length': text.length,
                 'cache-control': 'no-store'
             });
-            res.end(JSON.stringify(body));
+            res.end(text);
         }, () => {
             res.writeHead(500, { 'content-type': 'application/json' });
             res.end('{"error":"internal error"}');

@@ -103,6 +103,10 @@ export class TokenKeeper {
   #dead: string | undefined
   readonly record: ServiceRecord
   readonly secrets = new Secrets()
+  /** The one path that serves the token, kept as bytes for a constant-time comparison. */
+  readonly path: Buffer
+  /** The last X-Databricks-Host that named this host: the SDKs send the same string every time. */
+  #hostSeen: string | undefined
 
   constructor(
     readonly config: ServiceConfig,
@@ -111,6 +115,7 @@ export class TokenKeeper {
     readonly onDead: (why: string) => void = () => undefined
   ) {
     const now = deps.clock.now()
+    this.path = Buffer.from(`/${config.secret}`)
     this.#token = { ...config.token, issuedAt: now }
     for (const secret of [config.token.accessToken, config.oidc.requestToken, config.secret])
       this.secrets.add(secret)
@@ -121,6 +126,14 @@ export class TokenKeeper {
       refused: 0,
       failures: []
     }
+  }
+
+  /** Whether a client's X-Databricks-Host names this service's host. */
+  serves(host: string): boolean {
+    if (host === this.#hostSeen) return true
+    const same = sameHost(host, this.config.host)
+    if (same) this.#hostSeen = host
+    return same
   }
 
   get refreshing(): boolean {
@@ -269,17 +282,15 @@ export async function answer(
     keeper.record.refused++
     return { status, body: { error } }
   }
-  const path = (request.url ?? '').split('?')[0] ?? ''
-  const expected = `/${keeper.config.secret}`
+  const path = Buffer.from((request.url ?? '').split('?')[0] ?? '')
   // Compared in constant time: the path is the capability.
-  const pathOk =
-    path.length === expected.length && timingSafeEqual(Buffer.from(path), Buffer.from(expected))
+  const pathOk = path.length === keeper.path.length && timingSafeEqual(path, keeper.path)
   if (!pathOk) return refuse(404, 'not found')
   if (request.method !== 'GET') return refuse(405, 'only GET')
   if (request.headers['x-databricks-metadata-version'] !== METADATA_VERSION)
     return refuse(400, `X-Databricks-Metadata-Version must be ${METADATA_VERSION}`)
   const host = request.headers['x-databricks-host']
-  if (typeof host !== 'string' || !sameHost(host, keeper.config.host))
+  if (typeof host !== 'string' || !keeper.serves(host))
     return refuse(403, `this service serves tokens for ${keeper.config.host} only`)
   const got = await keeper.get()
   if (got.kind === 'unavailable')
@@ -303,11 +314,14 @@ export async function listen(keeper: TokenKeeper): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     answer(keeper, req).then(
       ({ status, body }) => {
+        const text = Buffer.from(JSON.stringify(body))
+        // With its length given, the answer leaves in one write, not as chunks.
         res.writeHead(status, {
           'content-type': 'application/json',
+          'content-length': text.length,
           'cache-control': 'no-store'
         })
-        res.end(JSON.stringify(body))
+        res.end(text)
       },
       () => {
         res.writeHead(500, { 'content-type': 'application/json' })
