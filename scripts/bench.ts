@@ -1,7 +1,7 @@
 // `npm run bench`: timings of the committed dist/index.js against the emulator, on loopback only.
 // Prints a table, writes bench/results.json (the committed reference run) and a timestamped copy in
 // bench/results/ (gitignored). Exits non-zero when a scenario that should succeed does not.
-// `BENCH_ONLY=herd npm run bench` (or `service`) runs that scenario alone and writes only the timestamped copy: a partial run
+// `BENCH_ONLY=herd npm run bench` (or `service`, `job`) runs that scenario alone and writes only the timestamped copy: a partial run
 // must not replace the reference.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { format, resolveConfig } from 'prettier'
 import { ACCOUNT_ID, Emulator, SP_ID } from '../emulator/index.js'
-import { BUNDLE, runAction, type ActionRun } from '../emulator/runner.js'
+import { BUNDLE, runAction, stopService, type ActionRun } from '../emulator/runner.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT_DIR = join(ROOT, 'bench')
@@ -37,13 +37,30 @@ const server = require('node:http').createServer((req, res) => {
 })
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port)))
 `
+/**
+ * One job, 10 SDK processes, each calling the API every 5 s for 10 minutes against 5-minute tokens,
+ * run 10× faster: GitHub's tokens live 30 s, each process calls every 0.5 s for 60 s, and the SDKs'
+ * 40-second expiry buffer (databricks-sdk-py oauth.py `Token.expired`, sdk-js config/Token.js
+ * `expiryDelta`) is modelled as 4 s. Left at 40 s against 30-second tokens, every token would look
+ * expired on arrival and every process would fetch one per call. Go's refresh at half the lifetime
+ * left (databricks-sdk-go config/experimental/auth/cache.go: min(TTL/2, 20 min)) and the service's
+ * at half its lifetime scale by themselves.
+ */
+const JOB = {
+  processes: 10,
+  speedup: 10,
+  tokenS: 300,
+  durationS: 600,
+  callEveryS: 5,
+  sdkBufferS: 40
+} as const
 const HERD = { processes: 64, perSecond: 10 } as const
 /** No child may outlive this; the action's own deadline (timeout-seconds) is 60 s. */
 const CHILD_TIMEOUT_MS = 90_000
 /** The whole benchmark stops by itself after this, writing what it measured so far. */
-const BENCH_DEADLINE_MS = 8 * 60_000
+const BENCH_DEADLINE_MS = 10 * 60_000
 const TOKEN_ROUTE = '/oidc/v1/token'
-/** `herd` or `service`: run that scenario alone (a partial run keeps the reference results). */
+/** `herd`, `service` or `job`: run that scenario alone (a partial run keeps the reference results). */
 const ONLY = process.env['BENCH_ONLY']
 const PARTIAL = ONLY !== undefined && ONLY !== ''
 
@@ -223,6 +240,125 @@ async function askService(
   }
 }
 
+/** Where a process of the job gets its token, and when it fetches a new one before an API call. */
+interface Fetching {
+  readonly from: 'service' | 'exchange'
+  readonly when: 'half-life' | 'buffer' | 'every-call'
+}
+
+/**
+ * The job of `JOB`, each process fetching its tokens as said, against an emulator of its own:
+ * the token-endpoint requests the processes made (the service's login excluded), the API calls and
+ * how many of them were refused.
+ */
+async function job({ from, when }: Fetching): Promise<{
+  tokenRequests: number
+  githubTokens: number
+  calls: number
+  refusedCalls: number
+  serviceAnswers: number
+}> {
+  const scale = (seconds: number): number => (seconds * 1000) / JOB.speedup
+  const world = await Emulator.start({
+    tls: false,
+    github: { lifetimeSeconds: JOB.tokenS / JOB.speedup }
+  })
+  const runnerTemp = mkdtempSync(join(tmpdir(), 'bench-job-'))
+  let login: ActionRun | undefined
+  try {
+    assertLoopback(world.workspaceUrl)
+    world.trust({ audiences: [ACCOUNT_ID] })
+    const host = world.workspaceUrl
+    let serviceUrl = ''
+    if (from === 'service') {
+      login = await runAction({
+        inputs: { host, 'client-id': SP_ID, audience: ACCOUNT_ID, 'export-env': 'service' },
+        env: { ...world.env, RUNNER_TEMP: runnerTemp, RUNNER_TRACKING_ID: 'bench' },
+        debug: false,
+        timeoutMs: CHILD_TIMEOUT_MS
+      })
+      if (!succeeded(login)) throw new Error(`the service login failed: ${login.error}`)
+      serviceUrl = login.env['DATABRICKS_METADATA_SERVICE_URL'] ?? ''
+      assertLoopback(serviceUrl)
+    }
+    const loginRequests = world.databricks.exchanges.length
+    const githubAtStart = world.github.issued.length
+    let serviceAnswers = 0
+    // What an SDK does to get a token: ask the service, or exchange a fresh GitHub token itself.
+    const fetchToken = async (): Promise<{ token: string; expiresAt: number }> => {
+      if (from === 'service') {
+        const r = await fetch(serviceUrl, {
+          headers: { 'X-Databricks-Metadata-Version': '1', 'X-Databricks-Host': host }
+        })
+        const body = (await r.json()) as { access_token: string; expires_on: number }
+        serviceAnswers++
+        return { token: body.access_token, expiresAt: body.expires_on * 1000 }
+      }
+      const oidc = await fetch(
+        `${world.github.requestUrl}&audience=${encodeURIComponent(ACCOUNT_ID)}`,
+        { headers: { authorization: `Bearer ${world.github.requestToken}` } }
+      )
+      const jwt = ((await oidc.json()) as { value: string }).value
+      const exchanged = await fetch(`${host}/oidc/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: jwt,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+          scope: 'all-apis',
+          client_id: SP_ID
+        })
+      })
+      const body = (await exchanged.json()) as { access_token: string; expires_in: number }
+      return { token: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 }
+    }
+    const stale = (t: { expiresAt: number; fetchedAt: number } | undefined): boolean => {
+      if (t === undefined || when === 'every-call') return true
+      if (when === 'half-life') return Date.now() >= t.expiresAt - (t.expiresAt - t.fetchedAt) / 2
+      return Date.now() > t.expiresAt - scale(JOB.sdkBufferS)
+    }
+    const end = Date.now() + scale(JOB.durationS)
+    const perProcess = await Promise.all(
+      Array.from({ length: JOB.processes }, async () => {
+        let token: { token: string; expiresAt: number; fetchedAt: number } | undefined
+        let calls = 0
+        let refused = 0
+        // The processes start spread over the first interval, as a job's steps would.
+        await sleep(Math.random() * scale(JOB.callEveryS))
+        while (Date.now() < end) {
+          if (stale(token)) token = { ...(await fetchToken()), fetchedAt: Date.now() }
+          const api = await fetch(`${host}/api/2.0/preview/scim/v2/Me`, {
+            headers: { authorization: `Bearer ${token?.token ?? ''}` }
+          })
+          await api.arrayBuffer()
+          calls++
+          if (api.status !== 200) refused++
+          await sleep(scale(JOB.callEveryS))
+        }
+        return { calls, refused }
+      })
+    )
+    return {
+      tokenRequests: world.databricks.exchanges.length - loginRequests,
+      githubTokens: world.github.issued.length - githubAtStart,
+      calls: perProcess.reduce((n, p) => n + p.calls, 0),
+      refusedCalls: perProcess.reduce((n, p) => n + p.refused, 0),
+      serviceAnswers
+    }
+  } finally {
+    if (login) await stopService(login)
+    rmSync(runnerTemp, { recursive: true, force: true })
+    await world.stop()
+  }
+}
+
+function succeeded(run: ActionRun): boolean {
+  return run.code === 0 && (run.outputs['token'] ?? '').startsWith('dkea')
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]')
@@ -304,8 +440,6 @@ try {
     const run = await action()
     return { run, requests: tokenRequests() - before }
   }
-  const succeeded = (run: ActionRun): boolean =>
-    run.code === 0 && (run.outputs['token'] ?? '').startsWith('dkea')
 
   // 1. Cold start: the bundle failing on a missing input, against a bare `node -e 0`.
   if (!PARTIAL) {
@@ -692,6 +826,62 @@ try {
         await runAction({ inputs: {}, post: { isPost: 'true', ...run.state }, debug: false })
       rmSync(runnerTemp, { recursive: true, force: true })
     }
+  }
+  // 7. One job's token requests: the service, `oidc` with each SDK exchanging for itself (two ways
+  // of caching), and a per-call exchanger, side by side, at the same time.
+  if (!PARTIAL || ONLY === 'job') {
+    const modes: ReadonlyArray<readonly [Fetching, string]> = [
+      [
+        { from: 'service', when: 'buffer' },
+        'service; each asks it 40 s before expiry (Python, JS)'
+      ],
+      [
+        { from: 'service', when: 'half-life' },
+        'service; each asks it at half the lifetime left (Go)'
+      ],
+      [
+        { from: 'exchange', when: 'half-life' },
+        '`oidc`; each exchanges at half the lifetime left (Go: CLI, Terraform)'
+      ],
+      [
+        { from: 'exchange', when: 'buffer' },
+        '`oidc`; each exchanges 40 s before expiry (Python `Refreshable` rule)'
+      ],
+      [
+        { from: 'exchange', when: 'every-call' },
+        '`oidc`; each exchanges per call (Python ≤ 0.137, databricks-sdk-py #1564)'
+      ]
+    ]
+    const counts = await Promise.all(modes.map(([fetching]) => job(fetching)))
+    const halfLives = JOB.durationS / (JOB.tokenS / 2)
+    const measured: unknown[] = []
+    modes.forEach(([fetching, what], i) => {
+      const c = counts[i] as Awaited<ReturnType<typeof job>>
+      measured.push({ ...fetching, ...c })
+      const name = `${fetching.from}, ${fetching.when}`
+      row(
+        `job: ${what}`,
+        JOB.processes,
+        '–',
+        '–',
+        '–',
+        `${c.calls - c.refusedCalls}/${c.calls} calls`,
+        c.tokenRequests,
+        `token requests in the whole job; ${c.githubTokens} GitHub tokens${fetching.from === 'service' ? `; ${c.serviceAnswers} answers from the service` : ''}`
+      )
+      check(
+        `job (${name}): every API call accepted`,
+        c.refusedCalls === 0,
+        `${c.refusedCalls} refused`
+      )
+      if (fetching.from === 'service')
+        check(
+          `job (${name}): the service exchanges at most once per half token lifetime`,
+          c.tokenRequests <= halfLives,
+          `${c.tokenRequests} exchanges in ${halfLives} half lifetimes`
+        )
+    })
+    results.scenarios['job'] = { ...JOB, halfLivesInJob: halfLives, modes: measured }
   }
   results.complete = true
 } catch (error) {

@@ -141,6 +141,6 @@ export function expiryNotice(inputs: Inputs, result: LoginResult, now: number): 
   const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000))
   return (
     `The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
-    'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.'
+    'Steps that use it after that get HTTP 401. For longer jobs use export-env: service: a local credential service keeps a token fresh for the CLI and SDKs, and databricks-oidc-token prints one for tools that take only a token.'
   )
 }

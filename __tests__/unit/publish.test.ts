@@ -327,7 +327,7 @@ describe('expiryNotice', () => {
     const notice = expiryNotice(inputs(), result({}, NOW + 300_000), NOW)
     expect(notice).toBe(
       'The Databricks token expires at 2025-01-15T12:05:00Z (in 300 s), with the GitHub token it was exchanged for. ' +
-        'Steps that use it after that get HTTP 401. For longer jobs use export-env: oidc (with client-id): the Databricks CLI and SDKs then re-exchange by themselves.'
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: service: a local credential service keeps a token fresh for the CLI and SDKs, and databricks-oidc-token prints one for tools that take only a token.'
     )
   })
 
@@ -337,7 +337,7 @@ describe('expiryNotice', () => {
   ])('warns for a token that lives %s', (_name, expiresAt, expected) => {
     const notice = expiryNotice(inputs({ exportEnv: 'token' }), result({}, expiresAt), NOW)
     expect(notice).toContain(expected)
-    expect(notice).toContain('export-env: oidc')
+    expect(notice).toContain('export-env: service')
   })
 
   test.each<[string, number]>([
