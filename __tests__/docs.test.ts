@@ -81,7 +81,7 @@ describe('examples/', () => {
   const action = actionYml()
   const files = readdirSync(join(ROOT, 'examples')).filter(name => name.endsWith('.yml'))
 
-  it('has the seven promised workflows', () => {
+  it('has the eight promised workflows', () => {
     expect(files.sort()).toEqual([
       'account-api.yml',
       'long-bundle-deploy.yml',
@@ -89,8 +89,19 @@ describe('examples/', () => {
       'matrix-workspaces.yml',
       'other-identity-provider.yml',
       'production-deploy.yml',
-      'reusable-deploy.yml'
+      'reusable-deploy.yml',
+      'two-workspaces-profiles.yml'
     ])
+  })
+
+  // A job that holds id-token: write runs whatever a moved tag points to: pin other people's code.
+  it.each(files)('%s pins every other action to a full commit SHA with its version', file => {
+    const uses = [
+      ...readFileSync(join(ROOT, 'examples', file), 'utf8').matchAll(/^\s*-? *uses: *(.+)$/gm)
+    ]
+      .map(([, ref = '']) => ref.trim())
+      .filter(ref => !ref.startsWith('your-org/databricks-oidc-login@'))
+    for (const ref of uses) expect(ref).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
   })
 
   it.each(files)('%s is a workflow that uses only inputs and outputs the action declares', file => {
