@@ -69,10 +69,29 @@ describe('README', () => {
     }
   })
 
-  it('gives the quick-start job the id-token permission', () => {
+  it('gives the quick-start job the id-token permission, and installs the CLI before using it', () => {
     const quickStart = yamlBlocks().find(block => !Array.isArray(block)) as {
       permissions?: Record<string, string>
+      jobs: Record<
+        string,
+        { permissions?: Record<string, string>; steps: Array<Record<string, string>> }
+      >
     }
-    expect(quickStart.permissions?.['id-token']).toBe('write')
+    const [job] = Object.values(quickStart.jobs)
+    expect(job?.permissions?.['id-token'] ?? quickStart.permissions?.['id-token']).toBe('write')
+    const steps = job?.steps ?? []
+    const setup = steps.findIndex(step => step['uses']?.startsWith('databricks/setup-cli@'))
+    const cli = steps.findIndex(step => /\bdatabricks /.test(step['run'] ?? ''))
+    expect(setup).toBeGreaterThanOrEqual(0)
+    expect(cli).toBeGreaterThan(setup)
+  })
+
+  // Users copy these: other people's actions in a job with id-token: write are pinned to a SHA.
+  it('pins every other action in its workflows to a full commit SHA with its version', () => {
+    const uses = [...readme.matchAll(/^\s*-? *uses: *(.+)$/gm)]
+      .map(([, ref = '']) => ref.trim())
+      .filter(ref => !/^(your-org|OWNER)\/databricks-oidc-login@/.test(ref))
+    expect(uses.length).toBeGreaterThanOrEqual(2)
+    for (const ref of uses) expect(ref).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
   })
 })
