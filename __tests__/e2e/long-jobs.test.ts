@@ -73,7 +73,7 @@ describe('export-env: oidc', () => {
     const oidc = await world.run({ ...base(), 'export-env': 'oidc' })
     expect([token.error, oidc.error]).toEqual(['', ''])
     expect(token.stdout).toMatch(
-      /::notice::The Databricks token expires at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ s\).*export-env: oidc/
+      /::notice::The Databricks token expires at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ s\).*export-env: service/
     )
 
     // Ten minutes into the job: both parties' clocks move on, so fresh GitHub tokens stay valid.
