@@ -82,6 +82,10 @@ describe('the workflows', () => {
     expect(steps.some(s => s.uses?.startsWith('actions/attest-build-provenance@'))).toBe(true)
     // The tag name reaches the shell as a variable, never spliced into the script.
     expect(runs).not.toMatch(/\$\{\{/)
+    // The job can write releases and sign provenance: no dependency's install script runs in it.
+    const installs = runs.split('\n').filter(line => /\bnpm (ci|install)\b/.test(line))
+    expect(installs.length).toBeGreaterThan(0)
+    for (const line of installs) expect(line).toContain('--ignore-scripts')
   })
 
   it('are kept current by Dependabot: npm with development dependencies grouped, and actions', () => {
