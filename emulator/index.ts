@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabricksEmulator, type FederationPolicy } from './databricks.js'
@@ -53,6 +54,25 @@ export interface HostOptions {
   /** An account console (metadata `host_type: account` under every name); default a workspace. */
   readonly account?: boolean
   readonly workspaceId?: string
+  /**
+   * The host's certificate: from the run's CA for the run's names (default); from a CA nobody
+   * trusts ('untrusted', as a TLS-inspecting proxy whose CA the runner lacks); from another CA
+   * under the name of the run's ('same-name-ca': its signature does not verify); from the run's CA
+   * for another name only ('other-name', as a server that is not the host asked for), or for
+   * yesterday only ('expired').
+   */
+  readonly certificate?: 'trusted' | 'untrusted' | 'same-name-ca' | 'other-name' | 'expired'
+}
+
+const DAY_MS = 24 * 3600 * 1000
+
+/** A loopback port where nothing listens: a connection to it is refused. */
+export async function refusingPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
 }
 
 /**
@@ -117,13 +137,28 @@ export class Emulator {
    * account console. Each host knows only the tokens it issued. Stopped with the emulator.
    */
   async addHost(options: HostOptions = {}): Promise<DatabricksEmulator> {
+    const loopback = ['localhost', '127.0.0.1', '::1']
+    const certificate = this.ca === undefined ? 'trusted' : (options.certificate ?? 'trusted')
+    const tls =
+      certificate === 'untrusted'
+        ? await (await TestCertificateAuthority.create('Nobody trusts this CA')).issue(loopback)
+        : certificate === 'same-name-ca'
+          ? await (await TestCertificateAuthority.create()).issue(loopback)
+          : certificate === 'other-name'
+            ? await this.ca!.issue(['not-this-host.example'])
+            : certificate === 'expired'
+              ? await this.ca!.issue(loopback, {
+                  notBeforeDate: new Date(Date.now() - 2 * DAY_MS),
+                  notAfterDate: new Date(Date.now() - DAY_MS)
+                })
+              : this.tls
     const host = await new DatabricksEmulator({
       accountId: ACCOUNT_ID,
       servicePrincipals: this.databricks.servicePrincipals,
       accountPolicies: this.databricks.accountPolicies,
       ...(options.account && { accountHost: true }),
       ...(options.workspaceId !== undefined && { workspaceId: options.workspaceId }),
-      ...(this.tls && { tls: this.tls }),
+      ...(tls && { tls }),
       ...(this.ca && { ca: this.ca.ca.cert })
     }).start()
     this.hosts.push(host)

@@ -13,9 +13,12 @@ export interface KeyAndCert {
 export class TestCertificateAuthority {
   private constructor(readonly ca: KeyAndCert) {}
 
-  static async create(): Promise<TestCertificateAuthority> {
+  /** `commonName`: another CA of the same name is one a verifier takes for this one. */
+  static async create(
+    commonName = 'Databricks OIDC Login test CA'
+  ): Promise<TestCertificateAuthority> {
     const notAfterDate = new Date(Date.now() + 24 * 3600 * 1000)
-    const made = await generate([{ name: 'commonName', value: 'Databricks OIDC Login test CA' }], {
+    const made = await generate([{ name: 'commonName', value: commonName }], {
       keySize: 2048,
       notAfterDate,
       extensions: [
@@ -32,11 +35,20 @@ export class TestCertificateAuthority {
     return new TestCertificateAuthority({ key: made.private, cert: made.cert })
   }
 
-  /** A server certificate for these DNS names and IP addresses, signed by this CA. */
-  async issue(names: readonly string[]): Promise<KeyAndCert> {
+  /**
+   * A server certificate for these DNS names and IP addresses, signed by this CA; valid for a day
+   * from now, or for the given dates (an expired certificate).
+   */
+  async issue(
+    names: readonly string[],
+    dates: { readonly notBeforeDate: Date; readonly notAfterDate: Date } = {
+      notBeforeDate: new Date(),
+      notAfterDate: new Date(Date.now() + 24 * 3600 * 1000)
+    }
+  ): Promise<KeyAndCert> {
     const made = await generate([{ name: 'commonName', value: names[0] ?? 'localhost' }], {
       keySize: 2048,
-      notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
+      ...dates,
       ca: this.ca,
       extensions: [
         { name: 'basicConstraints', cA: false },
