@@ -30080,9 +30080,11 @@ function printable(text, max = 200) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  w: () => (/* binding */ TransportError),
-  o: () => (/* binding */ createTransport)
+  wX: () => (/* binding */ TransportError),
+  oO: () => (/* binding */ createTransport)
 });
+
+// UNUSED EXPORTS: proxyFor
 
 // EXTERNAL MODULE: external "node:dns"
 var external_node_dns_ = __nccwpck_require__(610);
@@ -30103,12 +30105,14 @@ var host = __nccwpck_require__(2237);
 /** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
 class TransportError extends Error {
     code;
+    details;
     name = 'TransportError';
     constructor(message, 
-    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
-    code) {
+    /** Node's error code (ECONNRESET, ENOTFOUND, …), 'TIMEOUT', or 'EPROXY' for a proxy's refusal. */
+    code, details = {}) {
         super(message);
         this.code = code;
+        this.details = details;
     }
 }
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -30131,7 +30135,8 @@ resolve = external_node_dns_.lookup) {
         const headers = { 'user-agent': userAgent, ...request.headers };
         if (request.body !== undefined)
             headers['content-length'] = String(Buffer.byteLength(request.body));
-        const fail = (error) => reject(toTransportError(error, request.signal));
+        const proxy = secure ? proxyFor(url) : undefined;
+        const fail = (error) => reject(toTransportError(error, request.signal, proxy));
         if (request.signal?.aborted)
             return fail(request.signal.reason);
         if (!secure && !(0,host/* isLoopback */.U9)(url.hostname))
@@ -30171,17 +30176,62 @@ resolve = external_node_dns_.lookup) {
         req.end(request.body);
     });
 }
-function toTransportError(error, signal) {
+/**
+ * The proxy @actions/http-client sends an https request through (https_proxy, else HTTPS_PROXY,
+ * unless no_proxy covers the host), named by its variable and its address alone: a proxy URL may
+ * hold a user and password.
+ */
+function proxyFor(url) {
+    const chosen = (0,lib/* getProxyUrl */.s_)(url.href);
+    if (chosen === '')
+        return undefined;
+    // http-client reads https_proxy first and falls back to HTTPS_PROXY when it is unset or empty.
+    const variable = process.env['https_proxy'] ? 'https_proxy' : 'HTTPS_PROXY';
+    const { protocol, host } = new URL(chosen);
+    return { variable, address: host === '' ? '(no host)' : `${protocol}//${host}` };
+}
+/** The tunnel agent's words when the proxy, not the host, failed (the tunnel package). */
+const TUNNEL_FAILED = /^(tunneling socket could not be established|got illegal response body from proxy)/;
+function toTransportError(error, signal, proxy) {
     if (error instanceof TransportError)
         return error;
+    const via = proxy && { proxy };
     if (signal?.aborted) {
         const reason = signal.reason;
         const message = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out';
-        return new TransportError(message, 'TIMEOUT');
+        return new TransportError(message, 'TIMEOUT', { ...via });
     }
     // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
-    const { code, message } = error;
-    return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK');
+    const failure = error;
+    const { code, message } = failure;
+    if (proxy && TUNNEL_FAILED.test(message)) {
+        // The agent reports every failure of the proxy as ECONNRESET and keeps only the message of
+        // its cause ("cause=connect ECONNREFUSED 127.0.0.1:3128") or the proxy's status.
+        const status = /statusCode=(\d{3})/.exec(message)?.[1];
+        const cause = /cause=.*?\b(E[A-Z_]{3,})\b/.exec(message)?.[1];
+        return new TransportError(message, status !== undefined ? 'EPROXY' : (cause ?? 'EPROXY'), {
+            proxy,
+            atProxy: status !== undefined ? { status: Number(status) } : {}
+        });
+    }
+    // A name with several addresses fails with one error per address (AggregateError).
+    const each = [failure, ...(Array.isArray(failure.errors) ? failure.errors : [])];
+    const addresses = [
+        ...new Set(each.flatMap(e => {
+            const { address, port } = (e ?? {});
+            if (typeof address !== 'string')
+                return [];
+            const ip = address.includes(':') ? `[${address}]` : address;
+            return typeof port === 'number' ? [`${ip}:${port}`] : [ip];
+        }))
+    ];
+    const { hostname } = failure;
+    const known = typeof code === 'string' ? code : 'ENETWORK';
+    return new TransportError(message || known, known, {
+        ...(typeof hostname === 'string' && { hostname }),
+        ...(addresses.length > 0 && { addresses }),
+        ...via
+    });
 }
 function notLoopback(hostname, address) {
     return new TransportError(`${hostname}${address ? ` resolves to ${address}, which` : ''} is not a loopback address; plain http is refused`, 'ENOTLOOPBACK');
@@ -33524,7 +33574,7 @@ async function run(env = process.env, platform = process.platform) {
         // Nothing may hold the step past its deadline: the lock wait included.
         const deadline = retry/* realClock */.dQ.now() + inputs.timeoutSeconds * 1000;
         const result = await login(inputs, oidc, {
-            transport: (0,http/* createTransport */.o)((0,version/* userAgent */.N)(env)),
+            transport: (0,http/* createTransport */.oO)((0,version/* userAgent */.N)(env)),
             log,
             mask,
             clock: retry/* realClock */.dQ
@@ -33908,7 +33958,7 @@ function expiryNotice(inputs, result, now) {
 /* harmony export */   qY: () => (/* binding */ asRecord),
 /* harmony export */   tN: () => (/* binding */ send)
 /* harmony export */ });
-/* unused harmony export describeTransportFailure */
+/* unused harmony exports describeTransportFailure, isCertificateFailure */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7066);
 /* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9809);
@@ -33923,30 +33973,170 @@ function expiryNotice(inputs, result, now) {
 function describeTransportFailure(what, origin, error) {
     if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ)
         return error;
-    const code = error instanceof _http_js__WEBPACK_IMPORTED_MODULE_1__/* .TransportError */ .w ? error.code : 'ENETWORK';
+    const failure = error instanceof _http_js__WEBPACK_IMPORTED_MODULE_1__/* .TransportError */ .wX ? error : undefined;
+    const code = failure?.code ?? 'ENETWORK';
     // Cut like an answer: a TLS error names the names a server's certificate holds.
     const message = (0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(error instanceof Error ? error.message : String(error), _server_text_js__WEBPACK_IMPORTED_MODULE_3__/* .ANSWER_CHARS */ .Ny);
+    const { cause, fix, permanent } = explain(code, failure?.details ?? {}, new URL(origin));
     return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('network-failed', `${what} failed: no answer from ${origin} (${code}: ${message}).`, {
-        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
-        fix: 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.',
-        ...((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .transientNetworkCode */ .cJ)(code) && {
+        cause,
+        fix,
+        ...(!permanent &&
+            (0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .transientNetworkCode */ .cJ)(code) && {
             transient: { reason: code === 'TIMEOUT' ? 'no answer in time' : code }
         })
     });
 }
+/**
+ * The X.509 verification codes of Node (OpenSSL's, as listed in Node's tls docs) and Node's own
+ * name check: each a problem of the certificate, which no retry cures.
+ */
+const CERT_DATES = new Set([
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+    'ERROR_IN_CERT_NOT_AFTER_FIELD'
+]);
+const CERT_NAME = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+const CERT_TRUST = new Set([
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'CERT_SIGNATURE_FAILURE',
+    'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+    'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+    'INVALID_CA',
+    'INVALID_PURPOSE',
+    'CERT_CHAIN_TOO_LONG',
+    'PATH_LENGTH_EXCEEDED',
+    'CERT_REVOKED',
+    'UNABLE_TO_GET_CRL',
+    'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+    'CRL_SIGNATURE_FAILURE',
+    'CRL_NOT_YET_VALID',
+    'CRL_HAS_EXPIRED',
+    'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+    'ERROR_IN_CRL_NEXT_UPDATE_FIELD'
+]);
+/** A problem of the server's certificate, not of the network: a retry won't cure it. */
+function isCertificateFailure(code) {
+    return CERT_DATES.has(code) || CERT_NAME.has(code) || CERT_TRUST.has(code);
+}
+const TRUST_FIX = "Set NODE_EXTRA_CA_CERTS in the job's env to a PEM file that holds the CA that signed it: a TLS-inspecting proxy's CA, or your private CA (a runner whose CA store has it can point to that store, /etc/ssl/certs/ca-certificates.crt on Ubuntu: Node does not read it by itself).";
+/** What a failure with this code most likely means, and what to do, naming what failed. */
+function explain(code, details, url) {
+    const name = (0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(details.hostname ?? url.hostname, 100);
+    const port = url.port || (url.protocol === 'http:' ? '80' : '443');
+    const where = details.addresses?.length
+        ? (0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(details.addresses.join(' and '), 200)
+        : `${name}:${port}`;
+    const at = where.startsWith(name) ? where : `${where}, the address of ${name}`;
+    const proxy = details.proxy;
+    const proxyName = proxy && `${(0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(proxy.address, 100)} (from ${proxy.variable})`;
+    const through = proxyName ? ` through the proxy ${proxyName}` : '';
+    if (proxy && details.atProxy)
+        return proxyFailure(code, details.atProxy.status, proxy, name);
+    if (code === 'ENOTFOUND')
+        return {
+            cause: `The name ${name} does not resolve: a typo, or a private-link name that this runner's DNS does not see.`,
+            fix: `Check the name ${name}: the host input must be the workspace or account console URL exactly as Databricks shows it; a private-link workspace resolves only on a runner inside its network.`
+        };
+    if (code === 'EAI_AGAIN')
+        return {
+            cause: `DNS gave no answer for ${name} (a temporary failure): the runner's resolver is unreachable or slow, or the runner is offline.`,
+            fix: `Re-run the job; if it persists, check the runner's DNS and network, and that ${name} is the name Databricks shows.`
+        };
+    if (code === 'ECONNREFUSED')
+        return {
+            cause: `Nothing accepts connections at ${at}: a wrong port, a server that is down, or a firewall that refuses.`,
+            fix: `Check the port in the URL (Databricks hosts listen on 443: the host input needs none) and that this runner may connect to ${where}.`
+        };
+    if (code === 'ECONNRESET')
+        return {
+            cause: `The connection to ${name}${through} was reset: a firewall, proxy or load balancer dropped it.`,
+            fix: `Re-run the job; if it persists, check the firewall${proxyName ? ` and the proxy ${proxyName}` : ' or proxy'} between this runner and ${name} (https_proxy, no_proxy).`
+        };
+    if (code === 'TIMEOUT' || code === 'ETIMEDOUT')
+        return {
+            cause: `${name}${through} did not answer in time: the host is slow, or a firewall drops the traffic.`,
+            fix: `Re-run the job; if it persists, check that this runner can reach ${name} (firewall, private link, ${proxyName ? `the proxy ${proxyName}` : 'https_proxy'}), or raise timeout-seconds for a slow host.`
+        };
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+        return {
+            cause: `No route from this runner to ${at}: its network does not reach there.`,
+            fix: `Check the runner's network (VPN, firewall, private link); behind a proxy, set https_proxy.`
+        };
+    if (CERT_NAME.has(code))
+        return {
+            cause: `The TLS certificate presented for ${name}${through} is for other names: the host input names another server, or a proxy presents a certificate of its own.`,
+            fix: `Check the host input: use the URL exactly as Databricks shows it (not an IP address or an alias). If a TLS-inspecting proxy presents the certificate, it must issue one for ${name}: NODE_EXTRA_CA_CERTS trusts a CA, not another name.`,
+            permanent: true
+        };
+    if (CERT_DATES.has(code))
+        return {
+            cause: `The TLS certificate presented for ${name}${through} is outside its validity dates: the runner's clock is wrong, or the certificate (often a TLS-inspecting proxy's) has expired.`,
+            fix: `Check the runner's clock (date -u). If a TLS-inspecting proxy presents the certificate, have it renewed, and NODE_EXTRA_CA_CERTS in the job's env point to the proxy's current CA.`,
+            permanent: true
+        };
+    if (CERT_TRUST.has(code))
+        return {
+            cause: code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
+                ? `${name}${through} presented a self-signed certificate, which this runner does not trust.`
+                : `The TLS certificate presented for ${name}${through} does not lead to a CA this runner trusts: a TLS-inspecting proxy or a private CA issued it (or NODE_EXTRA_CA_CERTS holds another CA of the same name).`,
+            fix: TRUST_FIX,
+            permanent: true
+        };
+    if (/CERT|SSL|TLS|EPROTO/.test(code))
+        return {
+            cause: `The TLS connection to ${name}${through} failed: something other than an https server answers there (plain http on that port), or a proxy interferes.`,
+            fix: `Check the scheme and port of the URL (https, port 443). Behind a TLS-inspecting proxy, ${TRUST_FIX.charAt(0).toLowerCase()}${TRUST_FIX.slice(1)}`,
+            permanent: true
+        };
+    return {
+        cause: CAUSES[code] ?? 'A network fault between the runner and the server.',
+        fix: FIXES[code] ?? GENERIC_FIX
+    };
+}
+const GENERIC_FIX = 'Check the host name and the runner’s network (https_proxy, no_proxy, firewall, private link), then re-run.';
 const CAUSES = {
-    ENOTFOUND: 'The host name does not resolve: a typo in the host, or a private-link host not visible from this runner.',
-    EAI_AGAIN: 'DNS did not answer in time.',
-    ECONNREFUSED: 'Nothing listens at that address and port.',
-    ECONNRESET: 'The connection was reset: a proxy, firewall or load balancer dropped it.',
-    TIMEOUT: 'The server did not answer in time.',
-    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a token endpoint.',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    SELF_SIGNED_CERT_IN_CHAIN: 'The TLS certificate is not trusted: a TLS-inspecting proxy needs its CA in NODE_EXTRA_CA_CERTS.',
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'The server presented a self-signed certificate; trust its CA with NODE_EXTRA_CA_CERTS.',
-    ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'The TLS certificate does not match the host name: check the host input.'
+    EBODYTOOLARGE: 'The server answered with an unexpectedly large body: not a Databricks or GitHub API.',
+    ENOTLOOPBACK: 'Plain http is only for loopback, and this name does not resolve only to loopback addresses: the token would travel unencrypted.'
 };
+const FIXES = {
+    EBODYTOOLARGE: 'Check the host input: it must be the Databricks workspace or account console URL itself, not a page or proxy in front of it.',
+    ENOTLOOPBACK: 'Use https:// for this host: plain http is only for loopback names (127.0.0.0/8, [::1], localhost).'
+};
+/** The proxy, not the host, failed: no tunnel to the host was opened. */
+function proxyFailure(code, status, proxy, name) {
+    const address = (0,_host_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(proxy.address, 100);
+    const which = `The proxy ${address} (from ${proxy.variable})`;
+    const direct = `or add ${name} to no_proxy if this runner can reach it directly`;
+    if (status === 407)
+        return {
+            cause: `${which} asks for credentials (HTTP 407) and got none, or wrong ones.`,
+            fix: `Put the proxy's user and password in ${proxy.variable} (http://USER:PASSWORD@HOST:PORT, kept in a secret), ${direct}.`,
+            permanent: true
+        };
+    if (status !== undefined)
+        return {
+            cause: `${which} refused to open a connection to ${name} (HTTP ${status}): it can't reach the host, or its rules do not allow it.`,
+            fix: `Check that the proxy lets this runner reach ${name}:443, ${direct}.`,
+            permanent: status === 403
+        };
+    const cause = code === 'ECONNREFUSED'
+        ? `${which} refused the connection: nothing listens at that address.`
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `The name of the proxy ${address} (from ${proxy.variable}) does not resolve.`
+            : `${which} could not be reached.`;
+    return {
+        cause,
+        fix: `Check ${proxy.variable}: it must name a proxy this runner can reach (it names ${address}); or unset it, ${direct}.`
+    };
+}
 /**
  * A redirect is refused: following it would send the subject token to another URL. Only the
  * target's origin is shown: a path or query may hold anything, an echoed token included.
@@ -34483,7 +34673,7 @@ async function runService(dir) {
     for await (const chunk of process.stdin)
         chunks.push(chunk);
     const config = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const keeper = new credential_service/* TokenKeeper */.ik(config, { transport: (0,http/* createTransport */.o)((0,version/* userAgent */.N)(process.env)), clock: retry/* realClock */.dQ }, why => {
+    const keeper = new credential_service/* TokenKeeper */.ik(config, { transport: (0,http/* createTransport */.oO)((0,version/* userAgent */.N)(process.env)), clock: retry/* realClock */.dQ }, why => {
         // The request that found out gets its answer (503, naming why) before the service ends.
         server.close();
         setTimeout(() => stop(why), 500);
@@ -34886,10 +35076,11 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Qq: () => (/* binding */ HttpClient)
+  Qq: () => (/* binding */ HttpClient),
+  s_: () => (/* binding */ lib_getProxyUrl)
 });
 
-// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, HttpCodes, MediaTypes, getProxyUrl, isHttps
+// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, HttpCodes, MediaTypes, isHttps
 
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
@@ -35052,7 +35243,7 @@ var MediaTypes;
  * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
  */
 function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    const proxyUrl = getProxyUrl(new URL(serverUrl));
     return proxyUrl ? proxyUrl.href : '';
 }
 const HttpRedirectCodes = [

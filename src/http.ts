@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import type { LookupFunction } from 'node:net'
-import { HttpClient } from '@actions/http-client'
+import { getProxyUrl, HttpClient } from '@actions/http-client'
 import { isLoopback, isLoopbackAddress } from './host.js'
 
 export interface HttpRequest {
@@ -23,13 +23,34 @@ export interface HttpResponse {
 /** Sends one request, never follows a redirect. Rejects with TransportError. */
 export type Transport = (request: HttpRequest) => Promise<HttpResponse>
 
+/** The proxy a request went through, as chosen from the environment; never its user or password. */
+export interface ProxyUsed {
+  /** The variable it came from: https_proxy or HTTPS_PROXY. */
+  readonly variable: string
+  /** Its scheme, host and port. */
+  readonly address: string
+}
+
+/** Where a request failed, when Node says. */
+export interface TransportDetails {
+  /** The host name that did not resolve. */
+  readonly hostname?: string
+  /** The addresses that refused or did not answer, `ip:port` (`[ip]:port` for IPv6). */
+  readonly addresses?: readonly string[]
+  /** The proxy the request went through. */
+  readonly proxy?: ProxyUsed
+  /** The proxy itself failed, so no tunnel to the host was opened; with the status it answered. */
+  readonly atProxy?: { readonly status?: number }
+}
+
 /** The request never got an HTTP answer: refused, reset, timed out, DNS failure, TLS failure. */
 export class TransportError extends Error {
   override readonly name = 'TransportError'
   constructor(
     message: string,
-    /** Node's error code (ECONNRESET, ENOTFOUND, …) or 'TIMEOUT'. */
-    readonly code: string
+    /** Node's error code (ECONNRESET, ENOTFOUND, …), 'TIMEOUT', or 'EPROXY' for a proxy's refusal. */
+    readonly code: string,
+    readonly details: TransportDetails = {}
   ) {
     super(message)
   }
@@ -59,7 +80,8 @@ export function createTransport(
       const headers: Record<string, string> = { 'user-agent': userAgent, ...request.headers }
       if (request.body !== undefined)
         headers['content-length'] = String(Buffer.byteLength(request.body))
-      const fail = (error: unknown): void => reject(toTransportError(error, request.signal))
+      const proxy = secure ? proxyFor(url) : undefined
+      const fail = (error: unknown): void => reject(toTransportError(error, request.signal, proxy))
       if (request.signal?.aborted) return fail(request.signal.reason)
       if (!secure && !isLoopback(url.hostname)) return fail(notLoopback(url.hostname))
       const req = module.request(
@@ -107,17 +129,69 @@ export function createTransport(
     })
 }
 
-function toTransportError(error: unknown, signal: AbortSignal | undefined): TransportError {
+/**
+ * The proxy @actions/http-client sends an https request through (https_proxy, else HTTPS_PROXY,
+ * unless no_proxy covers the host), named by its variable and its address alone: a proxy URL may
+ * hold a user and password.
+ */
+export function proxyFor(url: URL): ProxyUsed | undefined {
+  const chosen = getProxyUrl(url.href)
+  if (chosen === '') return undefined
+  // http-client reads https_proxy first and falls back to HTTPS_PROXY when it is unset or empty.
+  const variable = process.env['https_proxy'] ? 'https_proxy' : 'HTTPS_PROXY'
+  const { protocol, host } = new URL(chosen)
+  return { variable, address: host === '' ? '(no host)' : `${protocol}//${host}` }
+}
+
+/** The tunnel agent's words when the proxy, not the host, failed (the tunnel package). */
+const TUNNEL_FAILED =
+  /^(tunneling socket could not be established|got illegal response body from proxy)/
+
+function toTransportError(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  proxy?: ProxyUsed
+): TransportError {
   if (error instanceof TransportError) return error
+  const via = proxy && { proxy }
   if (signal?.aborted) {
     const reason: unknown = signal.reason
     const message =
       reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'request timed out'
-    return new TransportError(message, 'TIMEOUT')
+    return new TransportError(message, 'TIMEOUT', { ...via })
   }
   // Past an abort, only Node's socket and response errors arrive here, all of them Errors.
-  const { code, message } = error as NodeJS.ErrnoException
-  return new TransportError(message, typeof code === 'string' ? code : 'ENETWORK')
+  const failure = error as NodeJS.ErrnoException & { errors?: unknown }
+  const { code, message } = failure
+  if (proxy && TUNNEL_FAILED.test(message)) {
+    // The agent reports every failure of the proxy as ECONNRESET and keeps only the message of
+    // its cause ("cause=connect ECONNREFUSED 127.0.0.1:3128") or the proxy's status.
+    const status = /statusCode=(\d{3})/.exec(message)?.[1]
+    const cause = /cause=.*?\b(E[A-Z_]{3,})\b/.exec(message)?.[1]
+    return new TransportError(message, status !== undefined ? 'EPROXY' : (cause ?? 'EPROXY'), {
+      proxy,
+      atProxy: status !== undefined ? { status: Number(status) } : {}
+    })
+  }
+  // A name with several addresses fails with one error per address (AggregateError).
+  const each = [failure, ...(Array.isArray(failure.errors) ? failure.errors : [])]
+  const addresses = [
+    ...new Set(
+      each.flatMap(e => {
+        const { address, port } = (e ?? {}) as { address?: unknown; port?: unknown }
+        if (typeof address !== 'string') return []
+        const ip = address.includes(':') ? `[${address}]` : address
+        return typeof port === 'number' ? [`${ip}:${port}`] : [ip]
+      })
+    )
+  ]
+  const { hostname } = failure as { hostname?: unknown }
+  const known = typeof code === 'string' ? code : 'ENETWORK'
+  return new TransportError(message || known, known, {
+    ...(typeof hostname === 'string' && { hostname }),
+    ...(addresses.length > 0 && { addresses }),
+    ...via
+  })
 }
 
 function notLoopback(hostname: string, address?: string): TransportError {

@@ -345,7 +345,9 @@ describe('failed exchanges', () => {
     expect(run.error).toContain(
       `Exchanging the token at Databricks failed: no answer from ${url} (ECONNREFUSED`
     )
-    expect(run.error).toContain('Likely cause: Nothing listens at that address and port.')
+    expect(run.error).toContain(
+      `Likely cause: Nothing accepts connections at ${new URL(url).host}: a wrong port`
+    )
     expect(world.leaks(run)).toEqual([])
   })
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { EmulatorServer, json } from '../../emulator/http.js'
 import { RoutingProxy } from '../../emulator/proxy.js'
 import { TestCertificateAuthority } from '../../emulator/tls.js'
-import { createTransport, TransportError } from '../../src/http.js'
+import { refusingPort } from '../../emulator/index.js'
+import { createTransport, proxyFor, TransportError } from '../../src/http.js'
 
 // The transport against a real loopback server: timeouts close the request, redirects are not
 // followed, oversized bodies are cut off.
@@ -23,6 +24,33 @@ async function withServer<T>(
     server.closeAllConnections()
     await new Promise(resolve => server.close(resolve))
   }
+}
+
+/** Run `use` with these proxy variables set (undefined: unset), then put the environment back. */
+async function withEnv<T>(
+  vars: Record<string, string | undefined>,
+  use: () => Promise<T>
+): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map(name => [name, process.env[name]]))
+  const set = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+  set(vars)
+  try {
+    return await use()
+  } finally {
+    set(saved)
+  }
+}
+
+const PROXY_VARIABLES = {
+  https_proxy: undefined,
+  HTTPS_PROXY: undefined,
+  no_proxy: undefined,
+  NO_PROXY: undefined
 }
 
 const failure = (promise: Promise<unknown>): Promise<TransportError> =>
@@ -170,6 +198,82 @@ describe('createTransport', () => {
     } finally {
       await big.stop()
     }
+  })
+
+  it('names the address that refused the connection', async () => {
+    const port = await refusingPort()
+    const error = await failure(transport({ method: 'GET', url: `https://127.0.0.1:${port}/x` }))
+    expect([error.code, error.details]).toEqual([
+      'ECONNREFUSED',
+      { addresses: [`127.0.0.1:${port}`] }
+    ])
+  })
+
+  describe('through a proxy', () => {
+    const HOST = 'https://dbc-1234abcd-5678.cloud.databricks.com/x'
+
+    it.each<[string, Record<string, string>, string]>([
+      ['https_proxy', { https_proxy: 'http://user:s3cret@127.0.0.1:3128' }, 'https_proxy'],
+      ['HTTPS_PROXY alone', { HTTPS_PROXY: 'http://127.0.0.1:3128' }, 'HTTPS_PROXY'],
+      [
+        'HTTPS_PROXY when https_proxy is empty',
+        { https_proxy: '', HTTPS_PROXY: 'http://127.0.0.1:3128' },
+        'HTTPS_PROXY'
+      ]
+    ])(
+      'names the variable used, %s, and the address without a user or password',
+      async (_name, vars, variable) => {
+        await withEnv({ ...PROXY_VARIABLES, ...vars }, async () => {
+          expect(proxyFor(new URL(HOST))).toEqual({ variable, address: 'http://127.0.0.1:3128' })
+        })
+      }
+    )
+
+    it.each<[string, Record<string, string>, string]>([
+      ['no proxy is set', {}, HOST],
+      [
+        'no_proxy covers the host',
+        { https_proxy: 'http://p:1', no_proxy: '.databricks.com' },
+        HOST
+      ],
+      ['the host is loopback', { https_proxy: 'http://p:1' }, 'https://127.0.0.1:9/x']
+    ])('names none when %s', async (_name, vars, url) => {
+      await withEnv({ ...PROXY_VARIABLES, ...vars }, async () => {
+        expect(proxyFor(new URL(url))).toBeUndefined()
+      })
+    })
+
+    it('says the proxy refused the connection, naming it without its password', async () => {
+      const port = await refusingPort()
+      const proxy = `http://user:s3cret@127.0.0.1:${port}`
+      const error = await withEnv({ ...PROXY_VARIABLES, https_proxy: proxy }, () =>
+        failure(createTransport('t/1')({ method: 'GET', url: HOST }))
+      )
+      expect([error.code, error.details]).toEqual([
+        'ECONNREFUSED',
+        {
+          proxy: { variable: 'https_proxy', address: `http://127.0.0.1:${port}` },
+          atProxy: {}
+        }
+      ])
+      expect(JSON.stringify([error.message, error.details])).not.toMatch(/s3cret|user/)
+    })
+
+    it('gives the status a proxy refused the tunnel with, as EPROXY', async () => {
+      const proxy = new RoutingProxy()
+      await proxy.start()
+      try {
+        const error = await withEnv({ ...PROXY_VARIABLES, HTTPS_PROXY: proxy.url }, () =>
+          failure(createTransport('t/1')({ method: 'GET', url: HOST }))
+        )
+        expect([error.code, error.details]).toEqual([
+          'EPROXY',
+          { proxy: { variable: 'HTTPS_PROXY', address: proxy.url }, atProxy: { status: 502 } }
+        ])
+      } finally {
+        await proxy.stop()
+      }
+    })
   })
 
   describe('plain http', () => {
