@@ -33251,7 +33251,7 @@ workspaceId) {
  * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
  * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
  */
-function resolveHostShape(host, given, metadata) {
+function resolveHostShape(host, given, metadata, unread) {
     const accountId = given.accountId ?? metadata?.accountId;
     const workspaceId = given.workspaceId ?? metadata?.workspaceId;
     const ids = {
@@ -33294,7 +33294,7 @@ function resolveHostShape(host, given, metadata) {
             kind: 'account',
             unified: false,
             label: 'account console',
-            source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+            source: byHostName(metadata, unread),
             tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host, accountId),
             ...ids
         };
@@ -33303,10 +33303,24 @@ function resolveHostShape(host, given, metadata) {
         kind: 'workspace',
         unified: false,
         label: workspaceLabel(given),
-        source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+        source: byHostName(metadata, unread),
         tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host),
         ...ids
     };
+}
+/** Going by the host name, and why: what the host said of its metadata, or what kept it from saying. */
+function byHostName(metadata, unread) {
+    if (metadata !== undefined)
+        return 'the host name';
+    if (unread === undefined)
+        return 'the host name (the host publishes no metadata)';
+    if (unread.reached)
+        return "the host name (the host's metadata could not be read: see the warning)";
+    // The cause is a sentence of its own; here it continues one.
+    const cause = unread.cause
+        .replace(/\.$/, '')
+        .replace(/^[A-Z](?=[a-z ])/, first => first.toLowerCase());
+    return `the host name (could not reach the host to read its metadata: ${cause})`;
 }
 function label(kind, unified, ids) {
     if (unified)
@@ -33347,9 +33361,10 @@ async function login(inputs, oidc, deps) {
     const { transport, log, mask, clock } = deps;
     const started = clock.now();
     const deadline = started + inputs.timeoutSeconds * 1000;
-    const retrying = (what, attempt, until = deadline) => (0,retry/* withRetries */.LH)(what, attempt, {
+    const retrying = (what, attempt, until = deadline, deadlineName) => (0,retry/* withRetries */.LH)(what, attempt, {
         maxAttempts: inputs.retryMaxAttempts,
         deadline: until,
+        ...(deadlineName !== undefined && { deadlineName }),
         attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
         clock,
         log: message => log.info(message)
@@ -33357,18 +33372,27 @@ async function login(inputs, oidc, deps) {
     if (inputs.subjectToken !== undefined)
         (0,diagnose/* checkSubjectTokenTimes */._Q)((0,src_claims/* readClaims */.Ip)(inputs.subjectToken), clock.now());
     // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
-    // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
+    // failing to read it does not end the step, and it gets a quarter of the time, not all of it.
     let metadata;
+    let unread;
     try {
-        metadata = await retrying('Reading the host metadata', signal => (0,databricks/* fetchHostMetadata */._2)(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250);
+        metadata = await retrying('Reading the host metadata', signal => (0,databricks/* fetchHostMetadata */._2)(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250, "the metadata's share (a quarter) of timeout-seconds");
     }
     catch (error) {
-        const [first, ...rest] = (0,errors/* errorLines */.S6)(error);
-        log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
+        if (error instanceof errors/* ActionError */.lZ && error.code === 'network-failed') {
+            // The host itself did not answer. The exchange goes to the same host: if it fails the same
+            // way, its error says so once, with the cause and the fix; the host line says why here.
+            unread = { reached: false, cause: error.details.cause ?? error.message };
+        }
+        else {
+            unread = { reached: true };
+            const [first, ...rest] = (0,errors/* errorLines */.S6)(error);
+            log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
+        }
     }
     for (const problem of metadata?.ignored ?? [])
         log.warning(`The host's metadata is used without one field: ${problem}.`);
-    const shape = resolveHostShape(inputs.host, inputs, metadata);
+    const shape = resolveHostShape(inputs.host, inputs, metadata, unread);
     const endpoint = shape.tokenEndpoint;
     log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`);
     let audience;
@@ -34270,7 +34294,7 @@ async function withRetries(what, attempt, options) {
                 : Math.min(cap, unit * 2 ** (n - 1));
             const wait = Math.round((asked ?? 0) + clock.random() * window);
             if (clock.now() + wait >= deadline) {
-                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`);
+                throw annotate(error, `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass ${options.deadlineName ?? 'timeout-seconds'}.`);
             }
             options.log(`${what}: ${transient.reason}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${n + 1} of ${maxAttempts})${asked !== undefined ? ', as Retry-After asks' : ''}${limited ? `, plus up to ${(window / 1000).toFixed(1)} s of jitter for a rate limit` : ''}.`);
             await clock.sleep(wait);

@@ -27,6 +27,13 @@ export interface ShapeInputs {
 }
 
 /**
+ * Why there is no metadata when the host did not say it has none: it answered something unusable
+ * (a warning says what), or it could not be reached at all (the likely cause, a sentence).
+ */
+export type MetadataUnread =
+  { readonly reached: true } | { readonly reached: false; readonly cause: string }
+
+/**
  * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
  * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
  * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
@@ -34,7 +41,8 @@ export interface ShapeInputs {
 export function resolveHostShape(
   host: Host,
   given: ShapeInputs,
-  metadata: HostMetadata | undefined
+  metadata: HostMetadata | undefined,
+  unread?: MetadataUnread
 ): HostShape {
   const accountId = given.accountId ?? metadata?.accountId
   const workspaceId = given.workspaceId ?? metadata?.workspaceId
@@ -82,7 +90,7 @@ export function resolveHostShape(
       kind: 'account',
       unified: false,
       label: 'account console',
-      source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+      source: byHostName(metadata, unread),
       tokenEndpoint: tokenEndpoint(host, accountId),
       ...ids
     }
@@ -91,10 +99,26 @@ export function resolveHostShape(
     kind: 'workspace',
     unified: false,
     label: workspaceLabel(given),
-    source: `the host name${metadata ? '' : ' (the host publishes no metadata)'}`,
+    source: byHostName(metadata, unread),
     tokenEndpoint: tokenEndpoint(host),
     ...ids
   }
+}
+
+/** Going by the host name, and why: what the host said of its metadata, or what kept it from saying. */
+function byHostName(
+  metadata: HostMetadata | undefined,
+  unread: MetadataUnread | undefined
+): string {
+  if (metadata !== undefined) return 'the host name'
+  if (unread === undefined) return 'the host name (the host publishes no metadata)'
+  if (unread.reached)
+    return "the host name (the host's metadata could not be read: see the warning)"
+  // The cause is a sentence of its own; here it continues one.
+  const cause = unread.cause
+    .replace(/\.$/, '')
+    .replace(/^[A-Z](?=[a-z ])/, first => first.toLowerCase())
+  return `the host name (could not reach the host to read its metadata: ${cause})`
 }
 
 function label(kind: 'workspace' | 'account', unified: boolean, ids: ShapeInputs): string {

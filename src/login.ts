@@ -13,8 +13,8 @@ import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'
 import { fetchIdentity, shownIdentity, type Identity } from './identity.js'
 import type { Inputs } from './inputs.js'
-import { errorLines } from './errors.js'
-import { resolveHostShape, type HostShape } from './host-shape.js'
+import { ActionError, errorLines } from './errors.js'
+import { resolveHostShape, type HostShape, type MetadataUnread } from './host-shape.js'
 import { withRetries, type Clock } from './retry.js'
 
 /** One line, or several. The logger makes every line safe to print, whatever it holds. */
@@ -64,11 +64,13 @@ export async function login(
   const retrying = <T>(
     what: string,
     attempt: (signal: AbortSignal) => Promise<T>,
-    until = deadline
+    until = deadline,
+    deadlineName?: string
   ): Promise<T> =>
     withRetries(what, attempt, {
       maxAttempts: inputs.retryMaxAttempts,
       deadline: until,
+      ...(deadlineName !== undefined && { deadlineName }),
       attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
       clock,
       log: message => log.info(message)
@@ -76,21 +78,30 @@ export async function login(
   if (inputs.subjectToken !== undefined)
     checkSubjectTokenTimes(readClaims(inputs.subjectToken), clock.now())
   // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
-  // a failure to read it is a warning, and it gets a quarter of the time, not all of it.
+  // failing to read it does not end the step, and it gets a quarter of the time, not all of it.
   let metadata: HostMetadata | undefined
+  let unread: MetadataUnread | undefined
   try {
     metadata = await retrying(
       'Reading the host metadata',
       signal => fetchHostMetadata(inputs.host, transport, signal),
-      started + inputs.timeoutSeconds * 250
+      started + inputs.timeoutSeconds * 250,
+      "the metadata's share (a quarter) of timeout-seconds"
     )
   } catch (error) {
-    const [first, ...rest] = errorLines(error)
-    log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest])
+    if (error instanceof ActionError && error.code === 'network-failed') {
+      // The host itself did not answer. The exchange goes to the same host: if it fails the same
+      // way, its error says so once, with the cause and the fix; the host line says why here.
+      unread = { reached: false, cause: error.details.cause ?? error.message }
+    } else {
+      unread = { reached: true }
+      const [first, ...rest] = errorLines(error)
+      log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest])
+    }
   }
   for (const problem of metadata?.ignored ?? [])
     log.warning(`The host's metadata is used without one field: ${problem}.`)
-  const shape = resolveHostShape(inputs.host, inputs, metadata)
+  const shape = resolveHostShape(inputs.host, inputs, metadata, unread)
   const endpoint = shape.tokenEndpoint
   log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`)
 

@@ -81,6 +81,8 @@ export interface RetryOptions {
   readonly deadline: number
   /** The timeout of one attempt; the deadline shortens it. */
   readonly attemptTimeoutMs: number
+  /** What the deadline is, as the user knows it: 'timeout-seconds' unless it is a share of it. */
+  readonly deadlineName?: string
   readonly baseDelayMs?: number
   readonly maxDelayMs?: number
   readonly clock: Clock
@@ -130,7 +132,7 @@ export async function withRetries<T>(
       if (clock.now() + wait >= deadline) {
         throw annotate(
           error as ActionError,
-          `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass timeout-seconds.`
+          `Gave up after ${n} attempt${n === 1 ? '' : 's'} in ${elapsed} s: waiting ${(wait / 1000).toFixed(1)} s more would pass ${options.deadlineName ?? 'timeout-seconds'}.`
         )
       }
       options.log(

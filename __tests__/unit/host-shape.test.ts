@@ -2,7 +2,12 @@ import { describe, expect, it, test } from '@jest/globals'
 import type { HostMetadata } from '../../src/databricks.js'
 import { ActionError, InputError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
-import { resolveHostShape, type HostShape, type ShapeInputs } from '../../src/host-shape.js'
+import {
+  resolveHostShape,
+  type HostShape,
+  type MetadataUnread,
+  type ShapeInputs
+} from '../../src/host-shape.js'
 import { ACCOUNT_ID, thrown } from './support.js'
 
 // The six deployment shapes of databricks-sdk-go config/auth_profiles_test.go, with the metadata
@@ -197,6 +202,43 @@ describe('resolveHostShape', () => {
       source
     )
   })
+
+  test.each<[string, string, MetadataUnread, string]>([
+    [
+      'a workspace that could not be reached',
+      WS,
+      { reached: false, cause: 'The name test-workspace.cloud.databricks.com does not resolve.' },
+      'the host name (could not reach the host to read its metadata: the name test-workspace.cloud.databricks.com does not resolve)'
+    ],
+    [
+      'an account console behind a proxy that refused',
+      ACC,
+      {
+        reached: false,
+        cause: 'The proxy http://127.0.0.1:3128 (from https_proxy) refused the connection.'
+      },
+      'the host name (could not reach the host to read its metadata: the proxy http://127.0.0.1:3128 (from https_proxy) refused the connection)'
+    ],
+    [
+      'a cause that starts with a name in capitals, kept as it is',
+      WS,
+      { reached: false, cause: 'DNS gave no answer.' },
+      'the host name (could not reach the host to read its metadata: DNS gave no answer)'
+    ],
+    [
+      'a host that answered something unusable',
+      WS,
+      { reached: true },
+      "the host name (the host's metadata could not be read: see the warning)"
+    ]
+  ])(
+    'says why there is no metadata, without blaming the host for the network: %s',
+    (_name, host, unread, source) => {
+      const shape = resolveHostShape(parseHost(host), { accountId: ACCOUNT_ID }, undefined, unread)
+      expect(shape.source).toBe(source)
+      expect(shape.source).not.toContain('publishes no metadata')
+    }
+  )
 
   test.each<[string, string, string, 'workspace' | 'account', string]>([
     ['a workspace', WS, `${WS}/oidc`, 'workspace', 'workspace'],

@@ -590,8 +590,61 @@ describe('login deadlines and context', () => {
     expect(logs.warning[0]).toMatch(
       /^Could not read the host's metadata; going by the host name\. Reading the host metadata failed: HTTP 503\./
     )
-    expect(logs.warning[0]).toContain('waiting 1.0 s more would pass timeout-seconds')
+    expect(logs.warning[0]).toContain(
+      "waiting 1.0 s more would pass the metadata's share (a quarter) of timeout-seconds."
+    )
+    expect(logs.info.find(line => line.startsWith('Host: '))).toBe(
+      `Host: ${WORKSPACE} (workspace), going by the host name (the host's metadata could not be read: see the warning).`
+    )
     expect(transport.requests.filter(r => r.url.includes('databricks-config'))).toHaveLength(2)
+  })
+
+  describe('a host that could not be reached for its metadata', () => {
+    const untrusted = () =>
+      new TransportError(
+        'unable to verify the first certificate',
+        'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+      )
+
+    it('ends with the one error of the exchange, and no line blames the metadata', async () => {
+      const jwt = await jwtFor(WS_ENDPOINT)
+      const { transport, logs, deps } = setup(
+        untrusted(),
+        response(200, { value: jwt }),
+        untrusted()
+      )
+      const error = (await rejected(login(inputs(), OIDC, deps))) as ActionError
+      expect(error.code).toBe('network-failed')
+      expect(error.message).toBe(
+        `Exchanging the token at Databricks failed: no answer from ${WORKSPACE} (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate).`
+      )
+      expect(error.details.fix).toMatch(/^Set NODE_EXTRA_CA_CERTS/)
+      // A certificate is not retried: one request to each.
+      expect(transport.requests).toHaveLength(3)
+      expect(logs.warning).toEqual([])
+      expect(logs.info[0]).toBe(
+        `Host: ${WORKSPACE} (workspace), going by the host name (could not reach the host to read its metadata: the TLS certificate presented for dbc-1234.cloud.databricks.com does not lead to a CA this runner trusts: a TLS-inspecting proxy or a private CA issued it (or NODE_EXTRA_CA_CERTS holds another CA of the same name)).`
+      )
+      const all = [...logs.info, ...logs.warning, ...logs.debug].join('\n')
+      expect(all).not.toMatch(/publishes no metadata|Could not read the host's metadata/)
+    })
+
+    it('goes by the host name, without a warning, when the exchange then gets through', async () => {
+      const jwt = await jwtFor(WS_ENDPOINT)
+      const { logs, deps } = setup(
+        new TransportError('connect ECONNREFUSED 10.0.0.7:443', 'ECONNREFUSED', {
+          addresses: ['10.0.0.7:443']
+        }),
+        response(200, { value: jwt }),
+        response(200, { access_token: 'dapi0123456789abcdef-xyz', expires_in: 300 })
+      )
+      const result = await login(inputs({ retryMaxAttempts: '1' }), OIDC, deps)
+      expect(result.endpoint).toBe(WS_ENDPOINT)
+      expect(logs.warning).toEqual([])
+      expect(logs.info[0]).toBe(
+        `Host: ${WORKSPACE} (workspace), going by the host name (could not reach the host to read its metadata: nothing accepts connections at 10.0.0.7:443, the address of dbc-1234.cloud.databricks.com: a wrong port, a server that is down, or a firewall that refuses).`
+      )
+    })
   })
 
   it("names the service principal and the account in a refusal's context", async () => {

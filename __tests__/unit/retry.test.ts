@@ -490,4 +490,23 @@ describe('withRetries', () => {
       'Gave up after 2 attempts in 30.0 s: waiting 0.5 s more would pass timeout-seconds.'
     )
   })
+
+  it('names a deadline that is only a share of timeout-seconds as that share', async () => {
+    const clock = fakeClock(0)
+    const error = (await rejected(
+      withRetries(
+        'Reading',
+        async () => {
+          throw transient('HTTP 503', '5')
+        },
+        options(clock, {
+          deadline: 2_500,
+          deadlineName: "the metadata's share (a quarter) of timeout-seconds"
+        }).options
+      )
+    )) as ActionError
+    expect(error.details.context?.at(-1)).toBe(
+      "Gave up after 1 attempt in 0.0 s: waiting 7.5 s more would pass the metadata's share (a quarter) of timeout-seconds."
+    )
+  })
 })
