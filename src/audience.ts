@@ -1,14 +1,8 @@
 import type { Host } from './host.js'
 import type { HostShape } from './host-shape.js'
-import { isPlain } from './safe-text.js'
 
 export type AudienceSource =
   'input' | 'host-metadata' | 'account-id' | 'token-endpoint' | 'subject-token'
-
-/** One plain value without white space, as a policy's audience is. */
-export function isAudience(value: string): boolean {
-  return value.length <= 1024 && !/\s/.test(value) && isPlain(value)
-}
 
 export interface AudienceChoice {
   readonly audience: string

@@ -16,7 +16,7 @@ import {
   ExchangeRejection,
   MAX_EXPIRES_IN_S,
   type DatabricksToken
-} from './databricks.js'
+} from './token-exchange.js'
 import { explainExchangeFailure } from './diagnose.js'
 import type { HostShape } from './host-shape.js'
 import { ActionError, errorLines } from './errors.js'

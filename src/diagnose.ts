@@ -1,11 +1,11 @@
 import type { TokenClaims } from './claims.js'
-import { describeError, type ExchangeRejection } from './databricks.js'
+import { describeError, type ExchangeRejection } from './token-exchange.js'
 import { ActionError, InputError } from './errors.js'
 import type { HostShape } from './host-shape.js'
 import { redirectRefused } from './remote.js'
 import type { AudienceChoice } from './audience.js'
 import { policyCommand } from './policy.js'
-import { isoSeconds } from './publish.js'
+import { isoSeconds } from './iso-time.js'
 import { describeSubject } from './subject.js'
 import { transientStatus } from './retry.js'
 

@@ -1,5 +1,3 @@
-import type { Transient } from './retry.js'
-
 /**
  * Every failure the action reports is an ActionError: a stable code (listed in
  * docs/troubleshooting.md), what happened, the likely cause and the fix.
@@ -24,6 +22,13 @@ export const ERROR_CODES = [
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** Why a failure is worth another attempt, and the server's wish about when. */
+export interface Transient {
+  readonly reason: string
+  /** The Retry-After header as received: seconds or an HTTP date. */
+  readonly retryAfter?: string
+}
 
 export interface ErrorDetails {
   /** Why this most likely happened. */

@@ -1,5 +1,5 @@
-import { tokenEndpoint, type HostMetadata } from './databricks.js'
 import { ActionError, InputError } from './errors.js'
+import type { HostMetadata } from './host-metadata.js'
 import { isAccountHostname, onHostOrigin, type Host } from './host.js'
 
 /**
@@ -146,4 +146,16 @@ function offHost(host: Host, oidc: string, endpoint: string): ActionError {
       fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
     }
   )
+}
+
+/**
+ * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
+ * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
+ */
+export function tokenEndpoint(host: Host, accountId?: string): string {
+  if (host.kind === 'account') {
+    if (accountId === undefined) throw new Error('an account host needs an account ID')
+    return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`
+  }
+  return `${host.url}/oidc/v1/token`
 }

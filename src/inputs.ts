@@ -1,8 +1,7 @@
-import { isAudience } from './audience.js'
 import { isJwt } from './claims.js'
-import { WORKSPACE_ID } from './databricks.js'
 import { InputError } from './errors.js'
 import { DATABRICKS_ZONES, isDatabricksHost, parseHost, printable, type Host } from './host.js'
+import { isAudience, UUID, WORKSPACE_ID } from './identifiers.js'
 import { isInert } from './safe-text.js'
 
 /** The action's inputs as the runner hands them over: strings, '' when unset. */
@@ -53,7 +52,6 @@ export interface Inputs {
   readonly cleanup: boolean
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EXPORT_MODES: readonly ExportMode[] = ['token', 'oidc', 'service', 'none']
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/
 const ZONES = DATABRICKS_ZONES.map(zone => `*${zone}`).join(', ')

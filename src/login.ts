@@ -1,13 +1,12 @@
 import { isOwnAudience, resolveAudience, type AudienceChoice } from './audience.js'
 import { readClaims, type TokenClaims } from './claims.js'
+import { fetchHostMetadata, type HostMetadata } from './host-metadata.js'
 import {
   exchangeToken,
   ExchangeRejection,
-  fetchHostMetadata,
   MAX_EXPIRES_IN_S,
-  type DatabricksToken,
-  type HostMetadata
-} from './databricks.js'
+  type DatabricksToken
+} from './token-exchange.js'
 import { checkSubjectTokenTimes, explainExchangeFailure, policyDescription } from './diagnose.js'
 import { requestIdToken, type OidcEnv } from './github-oidc.js'
 import type { Transport } from './http.js'

@@ -1,6 +1,7 @@
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
 import type { Fields } from './profile-text.js'
+import { isoSeconds } from './iso-time.js'
 import { inertText, isInert } from './safe-text.js'
 
 export interface Publication {
@@ -8,12 +9,8 @@ export interface Publication {
   readonly env: Readonly<Record<string, string>>
 }
 
-/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
+/** Tokens that die sooner than this get a notice pointing to export-env: service. */
 export const SHORT_LIVED_MS = 10 * 60 * 1000
-
-export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
 
 /**
  * What the step hands to later steps: outputs always, environment variables per export-env. A later

@@ -1,11 +1,4 @@
-import { ActionError } from './errors.js'
-
-/** Why a failure is worth another attempt, and the server's wish about when. */
-export interface Transient {
-  readonly reason: string
-  /** The Retry-After header as received: seconds or an HTTP date. */
-  readonly retryAfter?: string
-}
+import { ActionError, type Transient } from './errors.js'
 
 /** HTTP statuses that say "try again": timeouts, rate limits, and gateway or server faults. */
 const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504])

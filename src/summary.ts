@@ -2,7 +2,7 @@ import { policyDescription } from './diagnose.js'
 import type { Inputs } from './inputs.js'
 import type { LoginResult } from './login.js'
 import { shownIdentity } from './identity.js'
-import { isoSeconds } from './publish.js'
+import { isoSeconds } from './iso-time.js'
 import { markdownCode, markdownText } from './safe-text.js'
 
 const EXPORT_MODES: Record<Inputs['exportEnv'], string> = {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { isAudience, resolveAudience, type AudienceChoice } from '../../src/audience.js'
+import { resolveAudience, type AudienceChoice } from '../../src/audience.js'
+import { isAudience } from '../../src/identifiers.js'
 import { parseHost } from '../../src/host.js'
 import { resolveHostShape } from '../../src/host-shape.js'
 import { ACCOUNT_ID } from './support.js'

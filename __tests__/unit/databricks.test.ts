@@ -1,21 +1,19 @@
 import { describe, expect, it, test } from '@jest/globals'
+import { fetchHostMetadata, hostMetadataUrl, parseHostMetadata } from '../../src/host-metadata.js'
+import { tokenEndpoint } from '../../src/host-shape.js'
 import {
   describeError,
   exchangeForm,
   ExchangeRejection,
   exchangeToken,
-  fetchHostMetadata,
-  hostMetadataUrl,
   JWT_TOKEN_TYPE,
   parseErrorBody,
-  parseHostMetadata,
   parseTokenResponse,
   TOKEN_EXCHANGE_GRANT,
   TOKEN_LENGTH,
-  tokenEndpoint,
   type DatabricksError,
   type ExchangeRequest
-} from '../../src/databricks.js'
+} from '../../src/token-exchange.js'
 import { ActionError, formatError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import { ANSWER_CHARS } from '../../src/server-text.js'

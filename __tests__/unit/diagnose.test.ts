@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, test } from '@jest/globals'
 import type { AudienceChoice } from '../../src/audience.js'
 import { readClaims, type TokenClaims } from '../../src/claims.js'
-import { ExchangeRejection, type DatabricksError } from '../../src/databricks.js'
+import { ExchangeRejection, type DatabricksError } from '../../src/token-exchange.js'
 import {
   checkSubjectTokenTimes,
   explainExchangeFailure,

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from '@jest/globals'
-import type { HostMetadata } from '../../src/databricks.js'
+import type { HostMetadata } from '../../src/host-metadata.js'
 import { ActionError, InputError } from '../../src/errors.js'
 import { parseHost } from '../../src/host.js'
 import {

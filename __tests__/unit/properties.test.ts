@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { tokenEndpoint } from '../../src/databricks.js'
+import { tokenEndpoint } from '../../src/host-shape.js'
 import { InputError } from '../../src/errors.js'
 import { isLoopback, parseHost } from '../../src/host.js'
 import { parseInputs, type RawInputs } from '../../src/inputs.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from '@jest/globals'
-import type { DatabricksToken } from '../../src/databricks.js'
+import type { DatabricksToken } from '../../src/token-exchange.js'
 import type { RawInputs } from '../../src/inputs.js'
 import type { LoginResult } from '../../src/login.js'
 import type { Inputs } from '../../src/inputs.js'
