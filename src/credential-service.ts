@@ -9,20 +9,14 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readClaims } from './claims.js'
 import type { AudienceChoice } from './audience.js'
-import {
-  exchangeToken,
-  ExchangeRejection,
-  MAX_EXPIRES_IN_S,
-  type DatabricksToken
-} from './token-exchange.js'
-import { explainExchangeFailure } from './diagnose.js'
-import type { HostShape } from './host-shape.js'
 import { ActionError, errorLines } from './errors.js'
-import { requestIdToken, type OidcEnv } from './github-oidc.js'
+import { exchangeSubject } from './exchange.js'
+import type { OidcEnv } from './github-oidc.js'
+import type { HostShape } from './host-shape.js'
 import type { Transport } from './http.js'
-import { withRetries, type Clock } from './retry.js'
+import { withRetries, type Clock, type Retrying } from './retry.js'
+import { githubSubjects } from './subject-source.js'
 import { logLine, Secrets } from './safe-text.js'
 
 /** What the login hands the service, through its stdin: secrets included. */
@@ -191,7 +185,7 @@ export class TokenKeeper {
     const { config, deps } = this
     const { clock, transport } = deps
     const deadline = clock.now() + config.timeoutSeconds * 1000
-    const retrying = <T>(what: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    const retrying: Retrying = (what, attempt) =>
       withRetries(what, attempt, {
         maxAttempts: config.retryMaxAttempts,
         deadline,
@@ -201,52 +195,27 @@ export class TokenKeeper {
         log: message => this.#fail(message)
       })
     try {
-      const jwt = await retrying('Requesting the GitHub OIDC token', signal =>
-        requestIdToken(config.oidc, config.audience.audience, transport, signal)
+      const source = githubSubjects(
+        config.oidc,
+        config.audience.audience,
+        { transport, mask: secret => this.secrets.add(secret) },
+        retrying
       )
-      this.secrets.add(jwt)
-      const claims = readClaims(jwt)
-      const token: DatabricksToken = await retrying(
-        'Exchanging the token at Databricks',
-        async signal => {
-          try {
-            return await exchangeToken(
-              {
-                endpoint: config.endpoint,
-                subjectToken: jwt,
-                scopes: config.scopes,
-                ...(config.clientId !== undefined && { clientId: config.clientId })
-              },
-              transport,
-              secret => this.secrets.add(secret),
-              signal
-            )
-          } catch (error) {
-            // Classified as at the login: what is transient is retried, a refusal is explained.
-            throw error instanceof ExchangeRejection
-              ? explainExchangeFailure(error, {
-                  endpoint: config.endpoint,
-                  shape: config.shape,
-                  audience: config.audience,
-                  claims,
-                  now: clock.now(),
-                  ...(config.clientId !== undefined && { clientId: config.clientId }),
-                  ...(config.shape.accountId !== undefined && {
-                    accountId: config.shape.accountId
-                  })
-                })
-              : error
-          }
-        }
+      // Classified as at the login: what is transient is retried, a refusal is explained.
+      const { token, expiresAt } = await exchangeSubject(
+        {
+          endpoint: config.endpoint,
+          shape: config.shape,
+          audience: config.audience,
+          scopes: config.scopes,
+          ...(config.clientId !== undefined && { clientId: config.clientId })
+        },
+        source,
+        await source.next(),
+        { transport, mask: secret => this.secrets.add(secret), clock },
+        retrying
       )
-      const now = clock.now()
-      // Databricks gives the token the JWT's expiry; without expires_in, the JWT's is used, as at
-      // the login, kept between now and the longest lifetime an answer may claim.
-      const expiresAt =
-        token.expiresIn !== undefined
-          ? now + token.expiresIn * 1000
-          : Math.min(Math.max(now, (claims.exp ?? 0) * 1000), now + MAX_EXPIRES_IN_S * 1000)
-      this.#token = { accessToken: token.accessToken, issuedAt: now, expiresAt }
+      this.#token = { accessToken: token.accessToken, issuedAt: clock.now(), expiresAt }
       this.record.exchanges++
     } catch (error) {
       const [first] = errorLines(error)

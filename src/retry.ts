@@ -82,6 +82,9 @@ export interface RetryOptions {
   readonly log: (message: string) => void
 }
 
+/** withRetries with a caller's options bound: one remote call, named for the log, retried. */
+export type Retrying = <T>(what: string, attempt: (signal: AbortSignal) => Promise<T>) => Promise<T>
+
 /**
  * Run `attempt` until it succeeds, fails permanently, runs out of attempts, or would pass the
  * deadline. Waits are exponential with full jitter, and never shorter than Retry-After asks; after a
