@@ -28370,64 +28370,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9369:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   l1: () => (/* binding */ isAudience),
-/* harmony export */   rd: () => (/* binding */ resolveAudience),
-/* harmony export */   zb: () => (/* binding */ isOwnAudience)
-/* harmony export */ });
-/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1452);
-
-/** One plain value without white space, as a policy's audience is. */
-function isAudience(value) {
-    return value.length <= 1024 && !/\s/.test(value) && (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .isPlain */ .$i)(value);
-}
-/**
- * Whether a host's published default audience may be requested: only when it is one of the two
- * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
- * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
- * GitHub make the token out to a service the host then replays it at.
- */
-function isOwnAudience(published, shape) {
-    return published === shape.accountId || published === shape.tokenEndpoint;
-}
-/**
- * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
- * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
- * the input, the host's published default, the account ID for anything but a workspace host, the
- * token endpoint URL.
- */
-function resolveAudience(query) {
-    if (query.audience !== undefined) {
-        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
-    }
-    if (query.published !== undefined) {
-        return {
-            audience: query.published,
-            source: 'host-metadata',
-            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
-        };
-    }
-    const { shape } = query;
-    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
-        return {
-            audience: shape.accountId,
-            source: 'account-id',
-            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
-        };
-    }
-    return {
-        audience: shape.tokenEndpoint,
-        source: 'token-endpoint',
-        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
-    };
-}
-
-
-/***/ }),
-
 /***/ 6999:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -28843,13 +28785,11 @@ function time(value) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7067);
 /* harmony import */ var node_http__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_http__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _claims_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(6999);
-/* harmony import */ var _databricks_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1137);
-/* harmony import */ var _diagnose_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4096);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3916);
-/* harmony import */ var _github_oidc_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4388);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9809);
-/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1452);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+/* harmony import */ var _exchange_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7786);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9809);
+/* harmony import */ var _subject_source_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4525);
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1452);
 /**
  * The credential service of `export-env: service`: a small HTTP server on 127.0.0.1 that speaks the
  * Databricks SDKs' metadata-service protocol (databricks-sdk-go config/auth_metadata_service.go,
@@ -28858,8 +28798,6 @@ function time(value) {
  * job. The login step starts it in the background (service-process.ts); everything it knows comes
  * through its stdin, never its command line or environment.
  */
-
-
 
 
 
@@ -28906,7 +28844,7 @@ class TokenKeeper {
     /** Set once GitHub's request token can no longer mint tokens: the service stops. */
     #dead;
     record;
-    secrets = new _safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .Secrets */ .Sb();
+    secrets = new _safe_text_js__WEBPACK_IMPORTED_MODULE_6__/* .Secrets */ .Sb();
     /** The one path that serves the token, kept as bytes for a constant-time comparison. */
     path;
     /** The last X-Databricks-Host that named this host: the SDKs send the same string every time. */
@@ -28991,7 +28929,7 @@ class TokenKeeper {
         const { config, deps } = this;
         const { clock, transport } = deps;
         const deadline = clock.now() + config.timeoutSeconds * 1000;
-        const retrying = (what, attempt) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_6__/* .withRetries */ .LH)(what, attempt, {
+        const retrying = (what, attempt) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_4__/* .withRetries */ .LH)(what, attempt, {
             maxAttempts: config.retryMaxAttempts,
             deadline,
             attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
@@ -29000,49 +28938,23 @@ class TokenKeeper {
             log: message => this.#fail(message)
         });
         try {
-            const jwt = await retrying('Requesting the GitHub OIDC token', signal => (0,_github_oidc_js__WEBPACK_IMPORTED_MODULE_5__/* .requestIdToken */ .gj)(config.oidc, config.audience.audience, transport, signal));
-            this.secrets.add(jwt);
-            const claims = (0,_claims_js__WEBPACK_IMPORTED_MODULE_8__/* .readClaims */ .Ip)(jwt);
-            const token = await retrying('Exchanging the token at Databricks', async (signal) => {
-                try {
-                    return await (0,_databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .exchangeToken */ .r1)({
-                        endpoint: config.endpoint,
-                        subjectToken: jwt,
-                        scopes: config.scopes,
-                        ...(config.clientId !== undefined && { clientId: config.clientId })
-                    }, transport, secret => this.secrets.add(secret), signal);
-                }
-                catch (error) {
-                    // Classified as at the login: what is transient is retried, a refusal is explained.
-                    throw error instanceof _databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .ExchangeRejection */ .V5
-                        ? (0,_diagnose_js__WEBPACK_IMPORTED_MODULE_3__/* .explainExchangeFailure */ .Rc)(error, {
-                            endpoint: config.endpoint,
-                            shape: config.shape,
-                            audience: config.audience,
-                            claims,
-                            now: clock.now(),
-                            ...(config.clientId !== undefined && { clientId: config.clientId }),
-                            ...(config.shape.accountId !== undefined && {
-                                accountId: config.shape.accountId
-                            })
-                        })
-                        : error;
-                }
-            });
-            const now = clock.now();
-            // Databricks gives the token the JWT's expiry; without expires_in, the JWT's is used, as at
-            // the login, kept between now and the longest lifetime an answer may claim.
-            const expiresAt = token.expiresIn !== undefined
-                ? now + token.expiresIn * 1000
-                : Math.min(Math.max(now, (claims.exp ?? 0) * 1000), now + _databricks_js__WEBPACK_IMPORTED_MODULE_2__/* .MAX_EXPIRES_IN_S */ .mf * 1000);
-            this.#token = { accessToken: token.accessToken, issuedAt: now, expiresAt };
+            const source = (0,_subject_source_js__WEBPACK_IMPORTED_MODULE_5__/* .githubSubjects */ .h)(config.oidc, config.audience.audience, { transport, mask: secret => this.secrets.add(secret) }, retrying);
+            // Classified as at the login: what is transient is retried, a refusal is explained.
+            const { token, expiresAt } = await (0,_exchange_js__WEBPACK_IMPORTED_MODULE_3__/* .exchangeSubject */ .G)({
+                endpoint: config.endpoint,
+                shape: config.shape,
+                audience: config.audience,
+                scopes: config.scopes,
+                ...(config.clientId !== undefined && { clientId: config.clientId })
+            }, source, await source.next(), { transport, mask: secret => this.secrets.add(secret), clock }, retrying);
+            this.#token = { accessToken: token.accessToken, issuedAt: clock.now(), expiresAt };
             this.record.exchanges++;
         }
         catch (error) {
-            const [first] = (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorLines */ .S6)(error);
+            const [first] = (0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorLines */ .S6)(error);
             this.#fail(first);
             // The runner's request token no longer mints tokens: the job is over, or it lost the right.
-            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ActionError */ .lZ &&
+            if (error instanceof _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .lZ &&
                 (error.code === 'github-oidc-failed' || error.code === 'id-token-permission-missing') &&
                 error.transient === undefined) {
                 this.#dead = `GitHub no longer issues tokens to this job (${first})`;
@@ -29053,7 +28965,7 @@ class TokenKeeper {
     #fail(cause) {
         this.record.failures.push({
             at: new Date(this.deps.clock.now()).toISOString(),
-            cause: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .logLine */ .BP)(cause, this.secrets)
+            cause: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_6__/* .logLine */ .BP)(cause, this.secrets)
         });
         // A long job with a flaky network must not grow the record without end.
         if (this.record.failures.length > 100)
@@ -29082,7 +28994,7 @@ async function answer(keeper, request) {
     if (got.kind === 'unavailable')
         return {
             status: 503,
-            body: { error: `no Databricks token: ${(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_7__/* .logLine */ .BP)(got.cause, keeper.secrets)}` }
+            body: { error: `no Databricks token: ${(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_6__/* .logLine */ .BP)(got.cause, keeper.secrets)}` }
         };
     return {
         status: 200,
@@ -29126,312 +29038,6 @@ function serviceUrl(server, secret) {
 
 /***/ }),
 
-/***/ 1137:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   M6: () => (/* binding */ WORKSPACE_ID),
-/* harmony export */   Uc: () => (/* binding */ describeError),
-/* harmony export */   V5: () => (/* binding */ ExchangeRejection),
-/* harmony export */   _2: () => (/* binding */ fetchHostMetadata),
-/* harmony export */   lN: () => (/* binding */ tokenEndpoint),
-/* harmony export */   mf: () => (/* binding */ MAX_EXPIRES_IN_S),
-/* harmony export */   r1: () => (/* binding */ exchangeToken)
-/* harmony export */ });
-/* unused harmony exports TOKEN_EXCHANGE_GRANT, JWT_TOKEN_TYPE, hostMetadataUrl, parseHostMetadata, exchangeForm, TOKEN_LENGTH, isAccessToken, parseTokenResponse, parseErrorBody */
-/* harmony import */ var _audience_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9369);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1452);
-/* harmony import */ var _host_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2237);
-/* harmony import */ var _remote_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6473);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9809);
-/* harmony import */ var _server_text_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2086);
-
-
-
-
-
-
-
-const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
-/**
- * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
- * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
- */
-function tokenEndpoint(host, accountId) {
-    if (host.kind === 'account') {
-        if (accountId === undefined)
-            throw new Error('an account host needs an account ID');
-        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
-    }
-    return `${host.url}/oidc/v1/token`;
-}
-function hostMetadataUrl(host) {
-    return `${host.url}/.well-known/databricks-config`;
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
-const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/**
- * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
- * (HTTP 404, older deployments); rejects with an ActionError on failure.
- */
-async function fetchHostMetadata(host, transport, signal) {
-    const url = hostMetadataUrl(host);
-    const what = 'Reading the host metadata';
-    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .send */ .tN)(what, transport, {
-        method: 'GET',
-        url,
-        headers: { accept: 'application/json' },
-        ...(signal && { signal })
-    });
-    if (response.status === 404)
-        return undefined;
-    if (response.status >= 300 && response.status < 400)
-        throw (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .redirectRefused */ .LK)(what, response.status, response.headers['location']);
-    if (response.status !== 200) {
-        const transient = (0,_retry_js__WEBPACK_IMPORTED_MODULE_5__/* .transientStatus */ .fO)(response.status, response.headers['retry-after']);
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
-            context: [`Response: ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(response.body)}`],
-            ...(transient && { transient })
-        });
-    }
-    const metadata = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(response.body));
-    if (metadata === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${(0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(response.body)}`] });
-    }
-    return parseHostMetadata(metadata, host);
-}
-/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
-function parseHostMetadata(metadata, host) {
-    const ignored = [];
-    const field = (name, check, why) => {
-        const value = metadata[name];
-        if (value === undefined || value === null || value === '')
-            return undefined;
-        const parsed = typeof value === 'string' ? check(value.trim()) : undefined;
-        if (parsed === undefined)
-            ignored.push(`its ${name} ${why}`);
-        return parsed;
-    };
-    const oidcEndpoint = field('oidc_endpoint', value => sameOrigin(value, host), `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`);
-    const accountId = field('account_id', value => (UUID.test(value) ? value : undefined), 'is not a UUID');
-    const workspaceId = field('workspace_id', value => (WORKSPACE_ID.test(value) ? value : undefined), 'is not a workspace ID');
-    // Go maps these three case-insensitively and treats anything else as unknown.
-    const hostType = field('host_type', value => ['workspace', 'account', 'unified'].find(t => t === value.toLowerCase()), 'is not workspace, account or unified');
-    const cloud = field('cloud', value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined), 'is not a cloud name');
-    const audiences = metadata['token_federation_default_oidc_audiences'];
-    const first = Array.isArray(audiences) ? audiences[0] : undefined;
-    let defaultAudience;
-    if (typeof first === 'string' && first.trim() !== '') {
-        // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
-        if ((0,_audience_js__WEBPACK_IMPORTED_MODULE_0__/* .isAudience */ .l1)(first.trim()))
-            defaultAudience = first.trim();
-        else
-            ignored.push('its default audience is not one printable value without spaces');
-    }
-    return {
-        ...(oidcEndpoint !== undefined && { oidcEndpoint }),
-        ...(accountId !== undefined && { accountId }),
-        ...(workspaceId !== undefined && { workspaceId }),
-        ...(hostType !== undefined && { hostType }),
-        ...(cloud !== undefined && { cloud }),
-        ...(defaultAudience !== undefined && { defaultAudience }),
-        ignored
-    };
-}
-/**
- * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
- * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
- * placeholder empty and with an ID in it, so a placeholder in the host name
- * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
- * where it is used (host-shape.ts).
- */
-function sameOrigin(value, host) {
-    if (!(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_2__/* .isPlain */ .$i)(value))
-        return undefined;
-    const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id => value.replaceAll('{account_id}', id));
-    for (const candidate of filled) {
-        let url;
-        try {
-            url = new URL(candidate);
-        }
-        catch {
-            return undefined;
-        }
-        if (url.origin !== host.url || url.search !== '' || url.hash !== '')
-            return undefined;
-    }
-    return value.replace(/\/+$/, '');
-}
-/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
-function exchangeForm(request) {
-    const form = new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE_GRANT,
-        subject_token: request.subjectToken,
-        subject_token_type: JWT_TOKEN_TYPE,
-        scope: request.scopes.join(' ')
-    });
-    if (request.clientId !== undefined)
-        form.set('client_id', request.clientId);
-    return form.toString();
-}
-/** Databricks answered the exchange with something other than a token. */
-class ExchangeRejection extends Error {
-    status;
-    error;
-    location;
-    retryAfter;
-    name = 'ExchangeRejection';
-    constructor(status, error, location, retryAfter) {
-        super(`HTTP ${status}`);
-        this.status = status;
-        this.error = error;
-        this.location = location;
-        this.retryAfter = retryAfter;
-    }
-}
-/**
- * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
- * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
- * with ActionError otherwise.
- */
-async function exchangeToken(request, transport, mask, signal) {
-    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .send */ .tN)('Exchanging the token at Databricks', transport, {
-        method: 'POST',
-        url: request.endpoint,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: exchangeForm(request),
-        ...(signal && { signal })
-    });
-    if (response.status !== 200) {
-        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
-    }
-    return parseTokenResponse(response.body, mask);
-}
-/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-/**
- * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
- * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
- * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
- * 128 KiB per environment string, E2BIG).
- */
-const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
-/** RFC 6749 §3.3 scope tokens, space-separated. */
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
-/** A scope list this long is no answer of Databricks'. */
-const MAX_SCOPE_CHARS = 1024;
-/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
-const MAX_EXPIRES_IN_S = 86_400;
-/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
-function isAccessToken(value) {
-    return (typeof value === 'string' &&
-        value.length >= TOKEN_LENGTH.min &&
-        value.length <= TOKEN_LENGTH.max &&
-        B64TOKEN.test(value));
-}
-/**
- * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
- * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
- * that passes is masked at once, before any other field is looked at; then every field is
- * validated before anything can be written: the type, the scope and the lifetime.
- */
-function parseTokenResponse(body, mask) {
-    const json = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(body);
-    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)(json);
-    const invalid = (problem) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
-        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
-        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
-    });
-    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
-    if (json === undefined)
-        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
-    if (record === undefined)
-        throw invalid('the body is not a JSON object');
-    const accessToken = record['access_token'];
-    if (!isAccessToken(accessToken))
-        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
-    mask(accessToken);
-    const rawType = record['token_type'];
-    const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
-    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
-        throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
-    const scope = record['scope'];
-    if (scope !== undefined &&
-        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
-        throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
-    // The scope becomes an output, which a later step may echo whole or scope by scope.
-    if (scope !== undefined && !(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_2__/* .isInert */ .ND)(scope))
-        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
-    const expiresIn = lifetime(record['expires_in']);
-    if (expiresIn === null)
-        throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
-    return {
-        accessToken,
-        tokenType,
-        ...(scope !== undefined && { scope }),
-        ...(expiresIn !== undefined && { expiresIn })
-    };
-}
-/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
-function lifetime(value) {
-    if (value === undefined || value === null)
-        return undefined;
-    const seconds = typeof value === 'number'
-        ? Math.floor(value)
-        : typeof value === 'string' && /^\d{1,10}$/.test(value)
-            ? Number(value)
-            : NaN;
-    return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
-}
-/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
-const ERROR_CODE_CHARS = 40;
-/**
- * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
- * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
- */
-function parseErrorBody(body) {
-    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_4__/* .parseJson */ .qF)(body));
-    if (record !== undefined) {
-        for (const [codeKey, textKey] of [
-            ['error', 'error_description'],
-            ['errorCode', 'errorSummary'],
-            ['error_code', 'message']
-        ]) {
-            const code = stringish(record[codeKey]);
-            const text = stringish(record[textKey]);
-            if (code !== undefined || text !== undefined) {
-                const error = code !== undefined ? (0,_host_js__WEBPACK_IMPORTED_MODULE_3__/* .printable */ .g$)(code, ERROR_CODE_CHARS) : undefined;
-                return {
-                    ...(error !== undefined && { error }),
-                    ...(text !== undefined && {
-                        description: (0,_host_js__WEBPACK_IMPORTED_MODULE_3__/* .printable */ .g$)(text, _server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .ANSWER_CHARS */ .Ny - (error?.length ?? 0))
-                    })
-                };
-            }
-        }
-    }
-    return { excerpt: (0,_server_text_js__WEBPACK_IMPORTED_MODULE_6__/* .excerpt */ .Kb)(body) };
-}
-function stringish(value) {
-    if (typeof value === 'string' && value !== '')
-        return value;
-    if (typeof value === 'number')
-        return String(value);
-    return undefined;
-}
-function describeError(error) {
-    if (error.error !== undefined || error.description !== undefined) {
-        return [error.error, error.description].filter(Boolean).join(': ');
-    }
-    return `body ${error.excerpt ?? '(empty body)'}`;
-}
-
-
-/***/ }),
-
 /***/ 4096:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -29443,8 +29049,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ policyDescription)
 });
 
-// EXTERNAL MODULE: ./src/databricks.ts
-var databricks = __nccwpck_require__(1137);
+// EXTERNAL MODULE: ./src/token-exchange.ts
+var token_exchange = __nccwpck_require__(1142);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/remote.ts
@@ -29483,8 +29089,8 @@ function shellQuote(text) {
     return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-// EXTERNAL MODULE: ./src/publish.ts
-var publish = __nccwpck_require__(4496);
+// EXTERNAL MODULE: ./src/iso-time.ts
+var iso_time = __nccwpck_require__(154);
 ;// CONCATENATED MODULE: ./src/subject.ts
 /** The claim keys a custom template may use (GitHub's token claims, and `repo_property_*`). */
 const TEMPLATE_KEYS = new Set([
@@ -29589,7 +29195,7 @@ function explainExchangeFailure(rejection, ctx) {
     if (status >= 300 && status < 400)
         return (0,remote/* redirectRefused */.LK)(what, status, rejection.location);
     const context = [
-        `Databricks said: HTTP ${status} ${(0,databricks/* describeError */.Uc)(rejection.error)}`,
+        `Databricks said: HTTP ${status} ${(0,token_exchange/* describeError */.Uc)(rejection.error)}`,
         `Endpoint: ${ctx.endpoint}`,
         `Federation policy: ${policyDescription(ctx.clientId)}`,
         `Audience requested: ${ctx.audience.audience} (${ctx.audience.reason})`,
@@ -29683,9 +29289,9 @@ function rejectionHint(rejection, ctx) {
 }
 /** The token's times beside the runner's clock, for a refusal over expiry. */
 function timeLines(claims, now) {
-    const at = (seconds) => seconds === undefined ? '(none)' : (0,publish/* isoSeconds */.nE)(seconds * 1000);
+    const at = (seconds) => seconds === undefined ? '(none)' : (0,iso_time/* isoSeconds */.n)(seconds * 1000);
     return [
-        `Token times: iat ${at(claims.iat)}, nbf ${at(claims.nbf)}, exp ${at(claims.exp)}; the runner's clock: ${(0,publish/* isoSeconds */.nE)(now)}${claims.exp !== undefined ? ` (exp ${signed(claims.exp - now / 1000)} from it)` : ''}.`
+        `Token times: iat ${at(claims.iat)}, nbf ${at(claims.nbf)}, exp ${at(claims.exp)}; the runner's clock: ${(0,iso_time/* isoSeconds */.n)(now)}${claims.exp !== undefined ? ` (exp ${signed(claims.exp - now / 1000)} from it)` : ''}.`
     ];
 }
 function signed(seconds) {
@@ -29751,7 +29357,7 @@ function issuerLines(iss) {
 function checkSubjectTokenTimes(claims, now) {
     if (claims.exp === undefined || claims.exp * 1000 > now)
         return;
-    throw new errors/* InputError */.dz('subject-token', `expired at ${(0,publish/* isoSeconds */.nE)(claims.exp * 1000)}, ${Math.round(now / 1000 - claims.exp)} s before the runner's clock (${(0,publish/* isoSeconds */.nE)(now)}); it was not sent.`, "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP).");
+    throw new errors/* InputError */.dz('subject-token', `expired at ${(0,iso_time/* isoSeconds */.n)(claims.exp * 1000)}, ${Math.round(now / 1000 - claims.exp)} s before the runner's clock (${(0,iso_time/* isoSeconds */.n)(now)}); it was not sent.`, "Mint the token in the same step or just before this one (GitHub tokens live 5 minutes); if the runner's clock is wrong, fix it (timedatectl, NTP).");
 }
 
 
@@ -29835,6 +29441,64 @@ function errorLines(error) {
 /** The same lines as one text, for tests and for reading. */
 function formatError(error) {
     return errorLines(error).join('\n');
+}
+
+
+/***/ }),
+
+/***/ 7786:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ exchangeSubject)
+/* harmony export */ });
+/* harmony import */ var _diagnose_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4096);
+/* harmony import */ var _token_exchange_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1142);
+
+
+/** A subject token this close to expiry is replaced before it is sent again. */
+const JWT_MIN_LIFETIME_S = 60;
+async function exchangeSubject(setup, source, first, deps, retrying) {
+    const { clock } = deps;
+    let subject = first;
+    const token = await retrying('Exchanging the token at Databricks', async (signal) => {
+        // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
+        if (source.renews &&
+            subject.claims.exp !== undefined &&
+            clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
+            subject = await source.next();
+        try {
+            return await (0,_token_exchange_js__WEBPACK_IMPORTED_MODULE_1__/* .exchangeToken */ .r1)({
+                endpoint: setup.endpoint,
+                subjectToken: subject.jwt,
+                scopes: setup.scopes,
+                ...(setup.clientId !== undefined && { clientId: setup.clientId })
+            }, deps.transport, deps.mask, signal);
+        }
+        catch (error) {
+            throw error instanceof _token_exchange_js__WEBPACK_IMPORTED_MODULE_1__/* .ExchangeRejection */ .V5
+                ? (0,_diagnose_js__WEBPACK_IMPORTED_MODULE_0__/* .explainExchangeFailure */ .Rc)(error, {
+                    endpoint: setup.endpoint,
+                    shape: setup.shape,
+                    audience: setup.audience,
+                    claims: subject.claims,
+                    now: clock.now(),
+                    ...(setup.clientId !== undefined && { clientId: setup.clientId }),
+                    ...(setup.shape.accountId !== undefined && { accountId: setup.shape.accountId })
+                })
+                : error;
+        }
+    });
+    return { token, subject, expiresAt: expiresAt(token, subject, clock.now()) };
+}
+/**
+ * Databricks gives the token the JWT's expiry; the JWT's is used when expires_in is missing, kept
+ * between now and the longest lifetime an answer may claim.
+ */
+function expiresAt(token, subject, now) {
+    return token.expiresIn !== undefined
+        ? now + token.expiresIn * 1000
+        : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + _token_exchange_js__WEBPACK_IMPORTED_MODULE_1__/* .MAX_EXPIRES_IN_S */ .mf * 1000);
 }
 
 
@@ -30262,7 +29926,7 @@ function loopbackLookup(resolve) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8240);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2046);
 /* harmony import */ var _service_process_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(244);
 
 
@@ -30281,7 +29945,21 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8240:
+/***/ 154:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   n: () => (/* binding */ isoSeconds)
+/* harmony export */ });
+/** A time as the log, the outputs and the summary show it: ISO 8601 in UTC, to the second. */
+function isoSeconds(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+
+/***/ }),
+
+/***/ 2046:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32993,20 +32671,29 @@ function message(error) {
 var github_oidc = __nccwpck_require__(4388);
 // EXTERNAL MODULE: ./src/http.ts + 1 modules
 var http = __nccwpck_require__(7066);
-// EXTERNAL MODULE: ./src/audience.ts
-var src_audience = __nccwpck_require__(9369);
 // EXTERNAL MODULE: ./src/claims.ts + 5 modules
-var src_claims = __nccwpck_require__(6999);
-// EXTERNAL MODULE: ./src/databricks.ts
-var databricks = __nccwpck_require__(1137);
+var claims = __nccwpck_require__(6999);
+;// CONCATENATED MODULE: ./src/identifiers.ts
+/**
+ * The shapes of the identifiers the action reads from inputs and from a host's metadata alike: an
+ * account ID, a workspace ID, an audience. Checked before any of them is printed, sent or written.
+ */
+
+/** A Databricks account ID. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A classic numeric workspace ID, or a connection ID (databricks-sdk-go config/config.go). */
+const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** One plain value without white space, as a policy's audience is. */
+function isAudience(value) {
+    return value.length <= 1024 && !/\s/.test(value) && (0,safe_text/* isPlain */.$i)(value);
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
 
 
 
 
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXPORT_MODES = ['token', 'oidc', 'service', 'none'];
 const PROFILE = /^[A-Za-z0-9_.@-]{1,64}$/;
 const ZONES = src_host/* DATABRICKS_ZONES */.Jv.map(zone => `*${zone}`).join(', ');
@@ -33015,14 +32702,14 @@ function parseInputs(raw) {
     const accountId = optionalUuid('account-id', raw.accountId, 'your Databricks account ID (account console, top-right menu)');
     const clientId = optionalUuid('client-id', raw.clientId, "the service principal's application ID");
     const workspaceId = raw.workspaceId.trim();
-    if (workspaceId !== '' && !databricks/* WORKSPACE_ID */.M6.test(workspaceId)) {
+    if (workspaceId !== '' && !WORKSPACE_ID.test(workspaceId)) {
         throw new errors/* InputError */.dz('workspace-id', `is '${(0,src_host/* printable */.g$)(workspaceId)}', expected a workspace ID such as 1234567890123456.`, 'Set it to the numeric ID of the workspace (the o= or w= part of its URL), or leave it empty.');
     }
     if (host.kind === 'account' && accountId === undefined) {
         throw new errors/* InputError */.dz('account-id', `is required with the account host '${host.hostname}'.`, 'Set account-id to your Databricks account ID (a UUID), or set host to a workspace URL.');
     }
     const audience = raw.audience.trim();
-    if (audience !== '' && !(0,src_audience/* isAudience */.l1)(audience)) {
+    if (audience !== '' && !isAudience(audience)) {
         throw new errors/* InputError */.dz('audience', `must be a single printable value without spaces, at most 1024 characters: '${(0,src_host/* printable */.g$)(audience)}'.`, 'Set it to the audience in your federation policy, or leave it empty for the default.');
     }
     // Off Databricks' own domains, the host's metadata would choose what the GitHub token is valid
@@ -33051,7 +32738,7 @@ function parseInputs(raw) {
     const cleanup = booleanInput('cleanup', raw.cleanup, true);
     // The token itself is never echoed: it is a secret even when malformed.
     const subjectToken = raw.subjectToken.trim();
-    if (subjectToken !== '' && !(0,src_claims/* isJwt */.ky)(subjectToken)) {
+    if (subjectToken !== '' && !(0,claims/* isJwt */.ky)(subjectToken)) {
         throw new errors/* InputError */.dz('subject-token', 'is not a JWT (three base64url parts separated by dots).', 'Pass the identity token itself, for example the output of the step that minted it.');
     }
     if (configProfile !== '' && !PROFILE.test(configProfile)) {
@@ -33171,14 +32858,276 @@ function inputWarnings(inputs) {
     return warnings;
 }
 
+;// CONCATENATED MODULE: ./src/audience.ts
+/**
+ * Whether a host's published default audience may be requested: only when it is one of the two
+ * audiences the action would pick by itself, the account ID it goes by or the token endpoint URL on
+ * the host's own origin. Anything else (`sts.amazonaws.com`, another account's ID) would have
+ * GitHub make the token out to a service the host then replays it at.
+ */
+function isOwnAudience(published, shape) {
+    return published === shape.accountId || published === shape.tokenEndpoint;
+}
+/**
+ * Pick the audience to request from GitHub in the Databricks SDKs' order (databricks-sdk-go
+ * config/experimental/auth/oidc/tokensource.go `determineAudience`, config/config.go back-fill):
+ * the input, the host's published default, the account ID for anything but a workspace host, the
+ * token endpoint URL.
+ */
+function resolveAudience(query) {
+    if (query.audience !== undefined) {
+        return { audience: query.audience, source: 'input', reason: "from the 'audience' input" };
+    }
+    if (query.published !== undefined) {
+        return {
+            audience: query.published,
+            source: 'host-metadata',
+            reason: `the default audience published by ${query.host.url}/.well-known/databricks-config`
+        };
+    }
+    const { shape } = query;
+    if ((shape.kind === 'account' || shape.unified) && shape.accountId !== undefined) {
+        return {
+            audience: shape.accountId,
+            source: 'account-id',
+            reason: `the account ID, the default for ${shape.unified ? 'a unified host' : 'an account host'} and for a policy without audiences`
+        };
+    }
+    return {
+        audience: shape.tokenEndpoint,
+        source: 'token-endpoint',
+        reason: "the token endpoint URL, the Databricks SDKs' default for a workspace that publishes no default audience"
+    };
+}
+
 // EXTERNAL MODULE: ./src/diagnose.ts + 2 modules
 var diagnose = __nccwpck_require__(4096);
+// EXTERNAL MODULE: ./src/exchange.ts
+var exchange = __nccwpck_require__(7786);
 // EXTERNAL MODULE: ./src/remote.ts
 var remote = __nccwpck_require__(6473);
 // EXTERNAL MODULE: ./src/retry.ts
 var retry = __nccwpck_require__(9809);
 // EXTERNAL MODULE: ./src/server-text.ts
 var server_text = __nccwpck_require__(2086);
+;// CONCATENATED MODULE: ./src/host-metadata.ts
+/**
+ * Reading what a host says of itself at /.well-known/databricks-config, as the Databricks SDKs do.
+ * Only the reading and the checks of each field: what the action makes of them is host-shape.ts's.
+ */
+
+
+
+
+
+
+function hostMetadataUrl(host) {
+    return `${host.url}/.well-known/databricks-config`;
+}
+/**
+ * The host's metadata, as the Databricks SDKs read it. Resolves to undefined when the host has none
+ * (HTTP 404, older deployments); rejects with an ActionError on failure.
+ */
+async function fetchHostMetadata(host, transport, signal) {
+    const url = hostMetadataUrl(host);
+    const what = 'Reading the host metadata';
+    const response = await (0,remote/* send */.tN)(what, transport, {
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        ...(signal && { signal })
+    });
+    if (response.status === 404)
+        return undefined;
+    if (response.status >= 300 && response.status < 400)
+        throw (0,remote/* redirectRefused */.LK)(what, response.status, response.headers['location']);
+    if (response.status !== 200) {
+        const transient = (0,retry/* transientStatus */.fO)(response.status, response.headers['retry-after']);
+        throw new errors/* ActionError */.lZ('exchange-failed', `${what} failed: HTTP ${response.status}.`, {
+            context: [`Response: ${(0,server_text/* excerpt */.Kb)(response.body)}`],
+            ...(transient && { transient })
+        });
+    }
+    const metadata = (0,remote/* asRecord */.qY)((0,remote/* parseJson */.qF)(response.body));
+    if (metadata === undefined) {
+        throw new errors/* ActionError */.lZ('exchange-invalid-response', `${what} failed: the answer is not a JSON object.`, { context: [`Response: ${(0,server_text/* excerpt */.Kb)(response.body)}`] });
+    }
+    return parseHostMetadata(metadata, host);
+}
+/** Each field checked on its own: a bad one is ignored (and named), the others still count. */
+function parseHostMetadata(metadata, host) {
+    const ignored = [];
+    const field = (name, check, why) => {
+        const value = metadata[name];
+        if (value === undefined || value === null || value === '')
+            return undefined;
+        const parsed = typeof value === 'string' ? check(value.trim()) : undefined;
+        if (parsed === undefined)
+            ignored.push(`its ${name} ${why}`);
+        return parsed;
+    };
+    const oidcEndpoint = field('oidc_endpoint', value => sameOrigin(value, host), `is not a URL on ${host.url}: the GitHub token is only ever sent to the host itself`);
+    const accountId = field('account_id', value => (UUID.test(value) ? value : undefined), 'is not a UUID');
+    const workspaceId = field('workspace_id', value => (WORKSPACE_ID.test(value) ? value : undefined), 'is not a workspace ID');
+    // Go maps these three case-insensitively and treats anything else as unknown.
+    const hostType = field('host_type', value => ['workspace', 'account', 'unified'].find(t => t === value.toLowerCase()), 'is not workspace, account or unified');
+    const cloud = field('cloud', value => (/^[A-Za-z]{1,16}$/.test(value) ? value : undefined), 'is not a cloud name');
+    const audiences = metadata['token_federation_default_oidc_audiences'];
+    const first = Array.isArray(audiences) ? audiences[0] : undefined;
+    let defaultAudience;
+    if (typeof first === 'string' && first.trim() !== '') {
+        // It is requested from GitHub, logged, exported and written to a profile: one plain value only.
+        if (isAudience(first.trim()))
+            defaultAudience = first.trim();
+        else
+            ignored.push('its default audience is not one printable value without spaces');
+    }
+    return {
+        ...(oidcEndpoint !== undefined && { oidcEndpoint }),
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId }),
+        ...(hostType !== undefined && { hostType }),
+        ...(cloud !== undefined && { cloud }),
+        ...(defaultAudience !== undefined && { defaultAudience }),
+        ignored
+    };
+}
+/**
+ * The URL without a trailing slash when it is on the host's own origin, with no query, whatever
+ * account ID later fills its `{account_id}` placeholder: it must stay on the origin with the
+ * placeholder empty and with an ID in it, so a placeholder in the host name
+ * (`https://{account_id}s.cloud.databricks.com`) is refused. The filled-in URL is checked again
+ * where it is used (host-shape.ts).
+ */
+function sameOrigin(value, host) {
+    if (!(0,safe_text/* isPlain */.$i)(value))
+        return undefined;
+    const filled = ['', '00000000-0000-0000-0000-000000000000'].map(id => value.replaceAll('{account_id}', id));
+    for (const candidate of filled) {
+        let url;
+        try {
+            url = new URL(candidate);
+        }
+        catch {
+            return undefined;
+        }
+        if (url.origin !== host.url || url.search !== '' || url.hash !== '')
+            return undefined;
+    }
+    return value.replace(/\/+$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/host-shape.ts
+
+
+/**
+ * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
+ * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
+ * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
+ */
+function resolveHostShape(host, given, metadata, unread) {
+    const accountId = given.accountId ?? metadata?.accountId;
+    const workspaceId = given.workspaceId ?? metadata?.workspaceId;
+    const ids = {
+        ...(accountId !== undefined && { accountId }),
+        ...(workspaceId !== undefined && { workspaceId })
+    };
+    const byName = (0,src_host/* isAccountHostname */.NO)(host.hostname);
+    const oidc = metadata?.oidcEndpoint;
+    if (oidc !== undefined) {
+        const type = metadata?.hostType ?? (byName ? 'account' : 'workspace');
+        const kind = type === 'account' || (type === 'unified' && workspaceId === undefined)
+            ? 'account'
+            : 'workspace';
+        const unified = type === 'unified' || (type === 'account' && !byName);
+        if (oidc.includes('{account_id}') && accountId === undefined) {
+            throw new errors/* InputError */.dz('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
+        }
+        // The account ID is known whenever the placeholder is there: checked just above.
+        const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId));
+        const endpoint = `${root}/v1/token`;
+        // Checked where it is used, after the substitution: the GitHub token goes only to the host.
+        if (!(0,src_host/* onHostOrigin */.qs)(endpoint, host))
+            throw offHost(host, oidc, endpoint);
+        return {
+            kind,
+            unified,
+            label: label(kind, unified, given),
+            source: `the host's metadata (${[
+                metadata?.hostType && `host_type ${metadata.hostType}`,
+                `oidc_endpoint ${oidc}`
+            ]
+                .filter(Boolean)
+                .join(', ')})`,
+            tokenEndpoint: endpoint,
+            ...ids
+        };
+    }
+    if (byName) {
+        return {
+            kind: 'account',
+            unified: false,
+            label: 'account console',
+            source: byHostName(metadata, unread),
+            tokenEndpoint: tokenEndpoint(host, accountId),
+            ...ids
+        };
+    }
+    return {
+        kind: 'workspace',
+        unified: false,
+        label: workspaceLabel(given),
+        source: byHostName(metadata, unread),
+        tokenEndpoint: tokenEndpoint(host),
+        ...ids
+    };
+}
+/** Going by the host name, and why: what the host said of its metadata, or what kept it from saying. */
+function byHostName(metadata, unread) {
+    if (metadata !== undefined)
+        return 'the host name';
+    if (unread === undefined)
+        return 'the host name (the host publishes no metadata)';
+    if (unread.reached)
+        return "the host name (the host's metadata could not be read: see the warning)";
+    // The cause is a sentence of its own; here it continues one.
+    const cause = unread.cause
+        .replace(/\.$/, '')
+        .replace(/^[A-Z](?=[a-z ])/, first => first.toLowerCase());
+    return `the host name (could not reach the host to read its metadata: ${cause})`;
+}
+function label(kind, unified, ids) {
+    if (unified)
+        return kind === 'workspace'
+            ? 'SPOG workspace on a unified host'
+            : 'SPOG account on a unified host';
+    // An account that is not on a unified host is on an accounts.* host: its console.
+    return kind === 'account' ? 'account console' : workspaceLabel(ids);
+}
+function workspaceLabel(ids) {
+    return ids.accountId !== undefined && ids.workspaceId !== undefined
+        ? 'workspace, with its account and workspace IDs'
+        : 'workspace';
+}
+function offHost(host, oidc, endpoint) {
+    return new errors/* ActionError */.lZ('endpoint-off-host', `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`, {
+        cause: "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
+        fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
+    });
+}
+/**
+ * The OAuth token endpoint by the host name alone, for hosts without metadata: per workspace, or per
+ * account on the account console (databricks-sdk-go credentials/u2m/endpoint_supplier.go).
+ */
+function tokenEndpoint(host, accountId) {
+    if (host.kind === 'account') {
+        if (accountId === undefined)
+            throw new Error('an account host needs an account ID');
+        return `${host.url}/oidc/accounts/${encodeURIComponent(accountId)}/v1/token`;
+    }
+    return `${host.url}/oidc/v1/token`;
+}
+
 ;// CONCATENATED MODULE: ./src/identity.ts
 
 
@@ -33242,107 +33191,10 @@ workspaceId) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/host-shape.ts
-
-
-
-/**
- * Decide the shape as the SDKs do: from the host's metadata when it says (its host type and OAuth
- * root, `{account_id}` filled in), else from the host name (`accounts.*` is an account console).
- * The inputs' IDs win over the metadata's, as set values win over back-filled ones in the SDKs.
- */
-function resolveHostShape(host, given, metadata, unread) {
-    const accountId = given.accountId ?? metadata?.accountId;
-    const workspaceId = given.workspaceId ?? metadata?.workspaceId;
-    const ids = {
-        ...(accountId !== undefined && { accountId }),
-        ...(workspaceId !== undefined && { workspaceId })
-    };
-    const byName = (0,src_host/* isAccountHostname */.NO)(host.hostname);
-    const oidc = metadata?.oidcEndpoint;
-    if (oidc !== undefined) {
-        const type = metadata?.hostType ?? (byName ? 'account' : 'workspace');
-        const kind = type === 'account' || (type === 'unified' && workspaceId === undefined)
-            ? 'account'
-            : 'workspace';
-        const unified = type === 'unified' || (type === 'account' && !byName);
-        if (oidc.includes('{account_id}') && accountId === undefined) {
-            throw new errors/* InputError */.dz('account-id', `is required with ${host.url}: its metadata names an account's OAuth endpoint (${oidc}).`, 'Set account-id to your Databricks account ID (a UUID).');
-        }
-        // The account ID is known whenever the placeholder is there: checked just above.
-        const root = oidc.replaceAll('{account_id}', encodeURIComponent(accountId));
-        const endpoint = `${root}/v1/token`;
-        // Checked where it is used, after the substitution: the GitHub token goes only to the host.
-        if (!(0,src_host/* onHostOrigin */.qs)(endpoint, host))
-            throw offHost(host, oidc, endpoint);
-        return {
-            kind,
-            unified,
-            label: label(kind, unified, given),
-            source: `the host's metadata (${[
-                metadata?.hostType && `host_type ${metadata.hostType}`,
-                `oidc_endpoint ${oidc}`
-            ]
-                .filter(Boolean)
-                .join(', ')})`,
-            tokenEndpoint: endpoint,
-            ...ids
-        };
-    }
-    if (byName) {
-        return {
-            kind: 'account',
-            unified: false,
-            label: 'account console',
-            source: byHostName(metadata, unread),
-            tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host, accountId),
-            ...ids
-        };
-    }
-    return {
-        kind: 'workspace',
-        unified: false,
-        label: workspaceLabel(given),
-        source: byHostName(metadata, unread),
-        tokenEndpoint: (0,databricks/* tokenEndpoint */.lN)(host),
-        ...ids
-    };
-}
-/** Going by the host name, and why: what the host said of its metadata, or what kept it from saying. */
-function byHostName(metadata, unread) {
-    if (metadata !== undefined)
-        return 'the host name';
-    if (unread === undefined)
-        return 'the host name (the host publishes no metadata)';
-    if (unread.reached)
-        return "the host name (the host's metadata could not be read: see the warning)";
-    // The cause is a sentence of its own; here it continues one.
-    const cause = unread.cause
-        .replace(/\.$/, '')
-        .replace(/^[A-Z](?=[a-z ])/, first => first.toLowerCase());
-    return `the host name (could not reach the host to read its metadata: ${cause})`;
-}
-function label(kind, unified, ids) {
-    if (unified)
-        return kind === 'workspace'
-            ? 'SPOG workspace on a unified host'
-            : 'SPOG account on a unified host';
-    // An account that is not on a unified host is on an accounts.* host: its console.
-    return kind === 'account' ? 'account console' : workspaceLabel(ids);
-}
-function workspaceLabel(ids) {
-    return ids.accountId !== undefined && ids.workspaceId !== undefined
-        ? 'workspace, with its account and workspace IDs'
-        : 'workspace';
-}
-function offHost(host, oidc, endpoint) {
-    return new errors/* ActionError */.lZ('endpoint-off-host', `The token endpoint ${endpoint}, from the host's oidc_endpoint ${oidc}, is not on ${host.url}; nothing was sent to it.`, {
-        cause: "The host's metadata names an OAuth endpoint elsewhere: the GitHub token is only ever sent to the host itself.",
-        fix: 'Check the host input: it must be the Databricks workspace or account console URL itself.'
-    });
-}
-
+// EXTERNAL MODULE: ./src/subject-source.ts
+var subject_source = __nccwpck_require__(4525);
 ;// CONCATENATED MODULE: ./src/login.ts
+
 
 
 
@@ -33354,131 +33206,33 @@ function offHost(host, oidc, endpoint) {
 
 /** The longest single request; the step's deadline (timeout-seconds) shortens it. */
 const ATTEMPT_TIMEOUT_MS = 20_000;
-/** A subject token this close to expiry is replaced before it is sent again. */
-const JWT_MIN_LIFETIME_S = 60;
 /** The whole exchange: resolve the audience, get GitHub's JWT, trade it for a Databricks token. */
 async function login(inputs, oidc, deps) {
-    const { transport, log, mask, clock } = deps;
+    const { log, clock } = deps;
     const started = clock.now();
-    const deadline = started + inputs.timeoutSeconds * 1000;
-    const retrying = (what, attempt, until = deadline, deadlineName) => (0,retry/* withRetries */.LH)(what, attempt, {
-        maxAttempts: inputs.retryMaxAttempts,
-        deadline: until,
-        ...(deadlineName !== undefined && { deadlineName }),
-        attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
-        clock,
-        log: message => log.info(message)
-    });
+    const retrying = retryingUntil(started + inputs.timeoutSeconds * 1000, inputs, deps);
     if (inputs.subjectToken !== undefined)
-        (0,diagnose/* checkSubjectTokenTimes */._Q)((0,src_claims/* readClaims */.Ip)(inputs.subjectToken), clock.now());
-    // The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
-    // failing to read it does not end the step, and it gets a quarter of the time, not all of it.
-    let metadata;
-    let unread;
-    try {
-        metadata = await retrying('Reading the host metadata', signal => (0,databricks/* fetchHostMetadata */._2)(inputs.host, transport, signal), started + inputs.timeoutSeconds * 250, "the metadata's share (a quarter) of timeout-seconds");
-    }
-    catch (error) {
-        if (error instanceof errors/* ActionError */.lZ && error.code === 'network-failed') {
-            // The host itself did not answer. The exchange goes to the same host: if it fails the same
-            // way, its error says so once, with the cause and the fix; the host line says why here.
-            unread = { reached: false, cause: error.details.cause ?? error.message };
-        }
-        else {
-            unread = { reached: true };
-            const [first, ...rest] = (0,errors/* errorLines */.S6)(error);
-            log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
-        }
-    }
-    for (const problem of metadata?.ignored ?? [])
-        log.warning(`The host's metadata is used without one field: ${problem}.`);
-    const shape = resolveHostShape(inputs.host, inputs, metadata, unread);
-    const endpoint = shape.tokenEndpoint;
+        (0,diagnose/* checkSubjectTokenTimes */._Q)((0,claims/* readClaims */.Ip)(inputs.subjectToken), clock.now());
+    const metadata = await readMetadata(inputs, deps, started);
+    const shape = resolveHostShape(inputs.host, inputs, metadata.read, metadata.unread);
     log.info(`Host: ${inputs.host.url} (${shape.label}), going by ${shape.source}.`);
-    let audience;
-    let requestJwt;
-    const given = inputs.subjectToken;
-    if (given !== undefined) {
-        // A token from elsewhere is exchanged as it is: no GitHub request, and none to refresh it.
-        const claims = (0,src_claims/* readClaims */.Ip)(given);
-        audience = {
-            audience: claims.aud ?? '(none)',
-            source: 'subject-token',
-            reason: "the 'aud' claim of the subject-token input"
-        };
-        requestJwt = async () => ({ jwt: given, claims });
-    }
-    else {
-        if (oidc === undefined)
-            throw new Error('login needs the runner OIDC variables or a subject token');
-        const published = metadata?.defaultAudience;
-        const usable = published !== undefined && (0,src_audience/* isOwnAudience */.zb)(published, shape);
-        if (published !== undefined && !usable && inputs.audience === undefined)
-            log.warning(`The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`);
-        audience = (0,src_audience/* resolveAudience */.rd)({
-            host: inputs.host,
-            shape,
-            audience: inputs.audience,
-            ...(usable && { published })
-        });
-        const chosen = audience.audience;
-        requestJwt = async () => {
-            const jwt = await retrying('Requesting the GitHub OIDC token', signal => (0,github_oidc/* requestIdToken */.gj)(oidc, chosen, transport, signal));
-            mask(jwt);
-            return { jwt, claims: (0,src_claims/* readClaims */.Ip)(jwt) };
-        };
-    }
+    const audience = chooseAudience(inputs, shape, metadata.read, log);
     log.info(`Audience: ${audience.audience} (${audience.reason}).`);
-    let subject = await requestJwt();
-    const claims = subject.claims;
-    log.info(`${given !== undefined ? 'Subject token' : 'GitHub OIDC token'} issued for subject ${claims.sub ?? '(none)'} by ${claims.iss ?? '(unknown issuer)'}.`);
-    log.info(`Exchanging it at ${endpoint} under the ${(0,diagnose/* policyDescription */.z)(inputs.clientId)} federation policy.`);
-    const context = {
-        endpoint,
+    const source = subjectSource(inputs, oidc, audience, deps, retrying);
+    const first = await source.next();
+    log.info(`${source.name} issued for subject ${first.claims.sub ?? '(none)'} by ${first.claims.iss ?? '(unknown issuer)'}.`);
+    log.info(`Exchanging it at ${shape.tokenEndpoint} under the ${(0,diagnose/* policyDescription */.z)(inputs.clientId)} federation policy.`);
+    const { token, subject, expiresAt } = await (0,exchange/* exchangeSubject */.G)({
+        endpoint: shape.tokenEndpoint,
         shape,
         audience,
-        claims,
-        clientId: inputs.clientId,
-        accountId: shape.accountId
-    };
-    const token = await retrying('Exchanging the token at Databricks', async (signal) => {
-        // Retries can outlast GitHub's 5-minute token: send a fresh one rather than an expired one.
-        // (A given subject-token has no source to refresh from: its requestJwt hands it back as it is.)
-        if (subject.claims.exp !== undefined &&
-            clock.now() / 1000 > subject.claims.exp - JWT_MIN_LIFETIME_S)
-            subject = await requestJwt();
-        try {
-            return await (0,databricks/* exchangeToken */.r1)({
-                endpoint,
-                subjectToken: subject.jwt,
-                scopes: inputs.scopes,
-                ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
-            }, transport, mask, signal);
-        }
-        catch (error) {
-            throw error instanceof databricks/* ExchangeRejection */.V5
-                ? (0,diagnose/* explainExchangeFailure */.Rc)(error, { ...context, claims: subject.claims, now: clock.now() })
-                : error;
-        }
-    });
-    const now = clock.now();
-    // Databricks gives the token the JWT's expiry; use the JWT's when expires_in is missing, kept
-    // between now and the longest lifetime an answer may claim.
-    const expiresAt = token.expiresIn !== undefined
-        ? now + token.expiresIn * 1000
-        : Math.min(Math.max(now, (subject.claims.exp ?? 0) * 1000), now + databricks/* MAX_EXPIRES_IN_S */.mf * 1000);
-    let identity;
-    if (inputs.verify && shape.kind === 'account') {
-        log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`);
-    }
-    else if (inputs.verify) {
-        identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, token.accessToken, transport, signal, shape.workspaceId));
-        const shown = shownIdentity(identity);
-        log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
-    }
+        scopes: inputs.scopes,
+        ...(inputs.clientId !== undefined && { clientId: inputs.clientId })
+    }, source, first, deps, retrying);
+    const identity = await verify(inputs, shape, token.accessToken, deps, retrying);
     return {
         shape,
-        endpoint,
+        endpoint: shape.tokenEndpoint,
         audience,
         claims: subject.claims,
         token,
@@ -33486,9 +33240,212 @@ async function login(inputs, oidc, deps) {
         ...(identity && { identity })
     };
 }
+/** Every remote call of the step, retried as the inputs say, within `deadline`. */
+function retryingUntil(deadline, inputs, deps, deadlineName) {
+    return (what, attempt) => (0,retry/* withRetries */.LH)(what, attempt, {
+        maxAttempts: inputs.retryMaxAttempts,
+        deadline,
+        ...(deadlineName !== undefined && { deadlineName }),
+        attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+        clock: deps.clock,
+        log: message => deps.log.info(message)
+    });
+}
+/**
+ * The host's metadata decides the shape and the default audience; it is a hint, as in the SDKs:
+ * failing to read it does not end the step, and it gets a quarter of the time, not all of it.
+ */
+async function readMetadata(inputs, deps, started) {
+    const { log } = deps;
+    const retrying = retryingUntil(started + inputs.timeoutSeconds * 250, inputs, deps, "the metadata's share (a quarter) of timeout-seconds");
+    try {
+        const read = await retrying('Reading the host metadata', signal => fetchHostMetadata(inputs.host, deps.transport, signal));
+        for (const problem of read?.ignored ?? [])
+            log.warning(`The host's metadata is used without one field: ${problem}.`);
+        return read === undefined ? {} : { read };
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ && error.code === 'network-failed') {
+            // The host itself did not answer. The exchange goes to the same host: if it fails the same
+            // way, its error says so once, with the cause and the fix; the host line says why here.
+            return { unread: { reached: false, cause: error.details.cause ?? error.message } };
+        }
+        const [first, ...rest] = (0,errors/* errorLines */.S6)(error);
+        log.warning([`Could not read the host's metadata; going by the host name. ${first}`, ...rest]);
+        return { unread: { reached: true } };
+    }
+}
+/** The audience to ask GitHub for, or the given token's own. */
+function chooseAudience(inputs, shape, metadata, log) {
+    if (inputs.subjectToken !== undefined)
+        return {
+            audience: (0,claims/* readClaims */.Ip)(inputs.subjectToken).aud ?? '(none)',
+            source: 'subject-token',
+            reason: "the 'aud' claim of the subject-token input"
+        };
+    const published = metadata?.defaultAudience;
+    const usable = published !== undefined && isOwnAudience(published, shape);
+    if (published !== undefined && !usable && inputs.audience === undefined)
+        log.warning(`The host's metadata publishes the default audience ${published}, which is neither the account ID nor the token endpoint URL; it is ignored, so that the host can't choose what the GitHub token is valid for. If your federation policy really expects it, set audience: ${published}.`);
+    return resolveAudience({
+        host: inputs.host,
+        shape,
+        audience: inputs.audience,
+        ...(usable && { published })
+    });
+}
+/** The given subject-token, or GitHub's token for the chosen audience. */
+function subjectSource(inputs, oidc, audience, deps, retrying) {
+    if (inputs.subjectToken !== undefined)
+        return (0,subject_source/* givenSubject */.G)(inputs.subjectToken);
+    if (oidc === undefined)
+        throw new Error('login needs the runner OIDC variables or a subject token');
+    return (0,subject_source/* githubSubjects */.h)(oidc, audience.audience, deps, retrying);
+}
+/** With verify: who the token is, asked of the workspace (an account has no SCIM Me). */
+async function verify(inputs, shape, accessToken, deps, retrying) {
+    if (!inputs.verify)
+        return undefined;
+    if (shape.kind === 'account') {
+        deps.log.info(`verify: skipped: an account (${shape.label}) has no SCIM Me endpoint to ask.`);
+        return undefined;
+    }
+    const identity = await retrying('Verifying the token (SCIM Me)', signal => fetchIdentity(inputs.host, accessToken, deps.transport, signal, shape.workspaceId));
+    const shown = shownIdentity(identity);
+    deps.log.info(`Verified: the token is ${shown.name} (${shown.userName}).`);
+    return identity;
+}
 
-// EXTERNAL MODULE: ./src/publish.ts
-var publish = __nccwpck_require__(4496);
+// EXTERNAL MODULE: ./src/iso-time.ts
+var iso_time = __nccwpck_require__(154);
+;// CONCATENATED MODULE: ./src/publish.ts
+
+
+/** Tokens that die sooner than this get a notice pointing to export-env: service. */
+const SHORT_LIVED_MS = 10 * 60 * 1000;
+/**
+ * What the step hands to later steps: outputs always, environment variables per export-env. A later
+ * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
+ * may hold an element that starts a workflow command: server values were refused for that where
+ * they were read (the scope, the user name), the claims of a JWT are written escaped.
+ */
+function publication(inputs, result, now, 
+/** The credential service's URL, with export-env: service. */
+serviceUrl) {
+    const { token } = result;
+    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    const outputs = {
+        token: token.accessToken,
+        'token-type': token.tokenType,
+        scope: token.scope ?? inputs.scopes.join(' '),
+        'expires-in': String(expiresIn),
+        'expires-at': (0,iso_time/* isoSeconds */.n)(result.expiresAt),
+        host: inputs.host.url,
+        // From a JWT, and needed as they are for a policy: written escaped where they would not print
+        // as themselves, element by element, as the log shows them.
+        audience: (0,safe_text/* inertText */.UJ)(result.audience.audience),
+        subject: (0,safe_text/* inertText */.UJ)(result.claims.sub ?? '')
+    };
+    if (result.identity)
+        outputs['user-name'] = result.identity.userName;
+    const env = {};
+    const { shape } = result;
+    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
+    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
+    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
+    const ids = (configured) => ({
+        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
+            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
+        ...((shape.unified || (configured && inputs.workspaceId)) &&
+            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
+    });
+    if (inputs.exportEnv === 'token') {
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_TOKEN'] = token.accessToken;
+        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
+        // refuse with "more than one authorization method configured".
+        env['DATABRICKS_AUTH_TYPE'] = 'pat';
+        Object.assign(env, ids(false));
+    }
+    if (inputs.exportEnv === 'oidc') {
+        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
+        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
+        // The audience that worked, under each SDK's own name, so none derives another from the
+        // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
+        // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
+        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
+        env['TOKEN_AUDIENCE'] = result.audience.audience;
+        Object.assign(env, ids(true));
+    }
+    if (inputs.exportEnv === 'service' && inputs.configProfile === undefined) {
+        if (serviceUrl === undefined)
+            throw new Error('export-env: service needs the service URL');
+        // No token: the SDKs ask the service for one (databricks-sdk-go config/auth_metadata_service.go).
+        env['DATABRICKS_HOST'] = inputs.host.url;
+        env['DATABRICKS_AUTH_TYPE'] = 'metadata-service';
+        env['DATABRICKS_METADATA_SERVICE_URL'] = serviceUrl;
+        Object.assign(env, ids(false));
+    }
+    assertInert('output', outputs, 'token');
+    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
+    return { outputs, env };
+}
+/**
+ * The last check before anything is written: every value from outside was checked or escaped where
+ * it was read, so a value that could still start a workflow command is a fault of this action.
+ */
+function assertInert(kind, entries, token) {
+    for (const [name, value] of Object.entries(entries)) {
+        if (name !== token && !(0,safe_text/* isInert */.ND)(value))
+            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
+    }
+}
+/**
+ * The profile written by config-profile, in the keys every client reads: the audience under both
+ * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
+ * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
+ * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
+ * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
+ */
+function profileFields(inputs, result, serviceUrl) {
+    const { shape } = result;
+    const scopes = inputs.scopes.join(',');
+    const ids = [
+        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
+        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : [])
+    ];
+    // With the service, the profile names it; the service exchanges with the login's own inputs.
+    if (inputs.exportEnv === 'service') {
+        if (serviceUrl === undefined)
+            throw new Error('export-env: service needs the service URL');
+        return [
+            ['host', inputs.host.url],
+            ['auth_type', 'metadata-service'],
+            ['metadata_service_url', serviceUrl],
+            ...ids
+        ];
+    }
+    return [
+        ['host', inputs.host.url],
+        ['auth_type', 'github-oidc'],
+        ['client_id', inputs.clientId ?? ''],
+        ...ids,
+        ['audience', result.audience.audience],
+        ['token_audience', result.audience.audience],
+        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
+    ];
+}
+/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
+function expiryNotice(inputs, result, now) {
+    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
+        return undefined;
+    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
+    return (`The Databricks token expires at ${(0,iso_time/* isoSeconds */.n)(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
+        'Steps that use it after that get HTTP 401. For longer jobs use export-env: service: a local credential service keeps a token fresh for the CLI and SDKs, and databricks-oidc-token prints one for tools that take only a token.');
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 
 
@@ -33516,7 +33473,7 @@ function summaryMarkdown(inputs, result) {
             'GitHub token subject',
             result.claims.sub !== undefined ? code(result.claims.sub) : text('(none)')
         ],
-        ['Token expires', text((0,publish/* isoSeconds */.nE)(result.expiresAt))],
+        ['Token expires', text((0,iso_time/* isoSeconds */.n)(result.expiresAt))],
         ['Export', text(summary_EXPORT_MODES[inputs.exportEnv])],
         ...(inputs.configProfile !== undefined
             ? [['Config profile', code(inputs.configProfile)]]
@@ -33636,12 +33593,12 @@ async function run(env = process.env, platform = process.platform) {
         // Everything to be written is composed and checked before the first write, so a step that
         // fails has written nothing (but a service, which the post step stops).
         const now = retry/* realClock */.dQ.now();
-        const { outputs, env: exported } = (0,publish/* publication */.LJ)(inputs, result, now, serviceUrl);
+        const { outputs, env: exported } = publication(inputs, result, now, serviceUrl);
         const profile = inputs.configProfile !== undefined
             ? {
                 name: inputs.configProfile,
                 path: configFilePath(env),
-                fields: (0,publish/* profileFields */.TU)(inputs, result, serviceUrl)
+                fields: profileFields(inputs, result, serviceUrl)
             }
             : undefined;
         // The profile first: if it can't be written, the step fails having exported nothing.
@@ -33677,7 +33634,7 @@ async function run(env = process.env, platform = process.platform) {
             log.info(`Exported ${Object.keys(exported).join(', ')} for later steps.`);
         if (tokenBin !== undefined)
             log.info(`Later steps can print a fresh token with ${service_process/* TOKEN_COMMAND */.ET} (on the PATH), for tools that take only a token.`);
-        const notice = (0,publish/* expiryNotice */.mD)(inputs, result, now);
+        const notice = expiryNotice(inputs, result, now);
         if (notice)
             log.notice(notice);
         // With a profile the CLI checks the bundle's host against it; with the environment it does not.
@@ -33825,149 +33782,6 @@ function readRawInputs() {
         configProfile: getInput('config-profile'),
         cleanup: getInput('cleanup')
     };
-}
-
-
-/***/ }),
-
-/***/ 4496:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   LJ: () => (/* binding */ publication),
-/* harmony export */   TU: () => (/* binding */ profileFields),
-/* harmony export */   mD: () => (/* binding */ expiryNotice),
-/* harmony export */   nE: () => (/* binding */ isoSeconds)
-/* harmony export */ });
-/* unused harmony export SHORT_LIVED_MS */
-/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1452);
-
-/** Tokens that die sooner than this get a notice pointing to export-env: oidc. */
-const SHORT_LIVED_MS = 10 * 60 * 1000;
-function isoSeconds(ms) {
-    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-/**
- * What the step hands to later steps: outputs always, environment variables per export-env. A later
- * step may echo any of them, whole or word by word, so none but the token (whose characters can't)
- * may hold an element that starts a workflow command: server values were refused for that where
- * they were read (the scope, the user name), the claims of a JWT are written escaped.
- */
-function publication(inputs, result, now, 
-/** The credential service's URL, with export-env: service. */
-serviceUrl) {
-    const { token } = result;
-    const expiresIn = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    const outputs = {
-        token: token.accessToken,
-        'token-type': token.tokenType,
-        scope: token.scope ?? inputs.scopes.join(' '),
-        'expires-in': String(expiresIn),
-        'expires-at': isoSeconds(result.expiresAt),
-        host: inputs.host.url,
-        // From a JWT, and needed as they are for a policy: written escaped where they would not print
-        // as themselves, element by element, as the log shows them.
-        audience: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .inertText */ .UJ)(result.audience.audience),
-        subject: (0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .inertText */ .UJ)(result.claims.sub ?? '')
-    };
-    if (result.identity)
-        outputs['user-name'] = result.identity.userName;
-    const env = {};
-    const { shape } = result;
-    // The IDs the SDKs need: an account's ID for account APIs and on a unified host, and there a
-    // workspace's ID to address it (databricks-sdk-go config/config.go, README "Unified host
-    // support"); for a re-exchange, also those the inputs set, as the SDK would have been configured.
-    const ids = (configured) => ({
-        ...((shape.kind === 'account' || shape.unified || (configured && inputs.accountId)) &&
-            shape.accountId !== undefined && { DATABRICKS_ACCOUNT_ID: shape.accountId }),
-        ...((shape.unified || (configured && inputs.workspaceId)) &&
-            shape.workspaceId !== undefined && { DATABRICKS_WORKSPACE_ID: shape.workspaceId })
-    });
-    if (inputs.exportEnv === 'token') {
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_TOKEN'] = token.accessToken;
-        // Pins the SDKs to the token, so a DATABRICKS_CLIENT_ID elsewhere in the job can't make them
-        // refuse with "more than one authorization method configured".
-        env['DATABRICKS_AUTH_TYPE'] = 'pat';
-        Object.assign(env, ids(false));
-    }
-    if (inputs.exportEnv === 'oidc') {
-        // No token: the CLI and SDKs mint a fresh GitHub token and re-exchange whenever theirs expires.
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_AUTH_TYPE'] = 'github-oidc';
-        env['DATABRICKS_CLIENT_ID'] = inputs.clientId ?? '';
-        // The audience that worked, under each SDK's own name, so none derives another from the
-        // host's metadata: DATABRICKS_TOKEN_AUDIENCE for Go and Python, TOKEN_AUDIENCE for Java
-        // (databricks-sdk-java v0.149.0 DatabricksConfig.java `@ConfigAttribute(env = "TOKEN_AUDIENCE")`).
-        env['DATABRICKS_TOKEN_AUDIENCE'] = result.audience.audience;
-        env['TOKEN_AUDIENCE'] = result.audience.audience;
-        Object.assign(env, ids(true));
-    }
-    if (inputs.exportEnv === 'service' && inputs.configProfile === undefined) {
-        if (serviceUrl === undefined)
-            throw new Error('export-env: service needs the service URL');
-        // No token: the SDKs ask the service for one (databricks-sdk-go config/auth_metadata_service.go).
-        env['DATABRICKS_HOST'] = inputs.host.url;
-        env['DATABRICKS_AUTH_TYPE'] = 'metadata-service';
-        env['DATABRICKS_METADATA_SERVICE_URL'] = serviceUrl;
-        Object.assign(env, ids(false));
-    }
-    assertInert('output', outputs, 'token');
-    assertInert('environment variable', env, 'DATABRICKS_TOKEN');
-    return { outputs, env };
-}
-/**
- * The last check before anything is written: every value from outside was checked or escaped where
- * it was read, so a value that could still start a workflow command is a fault of this action.
- */
-function assertInert(kind, entries, token) {
-    for (const [name, value] of Object.entries(entries)) {
-        if (name !== token && !(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_0__/* .isInert */ .ND)(value))
-            throw new Error(`the ${kind} '${name}' could start a workflow command in a later step ('::' or '##[' in one of its words); nothing was written`);
-    }
-}
-/**
- * The profile written by config-profile, in the keys every client reads: the audience under both
- * its names, `audience` for the Go SDK, the CLI and Terraform (databricks-sdk-go config/config.go
- * `TokenAudience name:"audience"`) and `token_audience` for the Python and Java SDKs
- * (databricks-sdk-py databricks/sdk/config.py `token_audience`); `scopes` comma-separated, as Go
- * splits them on commas only (config/config_attribute.go) and Python on commas or spaces.
- */
-function profileFields(inputs, result, serviceUrl) {
-    const { shape } = result;
-    const scopes = inputs.scopes.join(',');
-    const ids = [
-        ...(shape.accountId !== undefined ? [['account_id', shape.accountId]] : []),
-        ...(shape.workspaceId !== undefined ? [['workspace_id', shape.workspaceId]] : [])
-    ];
-    // With the service, the profile names it; the service exchanges with the login's own inputs.
-    if (inputs.exportEnv === 'service') {
-        if (serviceUrl === undefined)
-            throw new Error('export-env: service needs the service URL');
-        return [
-            ['host', inputs.host.url],
-            ['auth_type', 'metadata-service'],
-            ['metadata_service_url', serviceUrl],
-            ...ids
-        ];
-    }
-    return [
-        ['host', inputs.host.url],
-        ['auth_type', 'github-oidc'],
-        ['client_id', inputs.clientId ?? ''],
-        ...ids,
-        ['audience', result.audience.audience],
-        ['token_audience', result.audience.audience],
-        ...(scopes !== 'all-apis' ? [['scopes', scopes]] : [])
-    ];
-}
-/** With export-env: token, a token that dies within 10 minutes deserves a word on long jobs. */
-function expiryNotice(inputs, result, now) {
-    if (inputs.exportEnv !== 'token' || result.expiresAt - now >= SHORT_LIVED_MS)
-        return undefined;
-    const seconds = Math.max(0, Math.round((result.expiresAt - now) / 1000));
-    return (`The Databricks token expires at ${isoSeconds(result.expiresAt)} (in ${seconds} s), with the GitHub token it was exchanged for. ` +
-        'Steps that use it after that get HTTP 401. For longer jobs use export-env: service: a local credential service keeps a token fresh for the CLI and SDKs, and databricks-oidc-token prints one for tools that take only a token.');
 }
 
 
@@ -34834,6 +34648,235 @@ async function tokenCommand(env = process.env, out = text => process.stdout.writ
     err(`::add-mask::${token}\n`);
     out(`${token}\n`);
     return 0;
+}
+
+
+/***/ }),
+
+/***/ 4525:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ givenSubject),
+/* harmony export */   h: () => (/* binding */ githubSubjects)
+/* harmony export */ });
+/* harmony import */ var _claims_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6999);
+/* harmony import */ var _github_oidc_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4388);
+/**
+ * Where the token to exchange comes from: GitHub, which mints a fresh one whenever asked, or a token
+ * given as the subject-token input, which can only be handed back as it is.
+ */
+
+
+/** GitHub's OIDC token for `audience`, requested with retries and masked the moment it exists. */
+function githubSubjects(oidc, audience, deps, retrying) {
+    return {
+        name: 'GitHub OIDC token',
+        renews: true,
+        async next() {
+            const jwt = await retrying('Requesting the GitHub OIDC token', signal => (0,_github_oidc_js__WEBPACK_IMPORTED_MODULE_0__/* .requestIdToken */ .gj)(oidc, audience, deps.transport, signal));
+            deps.mask(jwt);
+            return { jwt, claims: (0,_claims_js__WEBPACK_IMPORTED_MODULE_1__/* .readClaims */ .Ip)(jwt) };
+        }
+    };
+}
+/** A token from elsewhere: no GitHub request, and none to refresh it. */
+function givenSubject(jwt) {
+    const subject = { jwt, claims: (0,_claims_js__WEBPACK_IMPORTED_MODULE_1__/* .readClaims */ .Ip)(jwt) };
+    return { name: 'Subject token', renews: false, next: async () => subject };
+}
+
+
+/***/ }),
+
+/***/ 1142:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   V5: () => (/* binding */ ExchangeRejection),
+/* harmony export */   mf: () => (/* binding */ MAX_EXPIRES_IN_S),
+/* harmony export */   r1: () => (/* binding */ exchangeToken)
+/* harmony export */ });
+/* unused harmony exports TOKEN_EXCHANGE_GRANT, JWT_TOKEN_TYPE, exchangeForm, TOKEN_LENGTH, isAccessToken, parseTokenResponse, parseErrorBody */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _safe_text_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1452);
+/* harmony import */ var _host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2237);
+/* harmony import */ var _remote_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6473);
+/* harmony import */ var _server_text_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2086);
+/**
+ * The token exchange at Databricks (RFC 8693): the request the SDKs send, the answer checked field by
+ * field before anything of it is used, and Databricks' error answers.
+ */
+
+
+
+
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+/** The form fields of the RFC 8693 exchange, exactly as the Databricks SDKs send them. */
+function exchangeForm(request) {
+    const form = new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: request.subjectToken,
+        subject_token_type: JWT_TOKEN_TYPE,
+        scope: request.scopes.join(' ')
+    });
+    if (request.clientId !== undefined)
+        form.set('client_id', request.clientId);
+    return form.toString();
+}
+/** Databricks answered the exchange with something other than a token. */
+class ExchangeRejection extends Error {
+    status;
+    error;
+    location;
+    retryAfter;
+    name = 'ExchangeRejection';
+    constructor(status, error, location, retryAfter) {
+        super(`HTTP ${status}`);
+        this.status = status;
+        this.error = error;
+        this.location = location;
+        this.retryAfter = retryAfter;
+    }
+}
+/**
+ * POST the exchange. `mask` is called with the access token as soon as it is parsed, before this
+ * function returns or anything else can print it. Rejects with ExchangeRejection for an HTTP error,
+ * with ActionError otherwise.
+ */
+async function exchangeToken(request, transport, mask, signal) {
+    const response = await (0,_remote_js__WEBPACK_IMPORTED_MODULE_3__/* .send */ .tN)('Exchanging the token at Databricks', transport, {
+        method: 'POST',
+        url: request.endpoint,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: exchangeForm(request),
+        ...(signal && { signal })
+    });
+    if (response.status !== 200) {
+        throw new ExchangeRejection(response.status, parseErrorBody(response.body), response.headers['location'], response.headers['retry-after']);
+    }
+    return parseTokenResponse(response.body, mask);
+}
+/** RFC 6750 §2.1 b64token: what a bearer token may hold, so it is safe in a header, a file, a log. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * The lengths a real access token has, with room to spare: Databricks' tokens are a few hundred
+ * characters to a few KiB. Shorter, and masking it would hide a common word everywhere in the job's
+ * log ("Error"); longer, and exporting it would make every later step fail to start (Linux allows
+ * 128 KiB per environment string, E2BIG).
+ */
+const TOKEN_LENGTH = { min: 16, max: 16 * 1024 };
+/** RFC 6749 §3.3 scope tokens, space-separated. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** A scope list this long is no answer of Databricks'. */
+const MAX_SCOPE_CHARS = 1024;
+/** Databricks' federated tokens live as long as the JWT (minutes); a day is past any real answer. */
+const MAX_EXPIRES_IN_S = 86_400;
+/** The shape of a bearer token: a plausible length, then the characters of RFC 6750. */
+function isAccessToken(value) {
+    return (typeof value === 'string' &&
+        value.length >= TOKEN_LENGTH.min &&
+        value.length <= TOKEN_LENGTH.max &&
+        B64TOKEN.test(value));
+}
+/**
+ * Parse a 200 answer of the token endpoint. The token's shape is checked first, printing nothing
+ * of it: a value that fails is never printed or written anywhere, so it needs no mask. A token
+ * that passes is masked at once, before any other field is looked at; then every field is
+ * validated before anything can be written: the type, the scope and the lifetime.
+ */
+function parseTokenResponse(body, mask) {
+    const json = (0,_remote_js__WEBPACK_IMPORTED_MODULE_3__/* .parseJson */ .qF)(body);
+    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_3__/* .asRecord */ .qY)(json);
+    const invalid = (problem) => new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('exchange-invalid-response', `Databricks answered HTTP 200 but ${problem}; nothing was output or exported.`, {
+        cause: 'Something other than the Databricks token endpoint answered: a proxy, a captive portal or a wrong host.',
+        fix: 'Check the host input and the runner’s proxy settings (https_proxy, no_proxy).'
+    });
+    // A 200 body is never quoted: it may hold a token in a shape this parser does not know.
+    if (json === undefined)
+        throw invalid(`the body is not JSON (${Buffer.byteLength(body)} bytes)`);
+    if (record === undefined)
+        throw invalid('the body is not a JSON object');
+    const accessToken = record['access_token'];
+    if (!isAccessToken(accessToken))
+        throw invalid(`without a usable 'access_token' (expected an RFC 6750 bearer token of ${TOKEN_LENGTH.min} to ${TOKEN_LENGTH.max} characters)`);
+    mask(accessToken);
+    const rawType = record['token_type'];
+    const tokenType = rawType === undefined || rawType === '' ? 'Bearer' : rawType;
+    if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')
+        throw invalid(`with a 'token_type' of ${typeof tokenType === 'string' && /^[A-Za-z-]{1,20}$/.test(tokenType) ? `'${tokenType}'` : 'another kind'}, expected Bearer`);
+    const scope = record['scope'];
+    if (scope !== undefined &&
+        (typeof scope !== 'string' || scope.length > MAX_SCOPE_CHARS || !SCOPE.test(scope)))
+        throw invalid("with a 'scope' that is not space-separated OAuth scopes (RFC 6749 §3.3)");
+    // The scope becomes an output, which a later step may echo whole or scope by scope.
+    if (scope !== undefined && !(0,_safe_text_js__WEBPACK_IMPORTED_MODULE_1__/* .isInert */ .ND)(scope))
+        throw invalid("with a 'scope' that could start a workflow command ('::' or '##[' in a scope)");
+    const expiresIn = lifetime(record['expires_in']);
+    if (expiresIn === null)
+        throw invalid(`with an 'expires_in' that is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_S}`);
+    return {
+        accessToken,
+        tokenType,
+        ...(scope !== undefined && { scope }),
+        ...(expiresIn !== undefined && { expiresIn })
+    };
+}
+/** Seconds from a JSON number or a string of digits; undefined when absent, null when unusable. */
+function lifetime(value) {
+    if (value === undefined || value === null)
+        return undefined;
+    const seconds = typeof value === 'number'
+        ? Math.floor(value)
+        : typeof value === 'string' && /^\d{1,10}$/.test(value)
+            ? Number(value)
+            : NaN;
+    return Number.isFinite(seconds) && seconds >= 1 && seconds <= MAX_EXPIRES_IN_S ? seconds : null;
+}
+/** The most characters kept of an error code; the description gets the rest of ANSWER_CHARS. */
+const ERROR_CODE_CHARS = 40;
+/**
+ * Databricks answers errors in three JSON shapes, and proxies answer in HTML: accept them all. What
+ * is kept is what the log may show of one answer (server-text.ts): ANSWER_CHARS in all.
+ */
+function parseErrorBody(body) {
+    const record = (0,_remote_js__WEBPACK_IMPORTED_MODULE_3__/* .asRecord */ .qY)((0,_remote_js__WEBPACK_IMPORTED_MODULE_3__/* .parseJson */ .qF)(body));
+    if (record !== undefined) {
+        for (const [codeKey, textKey] of [
+            ['error', 'error_description'],
+            ['errorCode', 'errorSummary'],
+            ['error_code', 'message']
+        ]) {
+            const code = stringish(record[codeKey]);
+            const text = stringish(record[textKey]);
+            if (code !== undefined || text !== undefined) {
+                const error = code !== undefined ? (0,_host_js__WEBPACK_IMPORTED_MODULE_2__/* .printable */ .g$)(code, ERROR_CODE_CHARS) : undefined;
+                return {
+                    ...(error !== undefined && { error }),
+                    ...(text !== undefined && {
+                        description: (0,_host_js__WEBPACK_IMPORTED_MODULE_2__/* .printable */ .g$)(text, _server_text_js__WEBPACK_IMPORTED_MODULE_4__/* .ANSWER_CHARS */ .Ny - (error?.length ?? 0))
+                    })
+                };
+            }
+        }
+    }
+    return { excerpt: (0,_server_text_js__WEBPACK_IMPORTED_MODULE_4__/* .excerpt */ .Kb)(body) };
+}
+function stringish(value) {
+    if (typeof value === 'string' && value !== '')
+        return value;
+    if (typeof value === 'number')
+        return String(value);
+    return undefined;
+}
+function describeError(error) {
+    if (error.error !== undefined || error.description !== undefined) {
+        return [error.error, error.description].filter(Boolean).join(': ');
+    }
+    return `body ${error.excerpt ?? '(empty body)'}`;
 }
 
 
