@@ -28937,8 +28937,10 @@ class TokenKeeper {
             // Each retry is a passing fault the record keeps; it names no secret.
             log: message => this.#fail(message)
         });
+        // Every secret of a refresh joins those its record and answers are cleaned of.
+        const mask = (secret) => this.secrets.add(secret);
         try {
-            const source = (0,_subject_source_js__WEBPACK_IMPORTED_MODULE_5__/* .githubSubjects */ .h)(config.oidc, config.audience.audience, { transport, mask: secret => this.secrets.add(secret) }, retrying);
+            const source = (0,_subject_source_js__WEBPACK_IMPORTED_MODULE_5__/* .githubSubjects */ .h)(config.oidc, config.audience.audience, { transport, mask }, retrying);
             // Classified as at the login: what is transient is retried, a refusal is explained.
             const { token, expiresAt } = await (0,_exchange_js__WEBPACK_IMPORTED_MODULE_3__/* .exchangeSubject */ .G)({
                 endpoint: config.endpoint,
@@ -28946,7 +28948,7 @@ class TokenKeeper {
                 audience: config.audience,
                 scopes: config.scopes,
                 ...(config.clientId !== undefined && { clientId: config.clientId })
-            }, source, await source.next(), { transport, mask: secret => this.secrets.add(secret), clock }, retrying);
+            }, source, await source.next(), { transport, mask, clock }, retrying);
             this.#token = { accessToken: token.accessToken, issuedAt: clock.now(), expiresAt };
             this.record.exchanges++;
         }

@@ -194,11 +194,13 @@ export class TokenKeeper {
         // Each retry is a passing fault the record keeps; it names no secret.
         log: message => this.#fail(message)
       })
+    // Every secret of a refresh joins those its record and answers are cleaned of.
+    const mask = (secret: string): void => this.secrets.add(secret)
     try {
       const source = githubSubjects(
         config.oidc,
         config.audience.audience,
-        { transport, mask: secret => this.secrets.add(secret) },
+        { transport, mask },
         retrying
       )
       // Classified as at the login: what is transient is retried, a refusal is explained.
@@ -212,7 +214,7 @@ export class TokenKeeper {
         },
         source,
         await source.next(),
-        { transport, mask: secret => this.secrets.add(secret), clock },
+        { transport, mask, clock },
         retrying
       )
       this.#token = { accessToken: token.accessToken, issuedAt: clock.now(), expiresAt }

@@ -116,6 +116,29 @@ describe('TokenKeeper', () => {
     ])
   })
 
+  it('asks GitHub again when the retries of a refresh outlast its GitHub token, as the login does', async () => {
+    const at = 1_700_000_019 // the fake clock at the refresh, in seconds
+    const sub = 'repo:o/r:ref:refs/heads/main'
+    const old = await makeJwt({ sub, exp: at + 61 })
+    const fresh = await makeJwt({ sub, exp: at + 400 })
+    const { keeper, clock, transport } = await setup(
+      [
+        response(200, { value: old }),
+        response(503, '{"error":"busy"}', { 'retry-after': '5' }),
+        response(200, { value: fresh }),
+        exchanged()
+      ],
+      20_000
+    )
+    clock.time += 19_000
+    expect((await request(keeper)).body['access_token']).toBe(SECOND)
+    const sent = transport.requests
+      .filter(r => r.method === 'POST')
+      .map(r => new URLSearchParams(r.body).get('subject_token'))
+    expect(sent).toEqual([old, fresh])
+    expect(keeper.secrets.values).toEqual(expect.arrayContaining([old, fresh, SECOND]))
+  })
+
   it('renews a stale token when probed with no client, and leaves a fresh one alone', async () => {
     const { keeper, clock, transport } = await setup([await github(), exchanged()])
     await keeper.probe()
